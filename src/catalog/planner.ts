@@ -1,0 +1,83 @@
+// The pure planner: a request becomes ordered phases of ordered stages. No I/O here.
+import { UnknownNameError, UsageError } from '../util/errors.js';
+import { infrastructures, packageStages, stemcellStages, type DiskFormat, type Infrastructure } from './infrastructures.js';
+import { operatingSystems, type OperatingSystem } from './operating-systems.js';
+
+export interface Phase {
+  name: string;
+  /** every stage of the phase, in order */
+  stages: string[];
+  /** the stages this run executes (after --resume-from / --until) */
+  selected: string[];
+}
+
+export interface OsImagePlan {
+  os: OperatingSystem;
+  phases: Phase[];
+}
+
+export interface StemcellPlan {
+  os: OperatingSystem;
+  infrastructure: Infrastructure;
+  diskFormat: DiskFormat;
+  phases: Phase[];
+}
+
+export function findOperatingSystem(name: string): OperatingSystem {
+  const os = operatingSystems.find((o) => o.name === name);
+  if (!os) throw new UnknownNameError('operating system', name, operatingSystems.map((o) => o.name));
+  return os;
+}
+
+export function findInfrastructure(name: string): Infrastructure {
+  const iaas = infrastructures.find((i) => i.name === name);
+  if (!iaas) throw new UnknownNameError('infrastructure', name, infrastructures.map((i) => i.name));
+  return iaas;
+}
+
+/** Cut a stage list to [resumeFrom, until]; unknown names fail with the valid ones. */
+export function selectStages(stages: readonly string[], range: { resumeFrom?: string; until?: string }): string[] {
+  const indexOf = (flag: string, name: string): number => {
+    const i = stages.indexOf(name);
+    if (i < 0) throw new UnknownNameError(`stage for ${flag}`, name, stages);
+    return i;
+  };
+  const from = range.resumeFrom ? indexOf('--resume-from', range.resumeFrom) : 0;
+  const to = range.until ? indexOf('--until', range.until) : stages.length - 1;
+  if (to < from) {
+    throw new UsageError(`--until ${range.until} comes before --resume-from ${range.resumeFrom} in the stage order`);
+  }
+  return stages.slice(from, to + 1);
+}
+
+export function planOsImage(request: { os: string; resumeFrom?: string; until?: string }): OsImagePlan {
+  const os = findOperatingSystem(request.os);
+  const stages = [...os.osImageStages];
+  return { os, phases: [{ name: 'os-image', stages, selected: selectStages(stages, request) }] };
+}
+
+export function planStemcell(request: { os: string; iaas: string; diskFormat?: string }): StemcellPlan {
+  const os = findOperatingSystem(request.os);
+  const infrastructure = findInfrastructure(request.iaas);
+  const diskFormat = (request.diskFormat ?? infrastructure.diskFormats[0]) as DiskFormat;
+  if (!infrastructure.diskFormats.includes(diskFormat)) {
+    throw new UnknownNameError(`disk format for ${infrastructure.name}`, diskFormat, infrastructure.diskFormats);
+  }
+  const build = [
+    ...stemcellStages.extract,
+    ...stemcellStages.kernel,
+    ...stemcellStages.agent,
+    ...infrastructure.imageStages,
+    ...stemcellStages.finish,
+  ];
+  const pack = [...packageStages[diskFormat]];
+  return {
+    os,
+    infrastructure,
+    diskFormat,
+    phases: [
+      { name: 'stemcell', stages: build, selected: build },
+      { name: `package-${diskFormat}`, stages: pack, selected: pack },
+    ],
+  };
+}

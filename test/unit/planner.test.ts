@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { planOsImage, planStemcell, selectStages } from '../../src/catalog/planner.js';
+import { UnknownNameError, UsageError } from '../../src/util/errors.js';
+
+describe('planOsImage', () => {
+  it('plans one os-image phase with every stage selected', () => {
+    const plan = planOsImage({ os: 'debian-bookworm' });
+    assert.equal(plan.phases.length, 1);
+    assert.equal(plan.phases[0]!.name, 'os-image');
+    assert.deepEqual(plan.phases[0]!.selected, plan.phases[0]!.stages);
+    assert.equal(plan.phases[0]!.stages[0], 'base_debootstrap');
+  });
+
+  it('names the valid operating systems for an unknown one', () => {
+    assert.throws(() => planOsImage({ os: 'ubuntu-bionic' }), (err: unknown) => {
+      assert.ok(err instanceof UnknownNameError);
+      assert.match(err.message, /unknown operating system 'ubuntu-bionic'/);
+      assert.match(err.message, /ubuntu-jammy, ubuntu-noble, debian-bookworm/);
+      return true;
+    });
+  });
+
+  it('cuts the list with --resume-from and --until', () => {
+    const plan = planOsImage({ os: 'ubuntu-jammy', resumeFrom: 'bosh_users', until: 'bosh_ntp' });
+    assert.deepEqual(plan.phases[0]!.selected, ['bosh_users', 'bosh_monit', 'bosh_ntp']);
+  });
+
+  it('lists the stages when a resume stage is unknown, and checks it against the right OS', () => {
+    assert.throws(() => planOsImage({ os: 'ubuntu-noble', resumeFrom: 'delay_monit_start' }), (err: unknown) => {
+      assert.ok(err instanceof UnknownNameError);
+      assert.match(err.message, /unknown stage for --resume-from 'delay_monit_start'/);
+      assert.match(err.message, /base_debootstrap, base_ubuntu_firstboot/);
+      return true;
+    });
+    assert.equal(planOsImage({ os: 'ubuntu-jammy', resumeFrom: 'delay_monit_start' }).phases[0]!.selected[0], 'delay_monit_start');
+  });
+
+  it('refuses --until before --resume-from', () => {
+    assert.throws(() => selectStages(['a', 'b', 'c'], { resumeFrom: 'c', until: 'a' }), UsageError);
+  });
+});
+
+describe('planStemcell', () => {
+  it('takes the default disk format and appends the packaging phase', () => {
+    const plan = planStemcell({ os: 'ubuntu-jammy', iaas: 'openstack' });
+    assert.equal(plan.diskFormat, 'qcow2');
+    assert.deepEqual(plan.phases.map((p) => p.name), ['stemcell', 'package-qcow2']);
+    const stages = plan.phases[0]!.stages;
+    assert.deepEqual(stages.slice(0, 3), ['untar_base_os_image', 'system_kernel', 'system_kernel_modules']);
+    assert.equal(stages.at(-1), 'bosh_package_list');
+  });
+
+  it('accepts a non-default format and lists the valid ones otherwise', () => {
+    assert.equal(planStemcell({ os: 'ubuntu-jammy', iaas: 'openstack', diskFormat: 'raw' }).diskFormat, 'raw');
+    assert.throws(() => planStemcell({ os: 'ubuntu-jammy', iaas: 'aws', diskFormat: 'qcow2' }), /unknown disk format for aws 'qcow2'; valid choices: raw$/);
+  });
+
+  it('names the valid infrastructures for an unknown one', () => {
+    assert.throws(() => planStemcell({ os: 'ubuntu-jammy', iaas: 'digitalocean' }),
+      /unknown infrastructure 'digitalocean'; valid choices: aws, alicloud, azure, google, openstack, vsphere, vcloud, warden, cloudstack, softlayer/);
+  });
+});
