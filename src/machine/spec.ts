@@ -1,0 +1,37 @@
+// Parsing --machine: which build machine a command runs its stages on.
+import { userInfo } from 'node:os';
+import { UsageError } from '../util/errors.js';
+
+export type MachineSpec =
+  | { kind: 'local' }
+  | { kind: 'ssh'; user: string; host: string; port: number };
+
+export const machineForms = ['local', 'ssh://user@host[:port]'];
+
+export function parseMachineSpec(value: string): MachineSpec {
+  if (value === 'local') return { kind: 'local' };
+  if (value.startsWith('ssh://')) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new UsageError(`--machine ${value}: not a valid ssh:// address (form: ssh://user@host[:port])`);
+    }
+    if (url.pathname && url.pathname !== '/' && url.pathname !== '') {
+      throw new UsageError(`--machine ${value}: an ssh:// address takes no path`);
+    }
+    if (url.password) throw new UsageError('--machine: passwords in the address are not accepted; use --identity FILE');
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (!host) throw new UsageError(`--machine ${value}: no host`);
+    const port = url.port ? Number(url.port) : 22;
+    const user = url.username ? decodeURIComponent(url.username) : userInfo().username;
+    return { kind: 'ssh', user, host, port };
+  }
+  throw new UsageError(`--machine '${value}' is not a machine; valid forms: ${machineForms.join(', ')}`);
+}
+
+export function describeSpec(spec: MachineSpec): string {
+  if (spec.kind === 'local') return 'local';
+  const host = spec.host.includes(':') ? `[${spec.host}]` : spec.host;
+  return `ssh://${spec.user}@${host}:${spec.port}`;
+}

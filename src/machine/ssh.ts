@@ -1,0 +1,250 @@
+// The ssh machine: any host reachable over SSH with key auth (the Vagrant VM included).
+// Host keys are checked, every remote argument is shell-quoted, keepalive is on.
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import ssh2, { type ClientChannel, type ConnectConfig } from 'ssh2';
+import { HintedError } from '../util/errors.js';
+import { LineSplitter } from '../util/lines.js';
+import { checkKnownHosts, fingerprint, keyType, knownHostsName, type HostKeyVerdict } from './host-keys.js';
+import { defaultPath, runChecked, type FetchResult, type Machine, type RunOptions, type RunResult } from './machine.js';
+import { shellJoin, shellQuote, withCleanEnv } from './quote.js';
+import { fetchFileVia, sendFileVia, sendTreeVia } from './transfer.js';
+
+const { Client } = ssh2;
+
+const pidPrefix = 'stemforge-remote-pid:';
+
+export interface SshTarget {
+  user: string;
+  host: string;
+  port: number;
+  /** private key file; else the ssh agent, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa */
+  identityFile?: string;
+  /** OpenSSH known_hosts file; default ~/.ssh/known_hosts */
+  knownHostsFile?: string;
+  /** a pinned "SHA256:…" fingerprint; replaces the known_hosts lookup */
+  hostKeyFingerprint?: string;
+  readyTimeoutMs?: number;
+}
+
+const defaultIdentities = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+async function loadPrivateKey(target: SshTarget): Promise<Buffer | undefined> {
+  if (target.identityFile) {
+    try {
+      return await readFile(target.identityFile);
+    } catch (err) {
+      throw new HintedError(`cannot read the identity file ${target.identityFile}: ${(err as Error).message}`,
+        'pass --identity with the path of the private key authorized on the host');
+    }
+  }
+  if (process.env.SSH_AUTH_SOCK) return undefined;
+  for (const name of defaultIdentities) {
+    try {
+      return await readFile(join(homedir(), '.ssh', name));
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+
+async function readKnownHosts(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+}
+
+function hostKeyError(target: SshTarget, verdict: HostKeyVerdict, key: Buffer, knownHostsFile: string): HintedError {
+  const name = knownHostsName(target.host, target.port);
+  const fp = `${keyType(key)} ${fingerprint(key)}`;
+  const scan = `ssh-keyscan -p ${target.port} ${shellQuote(target.host)} >> ${shellQuote(knownHostsFile)}`;
+  if (target.hostKeyFingerprint) {
+    return new HintedError(`host key of ${name} is ${fp}, not the pinned ${target.hostKeyFingerprint}; refusing to connect`,
+      'check that you reach the right machine; if its key was changed on purpose, pin the new fingerprint');
+  }
+  switch (verdict.kind) {
+    case 'unknown':
+      return new HintedError(`host key of ${name} is not known (${fp}); refusing to connect`,
+        `if this is the right machine, record its key: ${scan} (or pass --host-key ${fingerprint(key)})`);
+    case 'revoked':
+      return new HintedError(`host key of ${name} (${fp}) is marked @revoked in ${knownHostsFile}; refusing to connect`,
+        'the machine offers a revoked key: do not use it until its keys are replaced');
+    default:
+      return new HintedError(
+        `HOST KEY MISMATCH for ${name}: it offers ${fp}, but ${knownHostsFile} records another key; refusing to connect`,
+        'someone may be intercepting the connection, or the machine was rebuilt; if you know it was rebuilt, ' +
+          `remove the old entry (ssh-keygen -R '${name}' -f ${shellQuote(knownHostsFile)}) and record the new one`);
+  }
+}
+
+function connectError(target: SshTarget, err: Error & { level?: string; code?: string }): HintedError {
+  const where = `${target.host}:${target.port}`;
+  if (err.level === 'client-authentication') {
+    return new HintedError(`ssh authentication as ${target.user} on ${where} failed`,
+      'pass --identity FILE with a private key listed in that user\'s authorized_keys', { cause: err });
+  }
+  if (err.level === 'client-timeout') {
+    return new HintedError(`ssh to ${where} timed out during the handshake`,
+      'check that the host is up and that an SSH server answers on that port', { cause: err });
+  }
+  const code = err.code ?? '';
+  return new HintedError(`cannot reach ${where} over ssh: ${code || err.message}`,
+    'check the address and port, and that sshd runs on the host', { cause: err });
+}
+
+export class SshMachine implements Machine {
+  readonly description: string;
+  isRoot = false;
+
+  private constructor(
+    private readonly client: InstanceType<typeof Client>,
+    readonly target: SshTarget,
+  ) {
+    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+    this.description = `ssh://${target.user}@${host}:${target.port}`;
+  }
+
+  static async connect(target: SshTarget): Promise<SshMachine> {
+    const knownHostsFile = target.knownHostsFile ?? join(homedir(), '.ssh', 'known_hosts');
+    const knownHosts = target.hostKeyFingerprint ? '' : await readKnownHosts(knownHostsFile);
+    const privateKey = await loadPrivateKey(target);
+    let rejected: HintedError | undefined;
+
+    const client = new Client();
+    const config: ConnectConfig = {
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      privateKey,
+      agent: privateKey ? undefined : process.env.SSH_AUTH_SOCK,
+      readyTimeout: target.readyTimeoutMs ?? 20_000,
+      keepaliveInterval: 15_000,
+      keepaliveCountMax: 4,
+      hostVerifier: (key: Buffer) => {
+        const verdict: HostKeyVerdict = target.hostKeyFingerprint
+          ? fingerprint(key) === target.hostKeyFingerprint ? { kind: 'match' } : { kind: 'mismatch', knownTypes: [] }
+          : checkKnownHosts(knownHosts, target.host, target.port, key);
+        if (verdict.kind === 'match') return true;
+        rejected = hostKeyError(target, verdict, key, knownHostsFile);
+        return false;
+      },
+    };
+    if (!privateKey && !config.agent) {
+      throw new HintedError(`no SSH key to log in to ${target.host} with`,
+        'pass --identity FILE, or start an ssh-agent holding the key');
+    }
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      client.once('error', (err: Error) => reject(rejected ?? connectError(target, err)));
+      client.connect(config);
+    });
+    // Later failures (dropped connection) surface on the channels; keep the process alive.
+    client.on('error', () => undefined);
+    const machine = new SshMachine(client, target);
+    const uid = await runChecked(machine, ['id', '-u']);
+    machine.isRoot = uid.trim() === '0';
+    return machine;
+  }
+
+  /** The command string the remote login shell runs. */
+  commandLine(argv: readonly string[], options: RunOptions): string {
+    const env = { PATH: defaultPath, ...(options.env ?? {}) };
+    const inner = withCleanEnv(env, argv);
+    const full = options.sudo && !this.isRoot ? ['sudo', '-n', ...inner] : inner;
+    const cd = options.cwd ? `cd ${shellQuote(options.cwd)} && ` : '';
+    // Without input the command reads /dev/null, and our side of the channel stays open:
+    // ssh2 only sends signal requests (cancel) on a channel that is still writable.
+    const input = options.stdin === undefined ? ' </dev/null' : '';
+    // The first stderr line names the command's pid (exec keeps it), so a cancel can kill
+    // it from a second channel: sshd refuses signal requests for root logins.
+    return `echo ${pidPrefix}$$ >&2; ${cd}exec ${shellJoin(full)}${input}`;
+  }
+
+  run(argv: readonly string[], options: RunOptions & { stdoutSink?: Writable } = {}): Promise<RunResult> {
+    const command = this.commandLine(argv, options);
+    return new Promise<RunResult>((resolve, reject) => {
+      this.client.exec(command, (err: Error | undefined, channel: ClientChannel) => {
+        if (err) {
+          reject(new Error(`${this.description}: cannot start a command: ${err.message}`));
+          return;
+        }
+        let exitCode: number | undefined;
+        let signal: string | undefined;
+        let cancelled = false;
+        let killTimer: NodeJS.Timeout | undefined;
+        const out = new LineSplitter((l) => options.onStdout?.(l));
+        let remotePid: number | undefined;
+        const errLines = new LineSplitter((l) => {
+          if (remotePid === undefined && l.startsWith(pidPrefix)) {
+            remotePid = Number(l.slice(pidPrefix.length));
+            if (cancelled) this.killRemote(remotePid, !!options.sudo);
+            return;
+          }
+          options.onStderr?.(l);
+        });
+        const onAbort = (): void => {
+          cancelled = true;
+          channel.signal('TERM');
+          if (remotePid !== undefined) this.killRemote(remotePid, !!options.sudo);
+          // last resort: closing the channel ends the session's stdin and output
+          killTimer = setTimeout(() => channel.close(), 15_000);
+        };
+        if (options.signal?.aborted) onAbort();
+        else options.signal?.addEventListener('abort', onAbort, { once: true });
+
+        if (options.stdoutSink) channel.pipe(options.stdoutSink);
+        else channel.on('data', (c: Buffer) => out.push(c));
+        channel.stderr.on('data', (c: Buffer) => errLines.push(c));
+        channel.on('exit', (code: number | null, sig?: string) => {
+          if (typeof code === 'number') exitCode = code;
+          if (sig) signal = sig;
+        });
+        channel.on('error', () => undefined);
+        channel.on('close', () => {
+          if (killTimer) clearTimeout(killTimer);
+          options.signal?.removeEventListener('abort', onAbort);
+          out.flush();
+          errLines.flush();
+          // no exit status: the connection dropped or the server killed the session
+          resolve({ exitCode: exitCode ?? (signal ? 128 : 255), signal, cancelled });
+        });
+
+        if (options.stdin === undefined) return;
+        if (typeof options.stdin === 'string' || Buffer.isBuffer(options.stdin)) channel.end(options.stdin);
+        else options.stdin.pipe(channel);
+      });
+    });
+  }
+
+  /** SIGTERM to a command of ours, from a second channel. */
+  private killRemote(pid: number, sudo: boolean): void {
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    this.run(['kill', '-TERM', String(pid)], { sudo }).catch(() => undefined);
+  }
+
+  sendTree(localDir: string, remoteDir: string, options?: { files?: readonly string[]; sudo?: boolean }): Promise<void> {
+    return sendTreeVia((a, o) => this.run(a, o), localDir, remoteDir, options);
+  }
+
+  sendFile(source: string | Buffer, remotePath: string, options?: { mode?: number; sudo?: boolean }): Promise<void> {
+    return sendFileVia((a, o) => this.run(a, o), source, remotePath, options);
+  }
+
+  fetchFile(remotePath: string, into: Writable, options?: { sudo?: boolean }): Promise<FetchResult> {
+    return fetchFileVia((a, o) => this.run(a, o), remotePath, into, options);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.client.once('close', () => resolve());
+      this.client.end();
+      setTimeout(resolve, 2_000).unref();
+    });
+  }
+}
