@@ -1,0 +1,47 @@
+// How failures reach the user: one clear message (what, why, what to do) and an exit code.
+import { StageFailure } from '../pipeline/stage-runner.js';
+import { HintedError, UsageError } from '../util/errors.js';
+
+export const exitCodes = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+export interface ReportOptions {
+  json: boolean;
+  /** the command that resumes the run at a stage */
+  resume?: (stage: string) => string;
+}
+
+function write(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+export function reportError(err: unknown, options: ReportOptions): number {
+  let code: number = exitCodes.failed;
+  const json: Record<string, unknown> = { ok: false };
+  if (err instanceof StageFailure) {
+    code = err.cancelled ? exitCodes.interrupted : exitCodes.failed;
+    const resume = options.resume?.(err.stage);
+    write('');
+    write(`stemforge: ${err.message}`);
+    write(`--- last ${err.tail.length} lines of ${err.logPath} ---`);
+    for (const line of err.tail) write(line);
+    write('---');
+    write(`log:    ${err.logPath}`);
+    if (resume) write(`resume: ${resume}`);
+    Object.assign(json, { error: err.message, stage: err.stage, step: err.step, exitCode: err.exitCode, log: err.logPath, resume });
+  } else if (err instanceof UsageError) {
+    code = exitCodes.usage;
+    write(`stemforge: error: ${err.message}`);
+    Object.assign(json, { error: err.message, usage: true });
+  } else if (err instanceof HintedError) {
+    write(`stemforge: error: ${err.message}`);
+    write(`  what to do: ${err.hint}`);
+    Object.assign(json, { error: err.message, hint: err.hint });
+  } else {
+    const message = err instanceof Error ? err.message : String(err);
+    write(`stemforge: error: ${message}`);
+    if (process.env.STEMFORGE_DEBUG && err instanceof Error && err.stack) write(err.stack);
+    Object.assign(json, { error: message });
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify(json)}\n`);
+  return code;
+}

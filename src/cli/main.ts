@@ -1,0 +1,130 @@
+// Commands and flags only: each command turns its flags into a request and hands it on.
+import { Command, CommanderError, Option } from 'commander';
+import { parseMachineSpec } from '../machine/spec.js';
+import { defaultBuildRoot } from '../pipeline/layout.js';
+import { buildOsImage, describeOsImage, type OsImageRequest } from '../pipeline/os-image.js';
+import { chooseRenderer } from '../pipeline/ui.js';
+import { UsageError } from '../util/errors.js';
+import { version } from '../util/version.js';
+import { exitCodes, reportError } from './errors.js';
+import { printOsImageDescription, printOsImageResult } from './output.js';
+import { proxyEnvironment, resumeCommand } from './request.js';
+
+interface OsImageFlags {
+  os: string;
+  machine: string;
+  identity?: string;
+  knownHosts?: string;
+  hostKey?: string;
+  out?: string;
+  resumeFrom?: string;
+  until?: string;
+  mirror?: string;
+  buildRoot: string;
+  allowUnwritten?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+const buildTimePattern = /^\d{8}T\d{6}Z$/;
+
+function osImageRequest(flags: OsImageFlags): OsImageRequest {
+  const buildTime = process.env.BUILD_TIME || undefined;
+  if (buildTime && !buildTimePattern.test(buildTime)) {
+    throw new UsageError(`BUILD_TIME '${buildTime}' is not of the form YYYYMMDDTHHMMSSZ (e.g. 20241023T185803Z)`);
+  }
+  return {
+    os: flags.os,
+    machine: parseMachineSpec(flags.machine),
+    ssh: { identityFile: flags.identity, knownHostsFile: flags.knownHosts, hostKeyFingerprint: flags.hostKey },
+    out: flags.out,
+    resumeFrom: flags.resumeFrom,
+    until: flags.until,
+    mirror: flags.mirror,
+    buildTime,
+    buildRoot: flags.buildRoot,
+    allowUnwritten: !!flags.allowUnwritten,
+    stageEnv: { ...proxyEnvironment(process.env), ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
+  };
+}
+
+export function buildProgram(argv: readonly string[], onExit: (code: number) => void, signal: AbortSignal): Command {
+  const program = new Command('stemforge')
+    .description('Build BOSH stemcells from any laptop: OS image and stemcell phases on a builder machine.')
+    .version(version)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('os-image')
+    .description('build an OS image (the OS-image phase) and fetch it as a gzip tarball')
+    .requiredOption('--os <name>', 'operating system line: ubuntu-jammy, ubuntu-noble, debian-bookworm')
+    .requiredOption('--machine <machine>', 'build machine: local (this Linux host, as root) or ssh://user@host[:port]')
+    .option('--identity <file>', 'ssh: private key file (default: ssh-agent, then ~/.ssh/id_*)')
+    .option('--known-hosts <file>', 'ssh: known_hosts file to check the host key against (default ~/.ssh/known_hosts)')
+    .option('--host-key <fingerprint>', 'ssh: accept only this host key (SHA256:… as ssh-keygen -lf prints it)')
+    .option('--out <file>', 'where to write the OS image (.tgz)')
+    .option('--resume-from <stage>', 'keep the existing chroot and run from this stage on')
+    .option('--until <stage>', 'stop after this stage (no OS image is written)')
+    .option('--mirror <url>', 'archive to build from (default for Debian: the build machine\'s own apt configuration)')
+    .option('--build-root <dir>', 'stemforge\'s folder on the build machine', defaultBuildRoot)
+    .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')
+    .option('--dry-run', 'print the plan (machine, settings, phases and stages) and touch nothing')
+    .option('--json', 'print the plan or the result as JSON on stdout')
+    .addOption(new Option('--quiet', 'no progress output').conflicts('json'))
+    .action(async (flags: OsImageFlags) => {
+      const request = osImageRequest(flags);
+      if (flags.dryRun) {
+        printOsImageDescription(describeOsImage(request), !!flags.json);
+        return;
+      }
+      const renderer = chooseRenderer({ json: flags.json, quiet: flags.quiet });
+      try {
+        const result = await buildOsImage(request, { renderer, signal });
+        printOsImageResult(result, !!flags.json);
+      } catch (err) {
+        onExit(reportError(err, { json: !!flags.json, resume: (stage) => resumeCommand(argv, stage) }));
+        return;
+      }
+    });
+
+  // `stemforge --help` shows every command's flags too, not only the command names
+  program.addHelpText('afterAll', () =>
+    program.commands
+      .filter((c) => c.name() !== 'help')
+      .map((c) => `\n${c.helpInformation()}`)
+      .join(''),
+  );
+  return program;
+}
+
+/** Run the CLI; resolves to the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(exitCodes.interrupted);
+    process.stderr.write('\nstemforge: interrupted: stopping the current stage and cleaning up (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  let code = 0;
+  const program = buildProgram(argv, (c) => (code = c), controller.signal);
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and --version exit 0; everything else commander reports is a usage error
+      return err.exitCode === 0 ? 0 : exitCodes.usage;
+    }
+    return reportError(err, { json: false });
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+  if (controller.signal.aborted && code !== 0) return exitCodes.interrupted;
+  return code;
+}

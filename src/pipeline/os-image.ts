@@ -1,0 +1,248 @@
+// The OS-image command as steps: connect → check privileges → sync the builder → prepare
+// the build → configure pass → apply pass → archive the chroot → fetch it. Whatever
+// happens, mounts below the build directory are released and the connection closed.
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { planOsImage, type OsImagePlan } from '../catalog/planner.js';
+import type { Machine } from '../machine/machine.js';
+import { openMachine, type SshOptions } from '../machine/open.js';
+import { describeSpec, type MachineSpec } from '../machine/spec.js';
+import { syncBuilder } from '../sync/sync.js';
+import { UsageError } from '../util/errors.js';
+import { builderFolders, packageRoot, userPaths } from '../util/paths.js';
+import { version } from '../util/version.js';
+import { buildLayout, defaultPackageCacheRoot, type BuildLayout } from './layout.js';
+import { osImageSettings, renderSettings } from './settings-file.js';
+import { stageFiles } from './stage-files.js';
+import { StageRunner, type StageRecord } from './stage-runner.js';
+import { createTaskList, type RendererChoice } from './ui.js';
+
+export interface OsImageRequest {
+  os: string;
+  machine: MachineSpec;
+  ssh: SshOptions;
+  /** local path of the OS image tarball; required unless --until stops early */
+  out?: string;
+  resumeFrom?: string;
+  until?: string;
+  mirror?: string;
+  buildTime?: string;
+  buildRoot: string;
+  /** build although some stages of the list are not written yet (they are skipped, visibly) */
+  allowUnwritten: boolean;
+  /** the stages' environment beyond PATH/LANG: proxy variables, BUILD_TIME */
+  stageEnv: Record<string, string>;
+}
+
+export interface PlannedStage {
+  name: string;
+  selected: boolean;
+  written: boolean;
+  hasConfig: boolean;
+}
+
+export interface OsImageDescription {
+  command: 'os-image';
+  os: string;
+  machine: string;
+  buildRoot: string;
+  buildDir: string;
+  out: string | null;
+  settings: Record<string, string>;
+  phases: { name: string; stages: PlannedStage[] }[];
+  unwritten: string[];
+}
+
+export interface OsImageResult {
+  out?: string;
+  sha256?: string;
+  bytes?: number;
+  records: StageRecord[];
+  logDir: string;
+  skipped: string[];
+  releasedMounts: string[];
+}
+
+const usersPassword = 'c1oudc0w';
+
+function settingsFor(request: OsImageRequest, plan: OsImagePlan): Record<string, string> {
+  return osImageSettings({
+    os: plan.os,
+    stemforgeVersion: version,
+    mirror: request.mirror,
+    buildTime: request.buildTime,
+    usersPassword,
+    packageCacheRoot: defaultPackageCacheRoot,
+  });
+}
+
+/** What a run would do, without touching anything. Secrets are redacted. */
+export function describeOsImage(request: OsImageRequest): OsImageDescription {
+  const plan = planOsImage(request);
+  const layout = buildLayout(request.buildRoot, `os-image-${plan.os.name}`);
+  const settings = { ...settingsFor(request, plan), bosh_users_password: '<redacted>' };
+  const phases = plan.phases.map((phase) => ({
+    name: phase.name,
+    stages: phase.stages.map((name) => ({ name, selected: phase.selected.includes(name), ...stageFiles(name) })),
+  }));
+  const unwritten = phases.flatMap((p) => p.stages.filter((s) => s.selected && !s.written).map((s) => s.name));
+  return {
+    command: 'os-image',
+    os: plan.os.name,
+    machine: describeSpec(request.machine),
+    buildRoot: request.buildRoot,
+    buildDir: layout.buildDir,
+    out: request.out ? resolve(request.out) : null,
+    settings,
+    phases,
+    unwritten,
+  };
+}
+
+interface Ctx {
+  machine?: Machine;
+  runner?: StageRunner;
+  result: OsImageResult;
+}
+
+export interface RunUi {
+  renderer: RendererChoice;
+  signal: AbortSignal;
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new Error('interrupted');
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+async function fetchImage(machine: Machine, remote: string, out: string): Promise<{ sha256: string; bytes: number }> {
+  await mkdir(dirname(out), { recursive: true });
+  const part = join(dirname(out), `.${basename(out)}.part`);
+  try {
+    const fetched = await machine.fetchFile(remote, createWriteStream(part, { mode: 0o644 }), { sudo: true });
+    await rename(part, out);
+    await writeFile(`${out}.sha256`, `${fetched.sha256}  ${basename(out)}\n`);
+    return fetched;
+  } catch (err) {
+    await rm(part, { force: true });
+    throw err;
+  }
+}
+
+export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<OsImageResult> {
+  const description = describeOsImage(request);
+  const plan = planOsImage(request);
+  const phase = plan.phases[0]!;
+  const selected = phase.selected;
+  const complete = selected[selected.length - 1] === phase.stages[phase.stages.length - 1];
+  if (description.unwritten.length > 0 && !request.allowUnwritten) {
+    throw new UsageError(
+      `${description.unwritten.length} selected stage(s) of ${plan.os.name} are not written yet: ${description.unwritten.join(', ')}. ` +
+        'Pass --allow-unwritten to build without them (they are skipped and listed), or stop earlier with --until STAGE.',
+    );
+  }
+  if (complete && !request.out) throw new UsageError('--out FILE is required: where to write the OS image');
+  const out = request.out ? resolve(request.out) : undefined;
+
+  const layout: BuildLayout = buildLayout(request.buildRoot, `os-image-${plan.os.name}`);
+  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${plan.os.name}`;
+  const logDir = join(userPaths.log, 'runs', runId);
+  const stageEnv = { LANG: 'C.UTF-8', ...request.stageEnv };
+  const remoteImage = `${layout.buildDir}/os-image.tgz`;
+  const ctx: Ctx = { result: { records: [], logDir, skipped: [...description.unwritten], releasedMounts: [] } };
+  const written = new Set(selected.filter((s) => stageFiles(s).written));
+  const configured = selected.filter((s) => written.has(s) && stageFiles(s).hasConfig);
+
+  const tasks = createTaskList<Ctx>(
+    [
+      {
+        title: `Connect to ${description.machine}`,
+        task: async (c) => {
+          c.machine = await openMachine(request.machine, request.ssh);
+          c.runner = new StageRunner(c.machine, layout, logDir, stageEnv);
+        },
+      },
+      { title: 'Check root or password-less sudo', task: (c) => c.runner!.checkPrivileges() },
+      {
+        title: `Sync builder to ${layout.builderDir}`,
+        task: async (c, task) => {
+          throwIfAborted(ui.signal);
+          const synced = await syncBuilder(c.machine!, packageRoot, builderFolders, layout.builderDir);
+          task.title = `Sync builder to ${layout.builderDir} (sent ${synced.send.length}, removed ${synced.remove.length}, unchanged ${synced.unchanged})`;
+        },
+      },
+      {
+        title: request.resumeFrom ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
+        task: async (c) => {
+          throwIfAborted(ui.signal);
+          await c.runner!.prepare({ resume: !!request.resumeFrom });
+          await c.runner!.writeSettings(renderSettings(settingsFor(request, plan)));
+        },
+      },
+      {
+        title: `OS image phase: ${plan.os.name} (${selected.length} of ${phase.stages.length} stages)`,
+        task: (_c, phaseTask) =>
+          phaseTask.newListr<Ctx>(
+            [
+              {
+                title: `configure (${configured.length} stages with config.sh)`,
+                task: async (c, task) => {
+                  for (const stage of configured) {
+                    throwIfAborted(ui.signal);
+                    task.output = `${stage}: config.sh`;
+                    await c.runner!.runStep(stage, 'config', (line) => (task.output = `${stage}: ${line}`), ui.signal);
+                  }
+                },
+              },
+              ...selected.map((stage) => ({
+                title: stage,
+                skip: () => (written.has(stage) ? false : 'not written yet'),
+                task: async (c: Ctx, task: { output: string; title: string }) => {
+                  throwIfAborted(ui.signal);
+                  const record = await c.runner!.runStep(stage, 'apply', (line) => (task.output = line), ui.signal);
+                  task.title = `${stage} (${seconds(record.durationMs)})`;
+                },
+              })),
+            ],
+            { exitOnError: true },
+          ),
+      },
+      {
+        title: 'Archive the chroot',
+        skip: () => (complete ? false : `stopped after ${selected[selected.length - 1]}`),
+        task: async (c) => {
+          throwIfAborted(ui.signal);
+          await c.runner!.releaseMounts();
+          await c.runner!.archiveChroot(remoteImage);
+        },
+      },
+      {
+        title: `Fetch the OS image to ${out ?? '-'}`,
+        skip: () => (complete ? false : 'no OS image: the stage list was cut short'),
+        task: async (c, task) => {
+          throwIfAborted(ui.signal);
+          const fetched = await fetchImage(c.machine!, remoteImage, out!);
+          Object.assign(c.result, { out, ...fetched });
+          task.title = `Fetched the OS image to ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
+        },
+      },
+    ],
+    ui.renderer,
+    ctx,
+  );
+
+  try {
+    await tasks.run();
+  } finally {
+    if (ctx.runner) {
+      ctx.result.records = ctx.runner.records;
+      ctx.result.releasedMounts = await ctx.runner.releaseMounts().catch(() => []);
+    }
+    await ctx.machine?.close().catch(() => undefined);
+  }
+  return ctx.result;
+}

@@ -1,0 +1,129 @@
+// Runs stage scripts on the build machine: prepares the build directory, writes the
+// settings file, runs config.sh / apply.sh through run-stage.bash, keeps a log per stage
+// and its duration, and cleans up mounts afterwards.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { runChecked, type Machine } from '../machine/machine.js';
+import { HintedError } from '../util/errors.js';
+import type { BuildLayout } from './layout.js';
+
+export type StageStep = 'config' | 'apply';
+
+export interface StageRecord {
+  stage: string;
+  step: StageStep;
+  durationMs: number;
+  exitCode: number;
+  logPath: string;
+}
+
+export const tailLines = 40;
+
+export class StageFailure extends Error {
+  override name = 'StageFailure';
+  constructor(
+    readonly stage: string,
+    readonly step: StageStep,
+    readonly exitCode: number,
+    readonly logPath: string,
+    readonly tail: string[],
+    readonly cancelled: boolean,
+  ) {
+    super(cancelled ? `stage ${stage} (${step}) was interrupted` : `stage ${stage} failed in ${step}.sh with exit code ${exitCode}`);
+  }
+}
+
+async function closeLog(log: WriteStream): Promise<void> {
+  await new Promise<void>((resolve) => log.end(resolve));
+}
+
+export class StageRunner {
+  readonly records: StageRecord[] = [];
+
+  constructor(
+    private readonly machine: Machine,
+    readonly layout: BuildLayout,
+    readonly logDir: string,
+    /** the stages' whole environment (proxy variables, BUILD_TIME, LANG) */
+    private readonly env: Record<string, string>,
+  ) {}
+
+  /** Root, or password-less sudo: the stages mount, chroot and debootstrap. */
+  async checkPrivileges(): Promise<void> {
+    if (this.machine.isRoot) return;
+    const result = await this.machine.run(['sudo', '-n', 'true']);
+    if (result.exitCode !== 0) {
+      throw new HintedError(`${this.machine.description}: the user is not root and has no password-less sudo`,
+        'log in as root, or allow this user "NOPASSWD: ALL" in a file under /etc/sudoers.d on the build machine');
+    }
+  }
+
+  /** Fresh build and work directories, or (resume) the existing ones checked. */
+  async prepare(options: { resume: boolean }): Promise<void> {
+    const { buildDir, workDir, chroot } = this.layout;
+    await this.releaseMounts();
+    if (options.resume) {
+      const probe = await this.machine.run(['test', '-d', chroot], { sudo: true });
+      if (probe.exitCode !== 0) {
+        throw new HintedError(`nothing to resume on ${this.machine.description}: there is no chroot at ${chroot}`,
+          'run the build again without --resume-from');
+      }
+    } else {
+      await runChecked(this.machine, ['rm', '-rf', '--one-file-system', '--', buildDir], { sudo: true });
+    }
+    await runChecked(this.machine, ['mkdir', '-p', '--', workDir, posix.join(buildDir, 'stage-settings')], { sudo: true });
+  }
+
+  async writeSettings(text: string): Promise<void> {
+    // 0600: it carries the users' password
+    await this.machine.sendFile(Buffer.from(text), this.layout.settingsFile, { sudo: true, mode: 0o600 });
+  }
+
+  logPath(stage: string, step: StageStep): string {
+    return join(this.logDir, `${stage}.${step}.log`);
+  }
+
+  /** Run one stage script; throws StageFailure with the log tail when it fails. */
+  async runStep(stage: string, step: StageStep, onLine: (line: string) => void, signal?: AbortSignal): Promise<StageRecord> {
+    const { builderDir, settingsFile, workDir } = this.layout;
+    const script = posix.join(builderDir, 'stages', stage, `${step}.sh`);
+    const argument = step === 'config' ? settingsFile : workDir;
+    await mkdir(this.logDir, { recursive: true });
+    const logPath = this.logPath(stage, step);
+    const log = createWriteStream(logPath, { mode: 0o600 });
+    const tail: string[] = [];
+    const take = (line: string): void => {
+      log.write(`${line}\n`);
+      tail.push(line);
+      if (tail.length > tailLines) tail.shift();
+      onLine(line);
+    };
+    const started = Date.now();
+    const result = await this.machine.run(
+      ['bash', posix.join(builderDir, 'stages', 'lib', 'run-stage.bash'), script, argument],
+      { sudo: true, env: this.env, signal, onStdout: take, onStderr: take },
+    );
+    const record: StageRecord = { stage, step, durationMs: Date.now() - started, exitCode: result.exitCode, logPath };
+    log.write(`# stemforge: ${stage} ${step}.sh exited ${result.exitCode} after ${(record.durationMs / 1000).toFixed(1)}s\n`);
+    await closeLog(log);
+    this.records.push(record);
+    if (result.exitCode !== 0 || result.cancelled) {
+      throw new StageFailure(stage, step, result.exitCode, logPath, tail, result.cancelled || !!signal?.aborted);
+    }
+    return record;
+  }
+
+  /** Unmount anything left below the build directory; returns what was released. */
+  async releaseMounts(): Promise<string[]> {
+    const script = posix.join(this.layout.builderDir, 'stages', 'lib', 'release-mounts.bash');
+    const out = await runChecked(this.machine, ['bash', script, this.layout.buildDir], { sudo: true });
+    return out.split('\n').filter((l) => l !== '');
+  }
+
+  /** Pack the chroot as a gzip tar with ./ entries and numeric owners. */
+  async archiveChroot(target: string): Promise<void> {
+    const script = 'set -e; tar --numeric-owner --one-file-system -czf "$2.part" -C "$1" . && mv -f "$2.part" "$2"';
+    await runChecked(this.machine, ['sh', '-c', script, 'sh', this.layout.chroot, target], { sudo: true, env: this.env });
+  }
+}

@@ -1,0 +1,32 @@
+// listr2 set-up shared by the commands: the whole UI goes to stderr (stdout stays clean
+// for --json), the animated renderer only on an interactive terminal.
+import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput, type ListrTask } from 'listr2';
+
+export type RendererChoice = 'default' | 'simple' | 'silent';
+
+/** Animated tree on a terminal; one line per event when piped or under CI. */
+export function chooseRenderer(options: { json?: boolean; quiet?: boolean } = {}): RendererChoice {
+  if (options.quiet) return 'silent';
+  if (options.json) return 'simple';
+  return process.stderr.isTTY && !process.env.CI ? 'default' : 'simple';
+}
+
+export function createTaskList<Ctx extends object>(tasks: ListrTask<Ctx>[], renderer: RendererChoice, ctx: Ctx): Listr<Ctx> {
+  const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
+  return new Listr<Ctx>(tasks, {
+    ctx,
+    exitOnError: true,
+    registerSignalListeners: false,
+    renderer: renderer === 'default' ? 'default' : renderer === 'silent' ? 'silent' : 'simple',
+    fallbackRenderer: 'simple',
+    rendererOptions: {
+      logger,
+      timer: PRESET_TIMER,
+      collapseSubtasks: false,
+      collapseSkips: false,
+      showSkipMessage: true,
+      formatOutput: 'truncate',
+    },
+    fallbackRendererOptions: { logger, timer: PRESET_TIMER },
+  } as never);
+}

@@ -1,0 +1,145 @@
+// The CLI as a user meets it: help, the dry-run plan, and one clear message with the right
+// exit code for each kind of bad input.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { packageRoot } from '../../src/util/paths.js';
+import { startSshd, sshdUnavailable, type TestSshd } from '../helpers/sshd.js';
+
+const cli = join(packageRoot, 'bin', 'stemforge.js');
+
+function dropTo(uid: string): string[] {
+  return ['--reuid', uid, '--regid', uid, '--clear-groups'];
+}
+
+/** Root can drop to nobody (65534) only where nobody can read the checkout. */
+function nobodyUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to drop to nobody';
+  const probe = spawnSync('setpriv', [...dropTo('65534'), 'test', '-r', cli]);
+  return probe.status === 0 ? undefined : 'user nobody cannot read this checkout';
+}
+
+function stemforge(args: string[], options: { env?: NodeJS.ProcessEnv; asUser?: string } = {}): { code: number | null; stdout: string; stderr: string } {
+  const env = { ...process.env, CI: 'true', NO_COLOR: '1', ...options.env };
+  const r = options.asUser
+    ? spawnSync('setpriv', [...dropTo(options.asUser), process.execPath, cli, ...args], { env, encoding: 'utf8' })
+    : spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('stemforge CLI', () => {
+  it('--help lists every command and its flags', () => {
+    const r = stemforge(['--help']);
+    assert.equal(r.code, 0);
+    for (const flag of ['os-image', '--os', '--machine', '--identity', '--known-hosts', '--host-key', '--out', '--resume-from',
+      '--until', '--mirror', '--build-root', '--allow-unwritten', '--dry-run', '--json']) {
+      assert.ok(r.stdout.includes(flag), flag);
+    }
+  });
+
+  it('--dry-run --json prints the plan and touches nothing', () => {
+    const buildRoot = join(mkdtempSync(join(tmpdir(), 'sf-dry-')), 'never-created');
+    const r = stemforge(['os-image', '--os', 'ubuntu-jammy', '--machine', 'ssh://builder@192.0.2.1', '--build-root', buildRoot,
+      '--resume-from', 'bosh_users', '--dry-run', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const plan = JSON.parse(r.stdout) as {
+      machine: string; settings: Record<string, string>; phases: { name: string; stages: { name: string; selected: boolean; written: boolean }[] }[]; unwritten: string[];
+    };
+    assert.equal(plan.machine, 'ssh://builder@192.0.2.1:22');
+    assert.equal(plan.settings.bosh_users_password, '<redacted>');
+    assert.equal(plan.settings.os_suite, 'jammy');
+    const stages = plan.phases[0]!.stages;
+    assert.equal(stages.length, 28);
+    assert.equal(stages.find((s) => s.name === 'base_debootstrap')!.selected, false);
+    assert.equal(stages.find((s) => s.name === 'bosh_users')!.selected, true);
+    assert.equal(stages.find((s) => s.name === 'bosh_users')!.written, true);
+    assert.ok(plan.unwritten.includes('bosh_monit'));
+    assert.ok(!existsSync(buildRoot));
+  });
+
+  it('the human dry run marks stages that are not written yet', () => {
+    const r = stemforge(['os-image', '--os', 'debian-bookworm', '--machine', 'local', '--dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, / 1\. base_debootstrap {2}\(config\.sh\)/);
+    assert.match(r.stdout, /bosh_monit {2}\(NOT WRITTEN YET\)/);
+    assert.doesNotMatch(r.stdout, /c1oudc0w/);
+  });
+
+  const usage: [string, string[], RegExp][] = [
+    ['an unknown OS', ['--os', 'ubuntu-bionic', '--machine', 'local', '--dry-run'],
+      /unknown operating system 'ubuntu-bionic'; valid choices: ubuntu-jammy, ubuntu-noble, debian-bookworm/],
+    ['an unknown resume stage', ['--os', 'debian-bookworm', '--machine', 'local', '--resume-from', 'bosh_nothing', '--dry-run'],
+      /unknown stage for --resume-from 'bosh_nothing'; valid choices: base_debootstrap, /],
+    ['an unknown machine form', ['--os', 'debian-bookworm', '--machine', 'docker://x', '--dry-run'],
+      /--machine 'docker:\/\/x' is not a machine; valid forms: local, ssh:\/\/user@host\[:port\]/],
+    ['a missing --os', ['--machine', 'local'], /required option '--os <name>' not specified/],
+    ['unwritten stages without --allow-unwritten', ['--os', 'debian-bookworm', '--machine', 'local', '--out', '/tmp/x.tgz'],
+      /selected stage\(s\) of debian-bookworm are not written yet: .*bosh_monit.*--allow-unwritten/],
+    ['a malformed BUILD_TIME', ['--os', 'debian-bookworm', '--machine', 'local', '--dry-run'], /BUILD_TIME '2024-10-23' is not of the form/],
+  ];
+  for (const [what, args, message] of usage) {
+    it(`exits 2 with one clear line for ${what}`, () => {
+      const r = stemforge(['os-image', ...args], what.includes('BUILD_TIME') ? { env: { BUILD_TIME: '2024-10-23' } } : {});
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
+    });
+  }
+
+  it('refuses --machine local for a non-root user, saying what to do', { skip: nobodyUnavailable() }, () => {
+    const r = stemforge(['os-image', '--os', 'debian-bookworm', '--machine', 'local', '--until', 'base_debootstrap'], { asUser: '65534', env: { HOME: '/tmp' } });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /--machine local needs root/);
+    assert.match(r.stderr, /what to do: run stemforge as root/);
+  });
+
+  it('base_debootstrap says how to install a missing debootstrap', { skip: process.getuid?.() === 0 ? undefined : 'needs root' }, () => {
+    const build = mkdtempSync(join(tmpdir(), 'sf-nodebootstrap-'));
+    writeFileSync(join(build, 'settings.bash'), "os_name='debian-bookworm'\nos_suite='bookworm'\nos_arch='amd64'\nos_keyring='/nonexistent'\nos_components='main'\nmirror='http://127.0.0.1:9/debian'\n");
+    // debootstrap lives in /usr/sbin: a PATH without it is a build machine without it
+    const r = spawnSync('env', ['-i', 'PATH=/usr/bin:/bin', 'bash', join(packageRoot, 'stages', 'base_debootstrap', 'config.sh'), join(build, 'settings.bash')], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /'debootstrap' is not installed on the build machine \(install it, e\.g\. apt-get install debootstrap\)/);
+  });
+
+  describe('over ssh', { skip: sshdUnavailable() }, () => {
+    let sshd: TestSshd;
+    before(async () => {
+      sshd = await startSshd();
+    });
+    after(async () => {
+      await sshd?.stop();
+    });
+
+    it('exits 1 for an unreachable host', () => {
+      const r = stemforge(['os-image', '--os', 'debian-bookworm', '--machine', 'ssh://root@127.0.0.1:1', '--identity', sshd.clientKey,
+        '--known-hosts', sshd.knownHosts, '--until', 'base_debootstrap']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /cannot reach 127\.0\.0\.1:1 over ssh: ECONNREFUSED/);
+      assert.match(r.stderr, /what to do: check the address and port/);
+    });
+
+    it('exits 1 for an unknown host key, printing its fingerprint', () => {
+      const empty = join(mkdtempSync(join(tmpdir(), 'sf-kh-')), 'known_hosts');
+      writeFileSync(empty, '');
+      const r = stemforge(['os-image', '--os', 'debian-bookworm', '--machine', sshd.machineUrl, '--identity', sshd.clientKey,
+        '--known-hosts', empty, '--until', 'base_debootstrap']);
+      assert.equal(r.code, 1);
+      const fp = execFileSync('ssh-keygen', ['-l', '-f', join(sshd.dir, 'host_ed25519.pub')]).toString().split(' ')[1]!;
+      assert.match(r.stderr, /is not known \(ssh-ed25519 SHA256:/);
+      assert.ok(r.stderr.includes(`--host-key ${fp}`));
+    });
+
+    it('exits 1 for a key the host does not accept', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sf-key-'));
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'k')]);
+      const r = stemforge(['os-image', '--os', 'debian-bookworm', '--machine', sshd.machineUrl, '--identity', join(dir, 'k'),
+        '--known-hosts', sshd.knownHosts, '--until', 'base_debootstrap']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /ssh authentication as root on 127\.0\.0\.1:\d+ failed/);
+    });
+  });
+});
