@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages stemforge needs on a Debian/Ubuntu machine (as root): to be
+# a build machine itself (--machine local) and to run the test suite (a real sshd).
+# Idempotent; apt keeps its downloads in /var/cache/apt/archives between runs.
+set -euo pipefail
+
+packages=(
+  debootstrap           # base_debootstrap
+  debian-archive-keyring
+  openssh-server        # tests: a real sshd on 127.0.0.1
+  openssh-client        # tests: ssh-keygen
+  util-linux            # unshare, setpriv, losetup, mount
+  procps                # tests: pgrep
+  ca-certificates
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-build-deps: run as root (it calls apt-get)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-build-deps: all packages present"
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-build-deps: installed ${missing[*]}"
