@@ -18,6 +18,11 @@ export interface Infrastructure {
   imageStages: string[];
 }
 
+// vSphere and vCloud build the same image; only names and formats differ.
+const vsphereImageStages = ['system_network', 'system_open_vm_tools', 'system_vsphere_cdrom', 'system_parameters',
+  'bosh_clean', 'bosh_harden', 'bosh_enable_password_authentication', 'bosh_vsphere_agent_settings', 'bosh_clean_ssh',
+  'image_create_efi', 'image_install_grub_efi', 'sbom_create'];
+
 export const infrastructures: readonly Infrastructure[] = [
   {
     name: 'aws',
@@ -85,9 +90,7 @@ export const infrastructures: readonly Infrastructure[] = [
     stemcellFormats: ['vsphere-ova', 'vsphere-ovf'],
     diskSizeMiB: 5120,
     cloudProperties: { root_device_name: '/dev/sda1' },
-    imageStages: ['system_network', 'system_open_vm_tools', 'system_vsphere_cdrom', 'system_parameters', 'bosh_clean',
-      'bosh_harden', 'bosh_enable_password_authentication', 'bosh_vsphere_agent_settings', 'bosh_clean_ssh',
-      'image_create_efi', 'image_install_grub_efi', 'sbom_create'],
+    imageStages: vsphereImageStages,
   },
   {
     name: 'vcloud',
@@ -97,9 +100,7 @@ export const infrastructures: readonly Infrastructure[] = [
     stemcellFormats: ['vcloud-ova', 'vcloud-ovf'],
     diskSizeMiB: 5120,
     cloudProperties: { root_device_name: '/dev/sda1' },
-    imageStages: ['system_network', 'system_open_vm_tools', 'system_vsphere_cdrom', 'system_parameters', 'bosh_clean',
-      'bosh_harden', 'bosh_enable_password_authentication', 'bosh_vsphere_agent_settings', 'bosh_clean_ssh',
-      'image_create_efi', 'image_install_grub_efi', 'sbom_create'],
+    imageStages: vsphereImageStages,
   },
   {
     name: 'warden',

@@ -80,34 +80,32 @@ const commonPackages = [
   'procps',
 ];
 
+/** What the Ubuntu lines share. */
+const ubuntu = {
+  distro: 'ubuntu',
+  arch: 'amd64',
+  mirrorPolicy: 'user',
+  keyring: '/usr/share/keyrings/ubuntu-archive-keyring.gpg',
+  components: ['main', 'universe', 'multiverse'],
+  debootstrapVariant: '',
+  debootstrapInclude: ['locales'],
+  kernelPackages: ['linux-generic'],
+} as const satisfies Partial<OperatingSystem>;
+
 export const operatingSystems: readonly OperatingSystem[] = [
   {
+    ...ubuntu,
     name: 'ubuntu-jammy',
-    distro: 'ubuntu',
     suite: 'jammy',
     version: '22.04',
-    arch: 'amd64',
-    mirrorPolicy: 'user',
-    keyring: '/usr/share/keyrings/ubuntu-archive-keyring.gpg',
-    components: ['main', 'universe', 'multiverse'],
-    debootstrapVariant: '',
-    debootstrapInclude: ['locales'],
-    kernelPackages: ['linux-generic'],
     packages: [...commonPackages, 'libpam-cracklib'],
     osImageStages: osImageStages('ubuntu', { delayMonitStart: true }),
   },
   {
+    ...ubuntu,
     name: 'ubuntu-noble',
-    distro: 'ubuntu',
     suite: 'noble',
     version: '24.04',
-    arch: 'amd64',
-    mirrorPolicy: 'user',
-    keyring: '/usr/share/keyrings/ubuntu-archive-keyring.gpg',
-    components: ['main', 'universe', 'multiverse'],
-    debootstrapVariant: '',
-    debootstrapInclude: ['locales'],
-    kernelPackages: ['linux-generic'],
     packages: [...commonPackages, 'libpam-pwquality'],
     osImageStages: osImageStages('ubuntu', { delayMonitStart: false }),
   },

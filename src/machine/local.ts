@@ -1,13 +1,12 @@
 // The local machine: this Linux host, as root. Commands run through execa.
 import { execa } from 'execa';
-import type { Writable } from 'node:stream';
 import { LineSplitter } from '../util/lines.js';
 import { HintedError } from '../util/errors.js';
-import { defaultPath, type FetchResult, type Machine, type RunOptions, type RunResult } from './machine.js';
-import { fetchFileVia, sendFileVia, sendTreeVia } from './transfer.js';
+import { defaultPath, type RunResult } from './machine.js';
+import { ShellMachine, type RawRunOptions } from './transfer.js';
 import { withCleanEnv } from './quote.js';
 
-export class LocalMachine implements Machine {
+export class LocalMachine extends ShellMachine {
   readonly description = 'local';
   readonly isRoot = process.getuid?.() === 0;
 
@@ -27,7 +26,7 @@ export class LocalMachine implements Machine {
     }
   }
 
-  run(argv: readonly string[], options: RunOptions & { stdoutSink?: Writable } = {}): Promise<RunResult> {
+  run(argv: readonly string[], options: RawRunOptions = {}): Promise<RunResult> {
     const env = { PATH: defaultPath, ...(options.env ?? {}) };
     const full = options.sudo && !this.isRoot ? ['sudo', '-n', ...withCleanEnv(env, argv)] : [...argv];
     const [file, ...args] = full;
@@ -71,17 +70,6 @@ export class LocalMachine implements Machine {
     });
   }
 
-  sendTree(localDir: string, remoteDir: string, options?: { files?: readonly string[]; sudo?: boolean }): Promise<void> {
-    return sendTreeVia((a, o) => this.run(a, o), localDir, remoteDir, options);
-  }
-
-  sendFile(source: string | Buffer, remotePath: string, options?: { mode?: number; sudo?: boolean }): Promise<void> {
-    return sendFileVia((a, o) => this.run(a, o), source, remotePath, options);
-  }
-
-  fetchFile(remotePath: string, into: Writable, options?: { sudo?: boolean }): Promise<FetchResult> {
-    return fetchFileVia((a, o) => this.run(a, o), remotePath, into, options);
-  }
 
   async close(): Promise<void> {}
 }

@@ -3,14 +3,13 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
 import ssh2, { type ClientChannel, type ConnectConfig } from 'ssh2';
 import { HintedError } from '../util/errors.js';
 import { LineSplitter } from '../util/lines.js';
 import { checkKnownHosts, fingerprint, keyType, knownHostsName, type HostKeyVerdict } from './host-keys.js';
-import { defaultPath, runChecked, type FetchResult, type Machine, type RunOptions, type RunResult } from './machine.js';
+import { defaultPath, runChecked, type RunOptions, type RunResult } from './machine.js';
 import { shellJoin, shellQuote, withCleanEnv } from './quote.js';
-import { fetchFileVia, sendFileVia, sendTreeVia } from './transfer.js';
+import { ShellMachine, type RawRunOptions } from './transfer.js';
 
 const { Client } = ssh2;
 
@@ -98,7 +97,7 @@ function connectError(target: SshTarget, err: Error & { level?: string; code?: s
     'check the address and port, and that sshd runs on the host', { cause: err });
 }
 
-export class SshMachine implements Machine {
+export class SshMachine extends ShellMachine {
   readonly description: string;
   isRoot = false;
 
@@ -106,6 +105,7 @@ export class SshMachine implements Machine {
     private readonly client: InstanceType<typeof Client>,
     readonly target: SshTarget,
   ) {
+    super();
     const host = target.host.includes(':') ? `[${target.host}]` : target.host;
     this.description = `ssh://${target.user}@${host}:${target.port}`;
   }
@@ -166,7 +166,7 @@ export class SshMachine implements Machine {
     return `echo ${pidPrefix}$$ >&2; ${cd}exec ${shellJoin(full)}${input}`;
   }
 
-  run(argv: readonly string[], options: RunOptions & { stdoutSink?: Writable } = {}): Promise<RunResult> {
+  run(argv: readonly string[], options: RawRunOptions = {}): Promise<RunResult> {
     const command = this.commandLine(argv, options);
     return new Promise<RunResult>((resolve, reject) => {
       this.client.exec(command, (err: Error | undefined, channel: ClientChannel) => {
@@ -228,17 +228,6 @@ export class SshMachine implements Machine {
     this.run(['kill', '-TERM', String(pid)], { sudo }).catch(() => undefined);
   }
 
-  sendTree(localDir: string, remoteDir: string, options?: { files?: readonly string[]; sudo?: boolean }): Promise<void> {
-    return sendTreeVia((a, o) => this.run(a, o), localDir, remoteDir, options);
-  }
-
-  sendFile(source: string | Buffer, remotePath: string, options?: { mode?: number; sudo?: boolean }): Promise<void> {
-    return sendFileVia((a, o) => this.run(a, o), source, remotePath, options);
-  }
-
-  fetchFile(remotePath: string, into: Writable, options?: { sudo?: boolean }): Promise<FetchResult> {
-    return fetchFileVia((a, o) => this.run(a, o), remotePath, into, options);
-  }
 
   async close(): Promise<void> {
     await new Promise<void>((resolve) => {

@@ -5,9 +5,11 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
-import type { FetchResult, RunOptions, RunResult } from './machine.js';
+import type { FetchResult, Machine, RunOptions, RunResult } from './machine.js';
 
-type RawRun = (argv: readonly string[], options: RunOptions & { stdoutSink?: Writable }) => Promise<RunResult>;
+/** Machine.run plus a raw stdout sink, for byte streams that are not lines. */
+export type RawRunOptions = RunOptions & { stdoutSink?: Writable };
+type RawRun = (argv: readonly string[], options: RawRunOptions) => Promise<RunResult>;
 
 function check(result: RunResult, what: string, stderr: string[]): void {
   if (result.exitCode !== 0) {
@@ -89,4 +91,26 @@ export async function fetchFileVia(
   }
   await piping;
   return { sha256: hash.digest('hex'), bytes };
+}
+
+/** A Machine whose transfers are shell commands run through its own run(). */
+export abstract class ShellMachine implements Machine {
+  abstract readonly description: string;
+  abstract readonly isRoot: boolean;
+  abstract run(argv: readonly string[], options?: RawRunOptions): Promise<RunResult>;
+  abstract close(): Promise<void>;
+
+  private readonly raw: RawRun = (argv, options) => this.run(argv, options);
+
+  sendTree(localDir: string, remoteDir: string, options?: { files?: readonly string[]; sudo?: boolean }): Promise<void> {
+    return sendTreeVia(this.raw, localDir, remoteDir, options);
+  }
+
+  sendFile(source: string | Buffer, remotePath: string, options?: { mode?: number; sudo?: boolean }): Promise<void> {
+    return sendFileVia(this.raw, source, remotePath, options);
+  }
+
+  fetchFile(remotePath: string, into: Writable, options?: { sudo?: boolean }): Promise<FetchResult> {
+    return fetchFileVia(this.raw, remotePath, into, options);
+  }
 }
