@@ -1,7 +1,7 @@
 // Commands and flags only: each command turns its flags into a request and hands it on.
 import { Command, CommanderError, Option } from 'commander';
 import { parseMachineSpec } from '../machine/spec.js';
-import { defaultBuildRoot } from '../pipeline/layout.js';
+import { defaultBuildRoot, defaultPackageCacheRoot } from '../pipeline/layout.js';
 import { buildOsImage, describeOsImage, type OsImageRequest } from '../pipeline/os-image.js';
 import { chooseRenderer } from '../pipeline/ui.js';
 import { UsageError } from '../util/errors.js';
@@ -21,6 +21,7 @@ interface OsImageFlags {
   until?: string;
   mirror?: string;
   buildRoot: string;
+  packageCache: string;
   allowUnwritten?: boolean;
   dryRun?: boolean;
   json?: boolean;
@@ -34,6 +35,9 @@ function osImageRequest(flags: OsImageFlags): OsImageRequest {
   if (buildTime && !buildTimePattern.test(buildTime)) {
     throw new UsageError(`BUILD_TIME '${buildTime}' is not of the form YYYYMMDDTHHMMSSZ (e.g. 20241023T185803Z)`);
   }
+  for (const [flag, dir] of [['--build-root', flags.buildRoot], ['--package-cache', flags.packageCache]] as const) {
+    if (!dir.startsWith('/')) throw new UsageError(`${flag} must be an absolute path on the build machine, not '${dir}'`);
+  }
   return {
     os: flags.os,
     machine: parseMachineSpec(flags.machine),
@@ -44,6 +48,7 @@ function osImageRequest(flags: OsImageFlags): OsImageRequest {
     mirror: flags.mirror,
     buildTime,
     buildRoot: flags.buildRoot,
+    packageCache: flags.packageCache,
     allowUnwritten: !!flags.allowUnwritten,
     stageEnv: { ...proxyEnvironment(process.env), ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
   };
@@ -69,6 +74,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
     .option('--until <stage>', 'stop after this stage (no OS image is written)')
     .option('--mirror <url>', 'archive to build from (default for Debian: the build machine\'s own apt configuration)')
     .option('--build-root <dir>', 'stemforge\'s folder on the build machine', defaultBuildRoot)
+    .option('--package-cache <dir>', 'where the build machine keeps downloaded .deb files between builds', defaultPackageCacheRoot)
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')
     .option('--dry-run', 'print the plan (machine, settings, phases and stages) and touch nothing')
     .option('--json', 'print the plan or the result as JSON on stdout')

@@ -12,7 +12,7 @@ import { syncBuilder } from '../sync/sync.js';
 import { UsageError } from '../util/errors.js';
 import { builderFolders, packageRoot, userPaths } from '../util/paths.js';
 import { version } from '../util/version.js';
-import { buildLayout, defaultPackageCacheRoot, type BuildLayout } from './layout.js';
+import { buildLayout, type BuildLayout } from './layout.js';
 import { osImageSettings, renderSettings } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
 import { StageRunner, type StageRecord } from './stage-runner.js';
@@ -29,6 +29,8 @@ export interface OsImageRequest {
   mirror?: string;
   buildTime?: string;
   buildRoot: string;
+  /** where the build machine keeps downloaded .deb files between builds */
+  packageCache: string;
   /** build although some stages of the list are not written yet (they are skipped, visibly) */
   allowUnwritten: boolean;
   /** the stages' environment beyond PATH/LANG: proxy variables, BUILD_TIME */
@@ -73,7 +75,7 @@ function settingsFor(request: OsImageRequest, plan: OsImagePlan): Record<string,
     mirror: request.mirror,
     buildTime: request.buildTime,
     usersPassword,
-    packageCacheRoot: defaultPackageCacheRoot,
+    packageCacheRoot: request.packageCache,
   });
 }
 
@@ -113,6 +115,12 @@ export interface RunUi {
 
 function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new Error('interrupted');
+}
+
+function phaseSummary(selected: number, total: number, unwritten: number): string {
+  const parts = [selected === total ? `${total} stages` : `${selected} of ${total} stages`];
+  if (unwritten > 0) parts.push(`${unwritten} not written yet`);
+  return parts.join(', ');
 }
 
 function seconds(ms: number): string {
@@ -184,7 +192,7 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
         },
       },
       {
-        title: `OS image phase: ${plan.os.name} (${selected.length} of ${phase.stages.length} stages)`,
+        title: `OS image phase: ${plan.os.name} (${phaseSummary(selected.length, phase.stages.length, description.unwritten.length)})`,
         task: (_c, phaseTask) =>
           phaseTask.newListr<Ctx>(
             [

@@ -1,10 +1,12 @@
 // Builder sync: make the build machine's copy of stages/ and templates/ equal to ours,
 // sending only files whose content or mode changed since the last sync.
+import * as tar from 'tar';
 import type { Machine } from '../machine/machine.js';
 import { runChecked } from '../machine/machine.js';
 import { buildManifest, diffManifests, parseManifest, type ManifestDiff } from './manifest.js';
 
 export const manifestName = '.stemforge-sync.json';
+const inlineManifestLimit = 48 * 1024;
 
 export interface SyncResult extends ManifestDiff {
   unchanged: number;
@@ -29,12 +31,27 @@ export async function syncBuilder(
   if (diff.send.length === 0 && diff.remove.length === 0) return { ...diff, unchanged };
 
   for (const path of [...diff.send, ...diff.remove]) assertRelative(path);
-  // The old manifest goes first, so an interrupted sync is redone in full next time.
-  await runChecked(machine, ['rm', '-f', '--', `${remoteDir}/${manifestName}`], { sudo: true });
-  if (diff.send.length > 0) await machine.sendTree(sourceRoot, remoteDir, { files: diff.send, sudo: true });
-  if (diff.remove.length > 0) {
-    await runChecked(machine, ['rm', '-f', '--', ...diff.remove.map((p) => `${remoteDir}/${p}`)], { sudo: true });
-  }
-  await machine.sendFile(Buffer.from(JSON.stringify(local)), `${remoteDir}/${manifestName}`, { sudo: true, mode: 0o644 });
+  // One remote command: drop the old manifest (an interrupted sync is redone in full next
+  // time), unpack the changed files from stdin, remove what is gone, then write the new
+  // manifest. One round trip instead of four.
+  const script = [
+    'set -e',
+    'dir=$1 manifest=$2 has_tar=$3; shift 3',
+    `mkdir -p -- "$dir"; rm -f -- "$dir/${manifestName}"`,
+    'if [ "$has_tar" = 1 ]; then tar -xzf - -C "$dir" --no-same-owner --preserve-permissions; fi',
+    'for f in "$@"; do rm -f -- "$dir/$f"; done',
+    `if [ -n "$manifest" ]; then printf '%s' "$manifest" > "$dir/${manifestName}.part"; mv -f -- "$dir/${manifestName}.part" "$dir/${manifestName}"; fi`,
+  ].join('\n');
+  const hasTar = diff.send.length > 0;
+  const stdin = hasTar ? tar.c({ cwd: sourceRoot, portable: true, gzip: true, noDirRecurse: true }, [...diff.send].sort()) : '';
+  // A command line over ssh is one argument of at most 128 KiB: a large manifest goes
+  // as a file of its own afterwards.
+  const manifestText = JSON.stringify(local);
+  const inline = manifestText.length < inlineManifestLimit;
+  await runChecked(machine, ['sh', '-c', script, 'sh', remoteDir, inline ? manifestText : '', hasTar ? '1' : '0', ...diff.remove], {
+    sudo: true,
+    stdin,
+  });
+  if (!inline) await machine.sendFile(Buffer.from(manifestText), `${remoteDir}/${manifestName}`, { sudo: true, mode: 0o644 });
   return { ...diff, unchanged };
 }

@@ -35,7 +35,7 @@ describe('stemforge CLI', () => {
     const r = stemforge(['--help']);
     assert.equal(r.code, 0);
     for (const flag of ['os-image', '--os', '--machine', '--identity', '--known-hosts', '--host-key', '--out', '--resume-from',
-      '--until', '--mirror', '--build-root', '--allow-unwritten', '--dry-run', '--json']) {
+      '--until', '--mirror', '--build-root', '--package-cache', '--allow-unwritten', '--dry-run', '--json']) {
       assert.ok(r.stdout.includes(flag), flag);
     }
   });
@@ -78,6 +78,8 @@ describe('stemforge CLI', () => {
     ['a missing --os', ['--machine', 'local'], /required option '--os <name>' not specified/],
     ['unwritten stages without --allow-unwritten', ['--os', 'debian-bookworm', '--machine', 'local', '--out', '/tmp/x.tgz'],
       /selected stage\(s\) of debian-bookworm are not written yet: .*bosh_monit.*--allow-unwritten/],
+    ['a relative --build-root', ['--os', 'debian-bookworm', '--machine', 'local', '--build-root', 'build', '--dry-run'],
+      /--build-root must be an absolute path on the build machine, not 'build'/],
     ['a malformed BUILD_TIME', ['--os', 'debian-bookworm', '--machine', 'local', '--dry-run'], /BUILD_TIME '2024-10-23' is not of the form/],
   ];
   for (const [what, args, message] of usage) {
