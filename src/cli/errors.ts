@@ -22,9 +22,11 @@ export function reportError(err: unknown, options: ReportOptions): number {
     const resume = options.resume?.(err.stage);
     write('');
     write(`stemforge: ${err.message}`);
-    write(`--- last ${err.tail.length} lines of ${err.logPath} ---`);
-    for (const line of err.tail) write(line);
-    write('---');
+    if (!err.cancelled) {
+      write(`--- last ${err.tail.length} lines of ${err.logPath} ---`);
+      for (const line of err.tail) write(line);
+      write('---');
+    }
     write(`log:    ${err.logPath}`);
     if (resume) write(`resume: ${resume}`);
     Object.assign(json, { error: err.message, stage: err.stage, step: err.step, exitCode: err.exitCode, log: err.logPath, resume });

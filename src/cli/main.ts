@@ -80,18 +80,16 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
     .option('--json', 'print the plan or the result as JSON on stdout')
     .addOption(new Option('--quiet', 'no progress output').conflicts('json'))
     .action(async (flags: OsImageFlags) => {
-      const request = osImageRequest(flags);
-      if (flags.dryRun) {
-        printOsImageDescription(describeOsImage(request), !!flags.json);
-        return;
-      }
-      const renderer = chooseRenderer({ json: flags.json, quiet: flags.quiet });
       try {
-        const result = await buildOsImage(request, { renderer, signal });
-        printOsImageResult(result, !!flags.json);
+        const request = osImageRequest(flags);
+        if (flags.dryRun) {
+          printOsImageDescription(describeOsImage(request), !!flags.json);
+          return;
+        }
+        const renderer = chooseRenderer({ json: flags.json, quiet: flags.quiet });
+        printOsImageResult(await buildOsImage(request, { renderer, signal }), !!flags.json);
       } catch (err) {
         onExit(reportError(err, { json: !!flags.json, resume: (stage) => resumeCommand(argv, stage) }));
-        return;
       }
     });
 
