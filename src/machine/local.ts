@@ -2,8 +2,8 @@
 import { execa } from 'execa';
 import { LineSplitter } from '../util/lines.js';
 import { HintedError } from '../util/errors.js';
-import { defaultPath, type RunResult } from './machine.js';
-import { ShellMachine, type RawRunOptions } from './transfer.js';
+import { defaultPath, type RunOptions, type RunResult } from './machine.js';
+import { ShellMachine } from './transfer.js';
 import { withCleanEnv } from './quote.js';
 
 export class LocalMachine extends ShellMachine {
@@ -26,7 +26,7 @@ export class LocalMachine extends ShellMachine {
     }
   }
 
-  run(argv: readonly string[], options: RawRunOptions = {}): Promise<RunResult> {
+  run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const env = { PATH: defaultPath, ...(options.env ?? {}) };
     const full = options.sudo && !this.isRoot ? ['sudo', '-n', ...withCleanEnv(env, argv)] : [...argv];
     const [file, ...args] = full;

@@ -21,6 +21,8 @@ export interface RunOptions {
   stdin?: PipeSource | Buffer | string;
   /** cancel: the command is sent SIGTERM, then the promise resolves with its end */
   signal?: AbortSignal;
+  /** raw stdout bytes go here instead of onStdout (ended with the command) */
+  stdoutSink?: Writable;
 }
 
 export interface RunResult {
@@ -28,6 +30,8 @@ export interface RunResult {
   /** set when the command was ended by a signal */
   signal?: string;
   cancelled: boolean;
+  /** the connection to the machine broke before the command's end was known */
+  connectionLost?: boolean;
 }
 
 export interface FetchResult {
@@ -46,6 +50,8 @@ export interface Machine {
   sendFile(localPath: string | Buffer, remotePath: string, options?: { mode?: number; sudo?: boolean }): Promise<void>;
   /** Stream a remote file into `into`, hashing it on the way. */
   fetchFile(remotePath: string, into: Writable, options?: { sudo?: boolean }): Promise<FetchResult>;
+  /** Open a new connection after connectionLost (machines that can lose one). */
+  reconnect?(): Promise<void>;
   close(): Promise<void>;
 }
 

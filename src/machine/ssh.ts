@@ -1,15 +1,15 @@
 // The ssh machine: any host reachable over SSH with key auth (the Vagrant VM included).
 // Host keys are checked, every remote argument is shell-quoted, keepalive is on.
-import { readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import ssh2, { type ClientChannel, type ConnectConfig } from 'ssh2';
 import { HintedError } from '../util/errors.js';
 import { LineSplitter } from '../util/lines.js';
 import { checkKnownHosts, fingerprint, keyType, knownHostsName, type HostKeyVerdict } from './host-keys.js';
 import { defaultPath, runChecked, type RunOptions, type RunResult } from './machine.js';
 import { shellJoin, shellQuote, withCleanEnv } from './quote.js';
-import { ShellMachine, type RawRunOptions } from './transfer.js';
+import { ShellMachine } from './transfer.js';
 
 const { Client } = ssh2;
 
@@ -25,6 +25,8 @@ export interface SshTarget {
   knownHostsFile?: string;
   /** a pinned "SHA256:…" fingerprint; replaces the known_hosts lookup */
   hostKeyFingerprint?: string;
+  /** record an unknown host key in knownHostsFile and accept it (a changed one is still refused) */
+  trustOnFirstUse?: boolean;
   readyTimeoutMs?: number;
 }
 
@@ -97,62 +99,101 @@ function connectError(target: SshTarget, err: Error & { level?: string; code?: s
     'check the address and port, and that sshd runs on the host', { cause: err });
 }
 
+type Client = InstanceType<typeof Client>;
+
+/** Open one authenticated connection, checking the host key. */
+async function dial(target: SshTarget): Promise<Client> {
+  const knownHostsFile = target.knownHostsFile ?? join(homedir(), '.ssh', 'known_hosts');
+  const knownHosts = target.hostKeyFingerprint ? '' : await readKnownHosts(knownHostsFile);
+  const privateKey = await loadPrivateKey(target);
+  let rejected: HintedError | undefined;
+  let firstSeen: Buffer | undefined;
+
+  const client = new Client();
+  const config: ConnectConfig = {
+    host: target.host,
+    port: target.port,
+    username: target.user,
+    privateKey,
+    agent: privateKey ? undefined : process.env.SSH_AUTH_SOCK,
+    readyTimeout: target.readyTimeoutMs ?? 20_000,
+    keepaliveInterval: 15_000,
+    keepaliveCountMax: 4,
+    hostVerifier: (key: Buffer) => {
+      const verdict: HostKeyVerdict = target.hostKeyFingerprint
+        ? fingerprint(key) === target.hostKeyFingerprint ? { kind: 'match' } : { kind: 'mismatch', knownTypes: [] }
+        : checkKnownHosts(knownHosts, target.host, target.port, key);
+      if (verdict.kind === 'match') return true;
+      if (verdict.kind === 'unknown' && target.trustOnFirstUse) {
+        firstSeen = key;
+        return true;
+      }
+      rejected = hostKeyError(target, verdict, key, knownHostsFile);
+      return false;
+    },
+  };
+  if (!privateKey && !config.agent) {
+    throw new HintedError(`no SSH key to log in to ${target.host} with`,
+      'pass --identity FILE, or start an ssh-agent holding the key');
+  }
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', () => resolve());
+    client.once('error', (err: Error) => reject(rejected ?? connectError(target, err)));
+    client.connect(config);
+  });
+  if (firstSeen) await recordHostKey(knownHostsFile, target, firstSeen);
+  // Later failures (dropped connection) surface on the channels; keep the process alive.
+  client.on('error', () => undefined);
+  // Commands are many small request/response exchanges: Nagle's algorithm against the
+  // peer's delayed ACKs would add tens of milliseconds to each.
+  client.setNoDelay(true);
+  return client;
+}
+
+/** Trust on first use: append the key to a known_hosts file of ours (0600). */
+async function recordHostKey(file: string, target: SshTarget, key: Buffer): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await appendFile(file, `${knownHostsName(target.host, target.port)} ${keyType(key)} ${key.toString('base64')}\n`, { mode: 0o600 });
+}
+
 export class SshMachine extends ShellMachine {
   readonly description: string;
   isRoot = false;
+  private connected = true;
 
   private constructor(
-    private readonly client: InstanceType<typeof Client>,
+    private client: Client,
     readonly target: SshTarget,
   ) {
     super();
     const host = target.host.includes(':') ? `[${target.host}]` : target.host;
     this.description = `ssh://${target.user}@${host}:${target.port}`;
+    this.watch(client);
   }
 
   static async connect(target: SshTarget): Promise<SshMachine> {
-    const knownHostsFile = target.knownHostsFile ?? join(homedir(), '.ssh', 'known_hosts');
-    const knownHosts = target.hostKeyFingerprint ? '' : await readKnownHosts(knownHostsFile);
-    const privateKey = await loadPrivateKey(target);
-    let rejected: HintedError | undefined;
-
-    const client = new Client();
-    const config: ConnectConfig = {
-      host: target.host,
-      port: target.port,
-      username: target.user,
-      privateKey,
-      agent: privateKey ? undefined : process.env.SSH_AUTH_SOCK,
-      readyTimeout: target.readyTimeoutMs ?? 20_000,
-      keepaliveInterval: 15_000,
-      keepaliveCountMax: 4,
-      hostVerifier: (key: Buffer) => {
-        const verdict: HostKeyVerdict = target.hostKeyFingerprint
-          ? fingerprint(key) === target.hostKeyFingerprint ? { kind: 'match' } : { kind: 'mismatch', knownTypes: [] }
-          : checkKnownHosts(knownHosts, target.host, target.port, key);
-        if (verdict.kind === 'match') return true;
-        rejected = hostKeyError(target, verdict, key, knownHostsFile);
-        return false;
-      },
-    };
-    if (!privateKey && !config.agent) {
-      throw new HintedError(`no SSH key to log in to ${target.host} with`,
-        'pass --identity FILE, or start an ssh-agent holding the key');
-    }
-    await new Promise<void>((resolve, reject) => {
-      client.once('ready', () => resolve());
-      client.once('error', (err: Error) => reject(rejected ?? connectError(target, err)));
-      client.connect(config);
-    });
-    // Later failures (dropped connection) surface on the channels; keep the process alive.
-    client.on('error', () => undefined);
-    // Commands are many small request/response exchanges: Nagle's algorithm against the
-    // peer's delayed ACKs would add tens of milliseconds to each.
-    client.setNoDelay(true);
-    const machine = new SshMachine(client, target);
+    const machine = new SshMachine(await dial(target), target);
     const uid = await runChecked(machine, ['id', '-u']);
     machine.isRoot = uid.trim() === '0';
     return machine;
+  }
+
+  private watch(client: Client): void {
+    const lost = (): void => {
+      if (client === this.client) this.connected = false;
+    };
+    client.on('close', lost);
+    client.on('end', lost);
+  }
+
+  /** A fresh connection after a drop; the host key is checked again. */
+  async reconnect(): Promise<void> {
+    const client = await dial(this.target);
+    const old = this.client;
+    this.client = client;
+    this.connected = true;
+    this.watch(client);
+    old.end();
   }
 
   /** The command string the remote login shell runs. */
@@ -169,12 +210,17 @@ export class SshMachine extends ShellMachine {
     return `echo ${pidPrefix}$$ >&2; ${cd}exec ${shellJoin(full)}${input}`;
   }
 
-  run(argv: readonly string[], options: RawRunOptions = {}): Promise<RunResult> {
+  run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const command = this.commandLine(argv, options);
     return new Promise<RunResult>((resolve, reject) => {
+      if (!this.connected) {
+        resolve({ exitCode: 255, cancelled: false, connectionLost: true });
+        return;
+      }
       this.client.exec(command, (err: Error | undefined, channel: ClientChannel) => {
         if (err) {
-          reject(new Error(`${this.description}: cannot start a command: ${err.message}`));
+          if (!this.connected) resolve({ exitCode: 255, cancelled: false, connectionLost: true });
+          else reject(new Error(`${this.description}: cannot start a command: ${err.message}`));
           return;
         }
         let exitCode: number | undefined;
@@ -215,7 +261,8 @@ export class SshMachine extends ShellMachine {
           out.flush();
           errLines.flush();
           // no exit status: the connection dropped or the server killed the session
-          resolve({ exitCode: exitCode ?? (signal ? 128 : 255), signal, cancelled });
+          const connectionLost = exitCode === undefined && signal === undefined;
+          resolve({ exitCode: exitCode ?? (signal ? 128 : 255), signal, cancelled, connectionLost });
         });
 
         if (options.stdin === undefined) return;

@@ -7,9 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import type { FetchResult, Machine, RunOptions, RunResult } from './machine.js';
 
-/** Machine.run plus a raw stdout sink, for byte streams that are not lines. */
-export type RawRunOptions = RunOptions & { stdoutSink?: Writable };
-type RawRun = (argv: readonly string[], options: RawRunOptions) => Promise<RunResult>;
+type RawRun = (argv: readonly string[], options: RunOptions) => Promise<RunResult>;
 
 function check(result: RunResult, what: string, stderr: string[]): void {
   if (result.exitCode !== 0) {
@@ -97,7 +95,7 @@ export async function fetchFileVia(
 export abstract class ShellMachine implements Machine {
   abstract readonly description: string;
   abstract readonly isRoot: boolean;
-  abstract run(argv: readonly string[], options?: RawRunOptions): Promise<RunResult>;
+  abstract run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
   abstract close(): Promise<void>;
 
   private readonly raw: RawRun = (argv, options) => this.run(argv, options);

@@ -4,8 +4,10 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import { Writable } from 'node:stream';
 import { runChecked, type Machine } from '../machine/machine.js';
 import { HintedError } from '../util/errors.js';
+import { LineSplitter } from '../util/lines.js';
 import type { BuildLayout } from './layout.js';
 
 export type StageStep = 'config' | 'apply';
@@ -19,6 +21,8 @@ export interface StageRecord {
 }
 
 export const tailLines = 40;
+/** Pauses before each reconnection attempt after a dropped connection. */
+export const reconnectDelaysMs = [500, 1000, 2000, 4000, 8000, 15000];
 
 export class StageFailure extends Error {
   override name = 'StageFailure';
@@ -84,11 +88,18 @@ export class StageRunner {
     return join(this.logDir, `${stage}.${step}.log`);
   }
 
-  /** Run one stage script; throws StageFailure with the log tail when it fails. */
+  /**
+   * Run one stage script as a job on the build machine (stage-job.bash) and follow its log.
+   * A dropped connection is reopened (bounded retries) and the log picked up at the byte
+   * where it broke; Ctrl-C (signal) stops the job's whole process group. Throws
+   * StageFailure with the log tail when the stage fails.
+   */
   async runStep(stage: string, step: StageStep, onLine: (line: string) => void, signal?: AbortSignal): Promise<StageRecord> {
-    const { builderDir, settingsFile, workDir } = this.layout;
+    const { builderDir, buildDir, settingsFile, workDir } = this.layout;
     const script = posix.join(builderDir, 'stages', stage, `${step}.sh`);
     const argument = step === 'config' ? settingsFile : workDir;
+    const jobScript = posix.join(builderDir, 'stages', 'lib', 'stage-job.bash');
+    const jobDir = posix.join(buildDir, 'jobs', `${stage}.${step}`);
     await mkdir(this.logDir, { recursive: true });
     const logPath = this.logPath(stage, step);
     const log = createWriteStream(logPath, { mode: 0o600 });
@@ -100,18 +111,73 @@ export class StageRunner {
       onLine(line);
     };
     const started = Date.now();
-    const result = await this.machine.run(
-      ['bash', posix.join(builderDir, 'stages', 'lib', 'run-stage.bash'), script, argument],
-      { sudo: true, env: this.env, signal, onStdout: take, onStderr: take },
-    );
-    const record: StageRecord = { stage, step, durationMs: Date.now() - started, exitCode: result.exitCode, logPath };
-    log.write(`# stemforge: ${stage} ${step}.sh exited ${result.exitCode} after ${(record.durationMs / 1000).toFixed(1)}s\n`);
+    await runChecked(this.machine, ['bash', jobScript, 'start', jobDir, script, argument], { sudo: true, env: this.env });
+
+    let stopping = false;
+    const stop = (): void => {
+      stopping = true;
+      this.machine.run(['bash', jobScript, 'stop', jobDir], { sudo: true }).catch(() => undefined);
+    };
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+
+    const lines = new LineSplitter(take);
+    let offset = 0;
+    let result;
+    try {
+      for (;;) {
+        const sink = new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            offset += chunk.length;
+            lines.push(chunk);
+            done();
+          },
+        });
+        result = await this.machine.run(['bash', jobScript, 'follow', jobDir, String(offset)], {
+          sudo: true,
+          stdoutSink: sink,
+          onStderr: take,
+        });
+        if (!result.connectionLost) break;
+        await this.reconnect(stage, (line) => take(line));
+        if (stopping) stop(); // the stop request may have died with the old connection
+      }
+    } finally {
+      signal?.removeEventListener('abort', stop);
+    }
+    lines.flush();
+    const exitCode = result.exitCode;
+    const record: StageRecord = { stage, step, durationMs: Date.now() - started, exitCode, logPath };
+    log.write(`# stemforge: ${stage} ${step}.sh exited ${exitCode} after ${(record.durationMs / 1000).toFixed(1)}s\n`);
     await closeLog(log);
     this.records.push(record);
-    if (result.exitCode !== 0 || result.cancelled) {
-      throw new StageFailure(stage, step, result.exitCode, logPath, tail, result.cancelled || !!signal?.aborted);
+    if (exitCode !== 0 || stopping) {
+      throw new StageFailure(stage, step, exitCode, logPath, tail, stopping);
     }
     return record;
+  }
+
+  /** Reopen a dropped connection: a few tries with growing pauses, each one reported. */
+  private async reconnect(stage: string, report: (line: string) => void): Promise<void> {
+    const reconnect = this.machine.reconnect?.bind(this.machine);
+    if (!reconnect) throw new Error(`${this.machine.description}: lost the command following ${stage}`);
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= reconnectDelaysMs.length; attempt++) {
+      report(`[stemforge] connection to ${this.machine.description} lost; reconnecting (attempt ${attempt}/${reconnectDelaysMs.length})`);
+      await new Promise((r) => setTimeout(r, reconnectDelaysMs[attempt - 1]));
+      try {
+        await reconnect();
+        report(`[stemforge] reconnected; following ${stage} where it was`);
+        return;
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw new HintedError(
+      `lost the connection to ${this.machine.description} during ${stage} and could not reconnect ` +
+        `(${reconnectDelaysMs.length} attempts): ${(lastError as Error)?.message ?? lastError}`,
+      `the stage may still be running on the build machine; when it is reachable again, resume with --resume-from ${stage}`,
+    );
   }
 
   /** Unmount anything left below the build directory; returns what was released. */

@@ -17,6 +17,8 @@ export interface TestSshd {
   knownHosts: string;
   hostPublicKey: string;
   machineUrl: string;
+  /** the listening sshd; each connection is a child process of it */
+  pid: number;
   log(): string;
   stop(): Promise<void>;
 }
@@ -110,6 +112,7 @@ export async function startSshd(): Promise<TestSshd> {
       knownHosts,
       hostPublicKey,
       machineUrl: `ssh://root@127.0.0.1:${port}`,
+      pid: child.pid!,
       log: () => (existsSync(logPath) ? readFileSync(logPath, 'utf8') : ''),
       stop: async () => {
         if (child.exitCode === null) {

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# stage-job.bash: run one stage script as a job that outlives the connection that started it.
+# The job's log, process group and exit status live in a folder on the build machine, so
+# the CLI can follow the log, lose its SSH connection, reconnect and pick up where it was.
+#
+#   stage-job.bash start  DIR SCRIPT ARG   start the job detached; returns at once
+#   stage-job.bash follow DIR OFFSET       print the log from byte OFFSET until the job ends,
+#                                          then exit with the job's exit status
+#   stage-job.bash stop   DIR              stop the job's whole process group (TERM, then KILL)
+#
+# DIR holds: log, supervisor.pid, pgid, exit-status (written last, atomically).
+set -euo pipefail
+
+lost_job=254 # follow's exit code when the job vanished without an exit status
+
+usage() {
+  echo "usage: stage-job.bash start DIR SCRIPT ARG | follow DIR OFFSET | stop DIR" >&2
+  exit 2
+}
+
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+# supervise DIR SCRIPT ARG (internal): runs in its own session, detached from the caller.
+supervise() {
+  local dir=$1 script=$2 arg=$3 child rc
+  exec >> "$dir/log" 2>&1 < /dev/null
+  # The stage gets a process group of its own, so stop reaches everything it started.
+  setsid bash "$script" "$arg" &
+  child=$!
+  printf '%s\n' "$child" > "$dir/pgid"
+  trap 'kill -TERM -- "-$child" 2>/dev/null || true' TERM INT HUP
+  rc=0
+  while :; do
+    wait "$child" && rc=0 || rc=$?
+    # a trapped signal interrupts wait with 128+n while the stage still runs: wait again
+    alive "$child" || break
+  done
+  printf '%s\n' "$rc" > "$dir/exit-status.part"
+  mv -f "$dir/exit-status.part" "$dir/exit-status"
+}
+
+start() {
+  local dir=$1 script=$2 arg=$3
+  [ -f "$script" ] || { echo "stage-job: no stage script at $script" >&2; exit 2; }
+  rm -rf -- "$dir"
+  mkdir -p -- "$dir"
+  : > "$dir/log"
+  setsid bash "${BASH_SOURCE[0]}" supervise "$dir" "$script" "$arg" > /dev/null 2>&1 < /dev/null &
+  printf '%s\n' "$!" > "$dir/supervisor.pid"
+  echo "started"
+}
+
+follow() {
+  local dir=$1 offset=$2 supervisor rc
+  [[ $offset =~ ^[0-9]+$ ]] || usage
+  [ -f "$dir/supervisor.pid" ] || { echo "stage-job: no job in $dir" >&2; exit "$lost_job"; }
+  supervisor=$(cat "$dir/supervisor.pid")
+  if [ ! -f "$dir/exit-status" ] && alive "$supervisor"; then
+    # tail stops on its own once the supervisor has exited, after a last read of the log
+    tail -c "+$((offset + 1))" -s 0.2 --pid="$supervisor" -f "$dir/log"
+  else
+    tail -c "+$((offset + 1))" "$dir/log"
+  fi
+  if [ -f "$dir/exit-status" ]; then
+    rc=$(cat "$dir/exit-status")
+    exit "$rc"
+  fi
+  echo "stage-job: the job in $dir ended without an exit status (killed?)" >&2
+  exit "$lost_job"
+}
+
+stop() {
+  local dir=$1 pgid supervisor
+  pgid=$(cat "$dir/pgid" 2>/dev/null || true)
+  supervisor=$(cat "$dir/supervisor.pid" 2>/dev/null || true)
+  [ -n "$pgid" ] || { echo "stage-job: nothing to stop in $dir"; return 0; }
+  echo "stage-job: stopping $(basename "$dir") (process group $pgid)" >> "$dir/log"
+  kill -TERM -- "-$pgid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 -- "-$pgid" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -KILL -- "-$pgid" 2>/dev/null || true
+  # the supervisor records the exit status once its child is gone
+  for _ in $(seq 1 25); do
+    alive "$supervisor" || break
+    sleep 0.2
+  done
+  echo "stopped"
+}
+
+[ $# -ge 2 ] || usage
+command=$1
+shift
+case "$command" in
+  start) [ $# -eq 3 ] || usage; start "$@" ;;
+  follow) [ $# -eq 2 ] || usage; follow "$@" ;;
+  stop) [ $# -eq 1 ] || usage; stop "$@" ;;
+  supervise) [ $# -eq 3 ] || usage; supervise "$@" ;;
+  *) usage ;;
+esac
