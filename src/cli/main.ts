@@ -8,14 +8,13 @@ import { UsageError } from '../util/errors.js';
 import { version } from '../util/version.js';
 import { exitCodes, reportError } from './errors.js';
 import { printOsImageDescription, printOsImageResult } from './output.js';
+import { addSshOptions, addVmOptions, defaultMachine, sshOptions, vmOptions, type SshFlags, type VmFlags } from './machine-options.js';
 import { proxyEnvironment, resumeCommand } from './request.js';
+import { addVmCommands } from './vm-command.js';
 
-interface OsImageFlags {
+interface OsImageFlags extends SshFlags, VmFlags {
   os: string;
   machine: string;
-  identity?: string;
-  knownHosts?: string;
-  hostKey?: string;
   out?: string;
   resumeFrom?: string;
   until?: string;
@@ -41,7 +40,8 @@ function osImageRequest(flags: OsImageFlags): OsImageRequest {
   return {
     os: flags.os,
     machine: parseMachineSpec(flags.machine),
-    ssh: { identityFile: flags.identity, knownHostsFile: flags.knownHosts, hostKeyFingerprint: flags.hostKey },
+    ssh: sshOptions(flags),
+    vm: vmOptions(flags),
     out: flags.out,
     resumeFrom: flags.resumeFrom,
     until: flags.until,
@@ -61,14 +61,14 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  program
+  const osImage = program
     .command('os-image')
     .description('build an OS image (the OS-image phase) and fetch it as a gzip tarball')
     .requiredOption('--os <name>', 'operating system line: ubuntu-jammy, ubuntu-noble, debian-bookworm')
-    .requiredOption('--machine <machine>', 'build machine: local (this Linux host, as root) or ssh://user@host[:port]')
-    .option('--identity <file>', 'ssh: private key file (default: ssh-agent, then ~/.ssh/id_*)')
-    .option('--known-hosts <file>', 'ssh: known_hosts file to check the host key against (default ~/.ssh/known_hosts)')
-    .option('--host-key <fingerprint>', 'ssh: accept only this host key (SHA256:… as ssh-keygen -lf prints it)')
+    .option('--machine <machine>', 'build machine: vagrant[:PROVIDER] (a builder VM), local (this Linux host, as root) or ssh://user@host[:port]', defaultMachine);
+  addSshOptions(osImage);
+  addVmOptions(osImage);
+  osImage
     .option('--out <file>', 'where to write the OS image (.tgz)')
     .option('--resume-from <stage>', 'keep the existing chroot and run from this stage on')
     .option('--until <stage>', 'stop after this stage (no OS image is written)')
@@ -93,10 +93,13 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
       }
     });
 
+  addVmCommands(program, onExit, signal);
+
   // `stemforge --help` shows every command's flags too, not only the command names
-  program.addHelpText('afterAll', () =>
+  program.addHelpText('after', () =>
     program.commands
       .filter((c) => c.name() !== 'help')
+      .flatMap((c) => [c, ...c.commands])
       .map((c) => `\n${c.helpInformation()}`)
       .join(''),
   );

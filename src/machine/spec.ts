@@ -1,15 +1,25 @@
 // Parsing --machine: which build machine a command runs its stages on.
 import { userInfo } from 'node:os';
-import { UsageError } from '../util/errors.js';
+import { defaultProvider, vagrantProviders, type VagrantProvider } from '../catalog/builder-vm.js';
+import { UnknownNameError, UsageError } from '../util/errors.js';
 
 export type MachineSpec =
   | { kind: 'local' }
-  | { kind: 'ssh'; user: string; host: string; port: number };
+  | { kind: 'ssh'; user: string; host: string; port: number }
+  | { kind: 'vagrant'; provider: VagrantProvider };
 
-export const machineForms = ['local', 'ssh://user@host[:port]'];
+export const machineForms = ['vagrant[:PROVIDER]', 'local', 'ssh://user@host[:port]'];
+
+export function parseProvider(value: string): VagrantProvider {
+  const provider = vagrantProviders.find((p) => p === value);
+  if (!provider) throw new UnknownNameError('Vagrant provider', value, vagrantProviders);
+  return provider;
+}
 
 export function parseMachineSpec(value: string): MachineSpec {
   if (value === 'local') return { kind: 'local' };
+  if (value === 'vagrant') return { kind: 'vagrant', provider: defaultProvider };
+  if (value.startsWith('vagrant:')) return { kind: 'vagrant', provider: parseProvider(value.slice('vagrant:'.length)) };
   if (value.startsWith('ssh://')) {
     let url: URL;
     try {
@@ -32,6 +42,7 @@ export function parseMachineSpec(value: string): MachineSpec {
 
 export function describeSpec(spec: MachineSpec): string {
   if (spec.kind === 'local') return 'local';
+  if (spec.kind === 'vagrant') return `vagrant:${spec.provider}`;
   const host = spec.host.includes(':') ? `[${spec.host}]` : spec.host;
   return `ssh://${spec.user}@${host}:${spec.port}`;
 }

@@ -5,8 +5,8 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { planOsImage, type OsImagePlan } from '../catalog/planner.js';
-import type { Machine } from '../machine/machine.js';
-import { openMachine, type SshOptions } from '../machine/open.js';
+import { runChecked, type Machine } from '../machine/machine.js';
+import { openMachine, type SshOptions, type VmOptions } from '../machine/open.js';
 import { describeSpec, type MachineSpec } from '../machine/spec.js';
 import { syncBuilder } from '../sync/sync.js';
 import { UsageError } from '../util/errors.js';
@@ -22,6 +22,8 @@ export interface OsImageRequest {
   os: string;
   machine: MachineSpec;
   ssh: SshOptions;
+  /** the builder VM's settings, for --machine vagrant */
+  vm: VmOptions;
   /** local path of the OS image tarball; required unless --until stops early */
   out?: string;
   resumeFrom?: string;
@@ -64,6 +66,8 @@ export interface OsImageResult {
   logDir: string;
   skipped: string[];
   releasedMounts: string[];
+  /** the image stops after an --until stage */
+  partial: boolean;
 }
 
 const usersPassword = 'c1oudc0w';
@@ -130,8 +134,13 @@ function seconds(ms: number): string {
 async function fetchImage(machine: Machine, remote: string, out: string): Promise<{ sha256: string; bytes: number }> {
   await mkdir(dirname(out), { recursive: true });
   const part = join(dirname(out), `.${basename(out)}.part`);
+  // the build machine's own digest, to check what arrived against
+  const expected = (await runChecked(machine, ['sha256sum', '--', remote], { sudo: true })).split(/\s+/)[0];
   try {
     const fetched = await machine.fetchFile(remote, createWriteStream(part, { mode: 0o644 }), { sudo: true });
+    if (fetched.sha256 !== expected) {
+      throw new Error(`the OS image arrived damaged: sha256 ${fetched.sha256}, the build machine has ${expected}`);
+    }
     await rename(part, out);
     await writeFile(`${out}.sha256`, `${fetched.sha256}  ${basename(out)}\n`);
     return fetched;
@@ -154,6 +163,9 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
     );
   }
   if (complete && !request.out) throw new UsageError('--out FILE is required: where to write the OS image');
+  // With --until, an image is written only when asked for (--out): a partial one, for inspection.
+  const archive = complete || !!request.out;
+  const partialNote = complete ? '' : ` (partial: stopped after ${selected[selected.length - 1]})`;
   const out = request.out ? resolve(request.out) : undefined;
 
   const layout: BuildLayout = buildLayout(request.buildRoot, `os-image-${plan.os.name}`);
@@ -161,7 +173,7 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
   const logDir = join(userPaths.log, 'runs', runId);
   const stageEnv = { LANG: 'C.UTF-8', ...request.stageEnv };
   const remoteImage = `${layout.buildDir}/os-image.tgz`;
-  const ctx: Ctx = { result: { records: [], logDir, skipped: [...description.unwritten], releasedMounts: [] } };
+  const ctx: Ctx = { result: { records: [], logDir, skipped: [...description.unwritten], releasedMounts: [], partial: !complete } };
   const written = new Set(selected.filter((s) => stageFiles(s).written));
   const configured = selected.filter((s) => written.has(s) && stageFiles(s).hasConfig);
 
@@ -169,8 +181,13 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
     [
       {
         title: `Connect to ${description.machine}`,
-        task: async (c) => {
-          c.machine = await openMachine(request.machine, request.ssh);
+        task: async (c, task) => {
+          c.machine = await openMachine(request.machine, {
+            ssh: request.ssh,
+            vm: request.vm,
+            signal: ui.signal,
+            onLine: (line) => (task.output = line),
+          });
           c.runner = new StageRunner(c.machine, layout, logDir, stageEnv);
         },
       },
@@ -220,8 +237,8 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
           ),
       },
       {
-        title: 'Archive the chroot',
-        skip: () => (complete ? false : `stopped after ${selected[selected.length - 1]}`),
+        title: `Archive the chroot${partialNote}`,
+        skip: () => (archive ? false : `stopped after ${selected[selected.length - 1]}; pass --out FILE to get the partial chroot`),
         task: async (c) => {
           throwIfAborted(ui.signal);
           await c.runner!.releaseMounts();
@@ -230,12 +247,12 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
       },
       {
         title: `Fetch the OS image to ${out ?? '-'}`,
-        skip: () => (complete ? false : 'no OS image: the stage list was cut short'),
+        skip: () => (archive ? false : 'no OS image: the stage list was cut short'),
         task: async (c, task) => {
           throwIfAborted(ui.signal);
           const fetched = await fetchImage(c.machine!, remoteImage, out!);
           Object.assign(c.result, { out, ...fetched });
-          task.title = `Fetched the OS image to ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
+          task.title = `Fetched the OS image${partialNote} to ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
         },
       },
     ],

@@ -8,13 +8,15 @@ import { UsageError } from '../../src/util/errors.js';
 describe('--machine', () => {
   it('parses local and ssh addresses', () => {
     assert.deepEqual(parseMachineSpec('local'), { kind: 'local' });
+    assert.deepEqual(parseMachineSpec('vagrant'), { kind: 'vagrant', provider: 'virtualbox' });
+    assert.deepEqual(parseMachineSpec('vagrant:libvirt'), { kind: 'vagrant', provider: 'libvirt' });
     assert.deepEqual(parseMachineSpec('ssh://root@127.0.0.1:2222'), { kind: 'ssh', user: 'root', host: '127.0.0.1', port: 2222 });
     assert.deepEqual(parseMachineSpec('ssh://vagrant@builder'), { kind: 'ssh', user: 'vagrant', host: 'builder', port: 22 });
     assert.deepEqual(parseMachineSpec('ssh://root@[::1]:22'), { kind: 'ssh', user: 'root', host: '::1', port: 22 });
   });
 
   it('refuses other forms with the valid ones listed', () => {
-    assert.throws(() => parseMachineSpec('docker'), (e: unknown) => e instanceof UsageError && /valid forms: local, ssh:\/\/user@host\[:port\]/.test(e.message));
+    assert.throws(() => parseMachineSpec('docker'), (e: unknown) => e instanceof UsageError && /valid forms: vagrant\[:PROVIDER\], local, ssh:\/\/user@host\[:port\]/.test(e.message));
     assert.throws(() => parseMachineSpec('ssh://root:secret@host'), /passwords in the address are not accepted/);
     assert.throws(() => parseMachineSpec('ssh://root@host/path'), /takes no path/);
   });
