@@ -26,7 +26,8 @@ esac
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # Ubuntu's archive keyring, to bootstrap the Ubuntu lines, where this distribution has it
-if apt-cache show ubuntu-keyring >/dev/null 2>&1; then packages+=(ubuntu-keyring); fi
+candidate=$(apt-cache policy ubuntu-keyring 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')
+if [ -n "$candidate" ] && [ "$candidate" != "(none)" ]; then packages+=(ubuntu-keyring); fi
 echo "stemforge: installing ${packages[*]}"
 apt-get install -y -q --no-install-recommends "${packages[@]}"
 apt-get clean

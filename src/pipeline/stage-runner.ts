@@ -1,5 +1,5 @@
 // Runs stage scripts on the build machine: prepares the build directory, writes the
-// settings file, runs config.sh / apply.sh through run-stage.bash, keeps a log per stage
+// settings file, runs config.sh / apply.sh as jobs (stage-job.bash), keeps a log per stage
 // and its duration, and cleans up mounts afterwards.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';

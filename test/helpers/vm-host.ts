@@ -215,7 +215,8 @@ export async function setUpVmHost(options: VmHostOptions = {}): Promise<VmHost> 
     log(`vm-host: vagrant box add ${boxName} ${boxVersion}`);
     rmSync(vagrantHome, { recursive: true, force: true });
     mkdirSync(vagrantHome, { recursive: true });
-    await runOk(inNetns(['vagrant', 'box', 'add', '--force', join(boxDir, 'bookworm.json')]), { ...env, ...vagrantEnv }, 300_000);
+    // VAGRANT_CWD: not the checkout, whose Vagrantfile wants stemforge's settings file
+    await runOk(inNetns(['vagrant', 'box', 'add', '--force', join(boxDir, 'bookworm.json')]), { ...env, ...vagrantEnv, VAGRANT_CWD: stateDir }, 300_000);
     const proxyLogPath = join(stateDir, 'mirror-proxy.log');
     return {
       netns,

@@ -1,7 +1,7 @@
 // The Vagrant driver against the real vagrant command where it is installed, and its
 // refusals when Vagrant is missing or too old.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,10 @@ function vagrantInstalled(): boolean {
   } catch {
     return false;
   }
+}
+
+function commandExists(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 }
 
 function driver(command?: string): VagrantDriver {
@@ -49,5 +53,17 @@ describe('vagrant driver', () => {
     const status = await vm.status();
     assert.equal(status.state, 'not_created');
     assert.equal(status.provider, 'libvirt');
+  });
+
+  it('says VirtualBox is not usable where it is not installed (real vagrant, exit 1)', {
+    skip: vagrantInstalled() && !commandExists('VBoxManage') ? undefined : 'needs vagrant without VirtualBox',
+  }, () => {
+    const r = spawnSync(process.execPath, [join(packageRoot, 'bin', 'stemforge.js'), 'vm', 'status', '--provider', 'virtualbox'], {
+      env: { ...process.env, XDG_DATA_HOME: mkdtempSync(join(tmpdir(), 'sf-xdg-')), CI: 'true' },
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /the Vagrant provider 'virtualbox' is not usable on this machine: Vagrant could not detect VirtualBox/);
+    assert.match(r.stderr, /what to do: install virtualbox, or choose another provider with --machine vagrant:PROVIDER/);
   });
 });

@@ -84,7 +84,8 @@ export class BuilderVm {
       .then((t) => JSON.parse(t) as Partial<VmSettings>)
       .catch(() => ({}));
     const settings: VmSettings = {
-      name: 'stemforge-builder',
+      // unique per state dir: provider-side names (libvirt domains, VirtualBox VMs) are global
+      name: `stemforge-${o.provider.replace(/_/g, '-')}-${createHash('sha256').update(this.stateDir).digest('hex').slice(0, 8)}`,
       box: o.box ?? previous.box ?? defaultBox(o.provider),
       cpus: o.cpus ?? previous.cpus ?? defaultVmSize.cpus,
       memory_mib: o.memoryMiB ?? previous.memory_mib ?? defaultVmSize.memoryMiB,
@@ -100,7 +101,7 @@ export class BuilderVm {
   async status(options: CallOptions = {}): Promise<VagrantStatus> {
     await this.driver.version();
     await this.writeConfig();
-    return this.driver.status(options);
+    return this.driver.status({ signal: options.signal });
   }
 
   /** Bring the VM up (create, boot or resume it) and make sure it is provisioned. */
@@ -111,13 +112,18 @@ export class BuilderVm {
       await this.driver.up(this.options.provider, { ...options, timeoutMs: this.upTimeoutMs });
     }
     const machine = await this.connect(options);
-    await this.ensureProvisioned(machine, options);
+    try {
+      await this.ensureProvisioned(machine, options);
+    } catch (err) {
+      await machine.close();
+      throw err;
+    }
     return machine;
   }
 
   /** An ssh Machine to the running VM; its host key is recorded on first use, then pinned. */
   async connect(options: CallOptions = {}): Promise<SshMachine> {
-    const ssh = await this.driver.sshConfig(options);
+    const ssh = await this.driver.sshConfig({ signal: options.signal });
     const identityFile = ssh.identityFiles[0];
     try {
       return await SshMachine.connect({
