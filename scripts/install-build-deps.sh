@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages stemforge needs on a Debian/Ubuntu machine (as root): to be
-# a build machine itself (--machine local) and to run the test suite (a real sshd).
-# Idempotent; apt keeps its downloads in /var/cache/apt/archives between runs.
+# a build machine itself (--machine local) and to run the test suite (a real sshd), plus
+# any package named as an argument (test/vagrant/install-host.sh adds the VM host's).
+# Idempotent: asks dpkg first; apt keeps its downloads in /var/cache/apt/archives.
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,7 @@ packages=(
   util-linux            # unshare, setpriv, losetup, mount
   procps                # tests: pgrep
   ca-certificates
+  "$@"
 )
 
 if [ "$(id -u)" -ne 0 ]; then

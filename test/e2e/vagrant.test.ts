@@ -133,7 +133,10 @@ describe('builder VM through vagrant:libvirt (real VM)', { skip, timeout: 40 * 6
     assert.ok(killed, 'the connection was killed during the stage');
     assert.match(run.stderr, /connection to ssh:\/\/vagrant@192\.168\.121\.\d+:22 lost; reconnecting/);
     assert.match(run.stderr, /reconnected; following base_debootstrap where it was/);
-    const result = JSON.parse(run.stdout) as { partial: boolean; sha256: string; bytes: number };
+    const result = JSON.parse(run.stdout) as { partial: boolean; sha256: string; bytes: number; stages: { stage: string; seconds: number }[] };
+    const sync = /Sync builder to .*\[([\d.]+)s\]/.exec(run.stderr)?.[1];
+    if (sync) timings['builder sync into the VM'] = Number(sync);
+    timings['base_debootstrap stage in the VM'] = result.stages.reduce((sum, s) => sum + s.seconds, 0);
     assert.equal(result.partial, true);
     assert.equal(execFileSync('sha256sum', [out]).toString().split(' ')[0], result.sha256);
     // /etc/os-release is a symlink to ../usr/lib/os-release

@@ -19,22 +19,5 @@ packages=(
   ca-certificates
 )
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-host: run as root (it calls apt-get)" >&2
-  exit 1
-fi
-
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-host: all ${#packages[@]} packages present"
-  exit 0
-fi
-
-echo "install-host: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
-echo "install-host: done"
+# the dpkg check and the apt-get call live in one place
+exec bash "$(dirname "${BASH_SOURCE[0]}")/../../scripts/install-build-deps.sh" "${packages[@]}"
