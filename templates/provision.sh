@@ -23,7 +23,24 @@ case "$(dpkg --print-architecture)" in
   arm64) packages+=(grub-efi-arm64-bin) ;;
 esac
 
+installed() {
+  dpkg-query -W -f='${Status}\n' "$@" 2>/dev/null | grep -c '^install ok installed$' || true
+}
+
+record_provisioned() {
+  mkdir -p "$(dirname "$marker")"
+  printf '%s\n' "$self_sha" > "$marker.part"
+  mv -f "$marker.part" "$marker"
+  echo "stemforge: builder provisioned ($self_sha)"
+}
+
 export DEBIAN_FRONTEND=noninteractive
+if [ "$(installed "${packages[@]}")" -eq "${#packages[@]}" ]; then
+  # everything is there already (a prepared box, or a re-run): no archive round trips
+  echo "stemforge: the builder's packages are already installed"
+  record_provisioned
+  exit 0
+fi
 apt-get update -q
 # Ubuntu's archive keyring, to bootstrap the Ubuntu lines, where this distribution has it
 candidate=$(apt-cache policy ubuntu-keyring 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')
@@ -31,8 +48,4 @@ if [ -n "$candidate" ] && [ "$candidate" != "(none)" ]; then packages+=(ubuntu-k
 echo "stemforge: installing ${packages[*]}"
 apt-get install -y -q --no-install-recommends "${packages[@]}"
 apt-get clean
-
-mkdir -p "$(dirname "$marker")"
-printf '%s\n' "$self_sha" > "$marker.part"
-mv -f "$marker.part" "$marker"
-echo "stemforge: builder provisioned ($self_sha)"
+record_provisioned
