@@ -5,10 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SshMachine } from '../src/machine/ssh.js';
 import { syncBuilder } from '../src/sync/sync.js';
 import { builderFolders, packageRoot } from '../src/util/paths.js';
-import { startSshd } from '../test/helpers/sshd.js';
+import { connectToSshd, startSshd } from '../test/helpers/sshd.js';
 
 const rounds = Number(process.env.ROUNDS ?? 7);
 // Later stages bundle tarballs (monit source, CLIs): a binary asset stands in for them.
@@ -20,7 +19,7 @@ function median(xs: number[]): number {
 }
 
 const sshd = await startSshd();
-const machine = await SshMachine.connect({ user: 'root', host: '127.0.0.1', port: sshd.port, identityFile: sshd.clientKey, knownHostsFile: sshd.knownHosts });
+const machine = await connectToSshd(sshd);
 const src = mkdtempSync(join(tmpdir(), 'sf-bench-src-'));
 for (const f of builderFolders) cpSync(join(packageRoot, f), join(src, f), { recursive: true });
 if (assetMiB > 0) {

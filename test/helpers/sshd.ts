@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SshMachine } from '../../src/machine/ssh.js';
 
 export const sshdPath = '/usr/sbin/sshd';
 
@@ -125,4 +126,9 @@ export async function startSshd(): Promise<TestSshd> {
     };
   }
   throw new Error('could not start sshd on a free port');
+}
+
+/** An ssh Machine logged in to the test sshd as root, its host key checked. */
+export function connectToSshd(sshd: TestSshd): Promise<SshMachine> {
+  return SshMachine.connect({ user: 'root', host: '127.0.0.1', port: sshd.port, identityFile: sshd.clientKey, knownHostsFile: sshd.knownHosts });
 }

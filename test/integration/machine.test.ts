@@ -9,8 +9,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { LocalMachine } from '../../src/machine/local.js';
 import type { Machine } from '../../src/machine/machine.js';
-import { SshMachine } from '../../src/machine/ssh.js';
-import { startSshd, sshdUnavailable, type TestSshd } from '../helpers/sshd.js';
+import { connectToSshd, startSshd, sshdUnavailable, type TestSshd } from '../helpers/sshd.js';
 import { hostileArguments } from '../helpers/hostile.js';
 
 const skip = sshdUnavailable();
@@ -150,6 +149,4 @@ after(async () => {
 });
 
 contract('local', async () => new LocalMachine());
-contract('ssh', async () =>
-  SshMachine.connect({ user: 'root', host: '127.0.0.1', port: sshd!.port, identityFile: sshd!.clientKey, knownHostsFile: sshd!.knownHosts }),
-);
+contract('ssh', async () => connectToSshd(sshd!));

@@ -8,11 +8,11 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SshMachine } from '../../src/machine/ssh.js';
 import { buildLayout, type BuildLayout } from '../../src/pipeline/layout.js';
 import { StageFailure, StageRunner } from '../../src/pipeline/stage-runner.js';
 import { packageRoot } from '../../src/util/paths.js';
-import { startSshd, sshdUnavailable, type TestSshd } from '../helpers/sshd.js';
+import type { SshMachine } from '../../src/machine/ssh.js';
+import { connectToSshd, startSshd, sshdUnavailable, type TestSshd } from '../helpers/sshd.js';
 
 const skip = sshdUnavailable();
 
@@ -32,7 +32,7 @@ describe('stage jobs over ssh', { skip }, () => {
 
   before(async () => {
     sshd = await startSshd();
-    machine = await SshMachine.connect({ user: 'root', host: '127.0.0.1', port: sshd.port, identityFile: sshd.clientKey, knownHostsFile: sshd.knownHosts });
+    machine = await connectToSshd(sshd);
     layout = buildLayout(mkdtempSync(join(tmpdir(), 'sf-job-')), 'os-image-test');
     cpSync(join(packageRoot, 'stages', 'lib'), join(layout.builderDir, 'stages', 'lib'), { recursive: true });
     mkdirSync(layout.workDir, { recursive: true });

@@ -5,9 +5,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SshMachine } from '../../src/machine/ssh.js';
 import { syncBuilder } from '../../src/sync/sync.js';
-import { startSshd, sshdUnavailable, type TestSshd } from '../helpers/sshd.js';
+import type { SshMachine } from '../../src/machine/ssh.js';
+import { connectToSshd, startSshd, sshdUnavailable, type TestSshd } from '../helpers/sshd.js';
 
 const skip = sshdUnavailable();
 
@@ -18,7 +18,7 @@ describe('builder sync over ssh', { skip }, () => {
   let dest: string;
   before(async () => {
     sshd = await startSshd();
-    machine = await SshMachine.connect({ user: 'root', host: '127.0.0.1', port: sshd.port, identityFile: sshd.clientKey, knownHostsFile: sshd.knownHosts });
+    machine = await connectToSshd(sshd);
     src = mkdtempSync(join(tmpdir(), 'sf-syncsrc-'));
     dest = join(mkdtempSync(join(tmpdir(), 'sf-syncdest-')), 'builder');
     for (let i = 0; i < 20; i++) {
