@@ -174,8 +174,10 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
   const stageEnv = { LANG: 'C.UTF-8', ...request.stageEnv };
   const remoteImage = `${layout.buildDir}/os-image.tgz`;
   const ctx: Ctx = { result: { records: [], logDir, skipped: [...description.unwritten], releasedMounts: [], partial: !complete } };
-  const written = new Set(selected.filter((s) => stageFiles(s).written));
-  const configured = selected.filter((s) => written.has(s) && stageFiles(s).hasConfig);
+  // the description already looked at the builder's files: use its answer
+  const planned = description.phases[0]!.stages.filter((s) => s.selected);
+  const written = new Set(planned.filter((s) => s.written).map((s) => s.name));
+  const configured = planned.filter((s) => s.written && s.hasConfig).map((s) => s.name);
 
   const tasks = createTaskList<Ctx>(
     [
