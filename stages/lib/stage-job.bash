@@ -18,7 +18,14 @@ usage() {
   exit 2
 }
 
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# alive PID: the process exists and has not exited. A zombie counts as gone: its exit is
+# done, only its reaping is pending, and an orphan's reaper (pid 1) may take seconds.
+alive() {
+  local stat
+  [ -n "${1:-}" ] && stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
 
 # supervise DIR SCRIPT ARG (internal): runs in its own session, detached from the caller.
 supervise() {
@@ -56,8 +63,10 @@ follow() {
   [ -f "$dir/supervisor.pid" ] || { echo "stage-job: no job in $dir" >&2; exit "$lost_job"; }
   supervisor=$(cat "$dir/supervisor.pid")
   if [ ! -f "$dir/exit-status" ] && alive "$supervisor"; then
-    # tail stops on its own once the supervisor has exited, after a last read of the log
-    tail -c "+$((offset + 1))" -s 0.2 --pid="$supervisor" -f "$dir/log"
+    # tail stops on its own once the watcher (our own child, so reaped at once, unlike the
+    # orphaned supervisor) has exited, after a last read of the log.
+    (while [ ! -f "$dir/exit-status" ] && alive "$supervisor"; do sleep 0.05; done) &
+    tail -c "+$((offset + 1))" -s 0.1 --pid="$!" -f "$dir/log"
   else
     tail -c "+$((offset + 1))" "$dir/log"
   fi
