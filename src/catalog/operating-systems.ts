@@ -27,6 +27,12 @@ export interface OperatingSystem {
   kernelPackages: string[];
   /** the package set installed by base_<distro>_packages */
   packages: string[];
+  /** packages base_<distro>_packages removes again when present */
+  purgePackages: string[];
+  /** what supervises monit (and later the agent): runit on Jammy as in the reference, systemd units elsewhere */
+  serviceManager: 'runit' | 'systemd';
+  /** how the monit HTTP API is closed to everything but the agent: iptables+net_cls (cgroup v1) or nftables (cgroup v2) */
+  monitApiFilter: 'iptables' | 'nftables';
   osImageStages: string[];
 }
 
@@ -64,21 +70,42 @@ function osImageStages(distro: Distro, opts: { delayMonitStart: boolean }): stri
   ];
 }
 
-// A small real set for now; the OS-image issue grows it to the reference's full list.
-const commonPackages = [
-  'openssh-server',
-  'sudo',
-  'ca-certificates',
-  'curl',
-  'rsync',
-  'lsof',
-  'strace',
-  'psmisc',
-  'iproute2',
-  'libcap2-bin',
-  'less',
-  'procps',
+// The package set of the reference's base_ubuntu_packages (Jammy names). Each line takes it
+// through renames() below, so a per-release difference is one entry in one table.
+const referencePackages = [
+  'libssl-dev', 'lsof', 'strace', 'bind9-host', 'dnsutils', 'tcpdump', 'iputils-arping', 'curl', 'wget', 'bison',
+  'libreadline6-dev', 'rng-tools', 'libxml2', 'libxml2-dev', 'libxslt1.1', 'libxslt1-dev', 'zip', 'unzip', 'flex',
+  'psmisc', 'apparmor-utils', 'iptables', 'sysstat', 'rsync', 'openssh-server', 'traceroute', 'libncurses5-dev',
+  'quota', 'libaio1', 'gdb', 'libcap2-bin', 'libcap2-dev', 'libbz2-dev', 'cmake', 'uuid-dev', 'libgcrypt-dev',
+  'ca-certificates', 'scsitools', 'htop', 'module-assistant', 'debhelper', 'runit', 'parted',
+  'cloud-guest-utils', 'anacron', 'software-properties-common', 'xfsprogs', 'gdisk', 'libpam-cracklib', 'chrony',
+  'dbus', 'nvme-cli', 'fdisk', 'ethtool', 'gpg-agent', 'libcurl4', 'libcurl4-openssl-dev', 'resolvconf', 'net-tools',
+  'ifupdown',
+  // not in the reference list but used by our own stages (sudoers, monit wrapper, iproute)
+  'sudo', 'iproute2', 'less', 'procps',
 ];
+
+/**
+ * rsyslog and the modules the stemcell's syslog forwarding uses, from the release's own
+ * archive. The reference takes Jammy's from a Launchpad PPA (adding mmjsonparse and
+ * mmnormalize); a PPA is one more registry the builder would have to reach, so we do not.
+ */
+const rsyslogPackages = ['rsyslog', 'rsyslog-gnutls', 'rsyslog-openssl', 'rsyslog-relp'];
+
+/** Packages the reference removes after the install (absent ones are skipped). */
+const referencePurge = ['netplan.io', 'iw', 'mg', 'wireless-regdb', 'postfix', 'whoopsie', 'apport'];
+
+/**
+ * The reference list with per-release names: `from: to` renames, `from: null` drops a
+ * package the release does not have (its replacement, if any, goes in `add`).
+ */
+function renames(list: readonly string[], changes: Readonly<Record<string, string | null>>, add: readonly string[] = []): string[] {
+  for (const from of Object.keys(changes)) {
+    if (!list.includes(from)) throw new Error(`package rename of '${from}', which is not in the list`);
+  }
+  const out = list.flatMap((p) => (p in changes ? (changes[p] === null ? [] : [changes[p]!]) : [p]));
+  return [...out, ...add];
+}
 
 /** What the Ubuntu lines share. */
 const ubuntu = {
@@ -98,7 +125,11 @@ export const operatingSystems: readonly OperatingSystem[] = [
     name: 'ubuntu-jammy',
     suite: 'jammy',
     version: '22.04',
-    packages: [...commonPackages, 'libpam-cracklib'],
+    // libreadline6-dev and libcap2-dev are old names the archive resolves; use the real ones.
+    packages: renames(referencePackages, { 'libreadline6-dev': 'libreadline-dev', 'libcap2-dev': 'libcap-dev' }, rsyslogPackages),
+    purgePackages: referencePurge,
+    serviceManager: 'runit',
+    monitApiFilter: 'iptables',
     osImageStages: osImageStages('ubuntu', { delayMonitStart: true }),
   },
   {
@@ -106,7 +137,19 @@ export const operatingSystems: readonly OperatingSystem[] = [
     name: 'ubuntu-noble',
     suite: 'noble',
     version: '24.04',
-    packages: [...commonPackages, 'libpam-pwquality'],
+    // Noble: the t64 library transition, cracklib gone for pwquality, resolvconf gone
+    // (systemd-resolved), nftables for the monit API filter.
+    packages: renames(referencePackages, {
+      'libreadline6-dev': 'libreadline-dev',
+      'libcap2-dev': 'libcap-dev',
+      'libncurses5-dev': 'libncurses-dev',
+      libaio1: 'libaio1t64',
+      'libpam-cracklib': 'libpam-pwquality',
+      resolvconf: null,
+    }, [...rsyslogPackages, 'nftables']),
+    purgePackages: referencePurge,
+    serviceManager: 'systemd',
+    monitApiFilter: 'nftables',
     osImageStages: osImageStages('ubuntu', { delayMonitStart: false }),
   },
   {
@@ -121,7 +164,21 @@ export const operatingSystems: readonly OperatingSystem[] = [
     debootstrapVariant: '',
     debootstrapInclude: ['locales'],
     kernelPackages: ['linux-image-amd64'],
-    packages: [...commonPackages, 'libpam-pwquality'],
+    // Debian 12 names (checked against the bookworm archive): rng-tools5 is upstream
+    // rng-tools; software-properties-common only served the reference's
+    // PPA (add-apt-repository), which a Debian image has no use for.
+    packages: renames(referencePackages, {
+      'libreadline6-dev': 'libreadline-dev',
+      'rng-tools': 'rng-tools5',
+      'libncurses5-dev': 'libncurses-dev',
+      'libcap2-dev': 'libcap-dev',
+      'libgcrypt-dev': 'libgcrypt20-dev',
+      'libpam-cracklib': 'libpam-pwquality',
+      'software-properties-common': null,
+    }, [...rsyslogPackages, 'nftables']),
+    purgePackages: referencePurge,
+    serviceManager: 'systemd',
+    monitApiFilter: 'nftables',
     osImageStages: osImageStages('debian', { delayMonitStart: false }),
   },
 ];

@@ -19,6 +19,8 @@ export interface OsImageSettingsInput {
   os: OperatingSystem;
   stemforgeVersion: string;
   mirror?: string;
+  securityMirror?: string;
+  snapshotMirror?: string;
   buildTime?: string;
   usersPassword: string;
   packageCacheRoot: string;
@@ -37,10 +39,15 @@ export function osImageSettings(input: OsImageSettingsInput): Record<string, str
     os_components: os.components.join(' '),
     mirror_policy: os.mirrorPolicy,
     mirror: input.mirror ?? '',
+    security_mirror: input.securityMirror ?? '',
+    snapshot_mirror: input.snapshotMirror ?? '',
     build_time: input.buildTime ?? '',
     debootstrap_variant: os.debootstrapVariant,
     debootstrap_include: os.debootstrapInclude.join(','),
     os_packages: os.packages.join(' '),
+    os_purge_packages: os.purgePackages.join(' '),
+    os_service_manager: os.serviceManager,
+    monit_api_filter: os.monitApiFilter,
     bosh_users_password: input.usersPassword,
     pkg_cache_root: input.packageCacheRoot,
   };

@@ -46,3 +46,12 @@ pkg_purge() {
     if [ \${#installed[@]} -gt 0 ]; then apt-get purge -y -q \"\${installed[@]}\"; fi
   "
 }
+
+# systemd_unit ACTION UNIT...: enable, disable or mask systemd units in the chroot. systemctl
+# edits the unit links offline when it runs in a chroot; no systemd needs to be running.
+systemd_unit() {
+  local action=$1
+  shift
+  case "$action" in enable | disable | mask | unmask) ;; *) fail "systemd_unit: unsupported action '$action'" ;; esac
+  run_in_chroot "systemctl $action $(printf '%q ' "$@")"
+}
