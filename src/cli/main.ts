@@ -19,6 +19,8 @@ interface OsImageFlags extends SshFlags, VmFlags {
   resumeFrom?: string;
   until?: string;
   mirror?: string;
+  securityMirror?: string;
+  snapshotMirror?: string;
   buildRoot: string;
   packageCache: string;
   allowUnwritten?: boolean;
@@ -29,10 +31,27 @@ interface OsImageFlags extends SshFlags, VmFlags {
 
 const buildTimePattern = /^\d{8}T\d{6}Z$/;
 
+/** Archive URLs reach the stages and apt: only plain http(s)/ftp/file URLs, nothing a shell or apt would read as more. */
+function checkArchiveUrl(flag: string, value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${flag} '${value}' is not a URL (e.g. http://mirror.example/debian)`);
+  }
+  if (!['http:', 'https:', 'ftp:', 'file:'].includes(url.protocol)) {
+    throw new UsageError(`${flag} '${value}': the scheme must be http, https, ftp or file`);
+  }
+  if (/\s/.test(value)) throw new UsageError(`${flag} '${value}' contains white space`);
+}
+
 function osImageRequest(flags: OsImageFlags): OsImageRequest {
   const buildTime = process.env.BUILD_TIME || undefined;
   if (buildTime && !buildTimePattern.test(buildTime)) {
     throw new UsageError(`BUILD_TIME '${buildTime}' is not of the form YYYYMMDDTHHMMSSZ (e.g. 20241023T185803Z)`);
+  }
+  for (const [flag, url] of [['--mirror', flags.mirror], ['--security-mirror', flags.securityMirror], ['--snapshot-mirror', flags.snapshotMirror]] as const) {
+    if (url !== undefined) checkArchiveUrl(flag, url);
   }
   for (const [flag, dir] of [['--build-root', flags.buildRoot], ['--package-cache', flags.packageCache]] as const) {
     if (!dir.startsWith('/')) throw new UsageError(`${flag} must be an absolute path on the build machine, not '${dir}'`);
@@ -46,6 +65,8 @@ function osImageRequest(flags: OsImageFlags): OsImageRequest {
     resumeFrom: flags.resumeFrom,
     until: flags.until,
     mirror: flags.mirror,
+    securityMirror: flags.securityMirror,
+    snapshotMirror: flags.snapshotMirror,
     buildTime,
     buildRoot: flags.buildRoot,
     packageCache: flags.packageCache,
@@ -72,7 +93,9 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
     .option('--out <file>', 'where to write the OS image (.tgz)')
     .option('--resume-from <stage>', 'keep the existing chroot and run from this stage on')
     .option('--until <stage>', 'stop after this stage (no OS image is written)')
-    .option('--mirror <url>', 'archive to build from (default for Debian: the build machine\'s own apt configuration)')
+    .option('--mirror <url>', 'archive to build from, used as given (default: with BUILD_TIME the snapshot, else for Debian the build machine\'s own apt configuration)')
+    .option('--security-mirror <url>', 'archive of the SUITE-security pocket (default: Ubuntu the archive itself, Debian the build machine\'s apt configuration)')
+    .option('--snapshot-mirror <url>', 'dated snapshot archive base; with BUILD_TIME=YYYYMMDDTHHMMSSZ the archive is URL/BUILD_TIME')
     .option('--build-root <dir>', 'stemforge\'s folder on the build machine', defaultBuildRoot)
     .option('--package-cache <dir>', 'where the build machine keeps downloaded .deb files between builds', defaultPackageCacheRoot)
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')

@@ -28,7 +28,12 @@ export interface OsImageRequest {
   out?: string;
   resumeFrom?: string;
   until?: string;
+  /** --mirror: the archive, used as given */
   mirror?: string;
+  /** --security-mirror: the archive of the SUITE-security pocket */
+  securityMirror?: string;
+  /** --snapshot-mirror: base of a dated snapshot archive, used with BUILD_TIME */
+  snapshotMirror?: string;
   buildTime?: string;
   buildRoot: string;
   /** where the build machine keeps downloaded .deb files between builds */
@@ -77,6 +82,8 @@ function settingsFor(request: OsImageRequest, plan: OsImagePlan): Record<string,
     os: plan.os,
     stemforgeVersion: version,
     mirror: request.mirror,
+    securityMirror: request.securityMirror,
+    snapshotMirror: request.snapshotMirror,
     buildTime: request.buildTime,
     usersPassword,
     packageCacheRoot: request.packageCache,

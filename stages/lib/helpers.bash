@@ -106,18 +106,24 @@ host_security_mirror_for_suite() {
   host_apt_uris | awk -v suite="$1-security" '$2 == suite { print $1; exit }'
 }
 
-# resolve_mirror: the archive to build from: the user's --mirror, else (policy host-apt)
-# the build machine's own apt configuration for this suite.
+# resolve_mirror: the archive to build from, in this order: the user's --mirror; with
+# BUILD_TIME, the dated snapshot <snapshot_mirror>/<BUILD_TIME>; else (policy host-apt) the
+# build machine's own apt configuration for this suite.
 resolve_mirror() {
   local m
   if [ -n "${mirror:-}" ]; then printf '%s\n' "$mirror"; return; fi
+  if [ -n "${build_time:-}" ]; then
+    [ -n "${snapshot_mirror:-}" ] || fail "BUILD_TIME=$build_time asks for a dated snapshot archive: pass --snapshot-mirror URL (stemforge appends /$build_time), or --mirror URL to use an archive as it is"
+    printf '%s/%s\n' "${snapshot_mirror%/}" "$build_time"
+    return
+  fi
   case "${mirror_policy:-}" in
     host-apt)
       m=$(host_mirror_for_suite "$os_suite")
       [ -n "$m" ] || fail "the build machine's apt configuration has no archive for '$os_suite'; pass --mirror URL"
       printf '%s\n' "$m"
       ;;
-    *) fail "no mirror for $os_name: pass --mirror URL" ;;
+    *) fail "no archive for $os_name: pass --mirror URL (an archive with the $os_suite, $os_suite-updates and $os_suite-security pockets), or set BUILD_TIME and --snapshot-mirror URL" ;;
   esac
 }
 
