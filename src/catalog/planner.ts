@@ -2,6 +2,7 @@
 import { UnknownNameError, UsageError } from '../util/errors.js';
 import { infrastructures, packageStages, stemcellStages, type DiskFormat, type Infrastructure } from './infrastructures.js';
 import { operatingSystems, type OperatingSystem } from './operating-systems.js';
+import { notRerunnable } from './stage-traits.js';
 
 export interface Phase {
   name: string;
@@ -50,10 +51,22 @@ export function selectStages(stages: readonly string[], range: { resumeFrom?: st
   return stages.slice(from, to + 1);
 }
 
+/** Refuse --resume-from at a stage that cannot run again on the chroot it already changed. */
+export function checkResumable(stages: readonly string[], resumeFrom: string | undefined, refusals: Readonly<Record<string, string>> = notRerunnable): void {
+  if (!resumeFrom || !(resumeFrom in refusals)) return;
+  const earlier = stages.slice(0, stages.indexOf(resumeFrom)).filter((s) => !(s in refusals)).at(-1);
+  throw new UsageError(
+    `cannot resume from ${resumeFrom}: ${refusals[resumeFrom]}. ` +
+      (earlier ? `Resume from an earlier stage (--resume-from ${earlier}) or build again without --resume-from.` : 'Build again without --resume-from.'),
+  );
+}
+
 export function planOsImage(request: { os: string; resumeFrom?: string; until?: string }): OsImagePlan {
   const os = findOperatingSystem(request.os);
   const stages = [...os.osImageStages];
-  return { os, phases: [{ name: 'os-image', stages, selected: selectStages(stages, request) }] };
+  const selected = selectStages(stages, request);
+  checkResumable(stages, request.resumeFrom);
+  return { os, phases: [{ name: 'os-image', stages, selected }] };
 }
 
 export function planStemcell(request: { os: string; iaas: string; diskFormat?: string }): StemcellPlan {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planOsImage, planStemcell, selectStages } from '../../src/catalog/planner.js';
+import { checkResumable, planOsImage, planStemcell, selectStages } from '../../src/catalog/planner.js';
+import { notRerunnable } from '../../src/catalog/stage-traits.js';
+import { operatingSystems } from '../../src/catalog/operating-systems.js';
 import { UnknownNameError, UsageError } from '../../src/util/errors.js';
 
 describe('planOsImage', () => {
@@ -34,6 +36,23 @@ describe('planOsImage', () => {
       return true;
     });
     assert.equal(planOsImage({ os: 'ubuntu-jammy', resumeFrom: 'delay_monit_start' }).phases[0]!.selected[0], 'delay_monit_start');
+  });
+
+  it('refuses to resume from a stage marked as not re-runnable, and names the stage to use instead', () => {
+    const refusals = { b: 'it moves /etc/x away, a second run finds nothing to move' };
+    assert.throws(() => checkResumable(['a', 'b', 'c'], 'b', refusals), (err: unknown) => {
+      assert.ok(err instanceof UsageError);
+      assert.equal(err.message, 'cannot resume from b: it moves /etc/x away, a second run finds nothing to move. '
+        + 'Resume from an earlier stage (--resume-from a) or build again without --resume-from.');
+      return true;
+    });
+    assert.doesNotThrow(() => checkResumable(['a', 'b', 'c'], 'c', refusals));
+    assert.doesNotThrow(() => checkResumable(['a', 'b', 'c'], undefined, refusals));
+  });
+
+  it('marks only stages that exist in some OS list as not re-runnable', () => {
+    const all = new Set(operatingSystems.flatMap((o) => o.osImageStages));
+    for (const stage of Object.keys(notRerunnable)) assert.ok(all.has(stage), stage);
   });
 
   it('refuses --until before --resume-from', () => {
