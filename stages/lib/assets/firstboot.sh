@@ -1,0 +1,18 @@
+#!/bin/bash
+# Written by stemforge (base_*_firstboot): runs once, on a stemcell VM's first boot.
+set -euo pipefail
+marker=/root/firstboot_done
+[ -e "$marker" ] && exit 0
+
+# Host keys unique to this VM (the stemcell ships none).
+if ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1; then :; else
+  ssh-keygen -A
+fi
+rm -f /etc/ssh/ssh_host_dsa_key /etc/ssh/ssh_host_dsa_key.pub
+
+# sysstat's data directory and cron entries for this host.
+if command -v dpkg-reconfigure >/dev/null && dpkg-query -W sysstat >/dev/null 2>&1; then
+  dpkg-reconfigure -f noninteractive sysstat || true
+fi
+
+touch "$marker"
