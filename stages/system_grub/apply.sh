@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the GRUB tools and modules for BIOS and UEFI boot, without installing a bootloader
+# or a kernel: the stemcell phase writes both into the disk image it assembles.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
+
+# The *-bin packages carry grub-install, grub-mkimage and the modules; grub-pc and
+# grub-efi-amd64 would also try to install to a disk from their maintainer scripts, and an
+# OS image has no disk.
+pkg_install grub2-common grub-pc-bin grub-efi-amd64-bin
+drop_apt_lists
+assert_no_chroot_processes
+
+# The modules under /boot/grub, where the GRUB core image of the stemcell looks for them.
+for platform in i386-pc x86_64-efi; do
+  src="$chroot/usr/lib/grub/$platform"
+  [ -f "$src/normal.mod" ] || fail "GRUB $platform modules are missing from the image"
+  mkdir -p "$chroot/boot/grub/$platform"
+  cp -a "$src"/. "$chroot/boot/grub/$platform/"
+  log "/boot/grub/$platform: $(find "$chroot/boot/grub/$platform" -name '*.mod' | wc -l) modules"
+done
+# Tooling that probes for a legacy GRUB menu (pv-grub style) finds an empty one.
+[ -e "$chroot/boot/grub/menu.lst" ] || : > "$chroot/boot/grub/menu.lst"
+
+# dpkg-query exits 1 when no package matches the pattern, which is the good case here.
+# shellcheck disable=SC2016 # dpkg-query format fields
+kernels=$({ chroot "$chroot" dpkg-query -W -f='${Package} ${db:Status-Status}\n' 'linux-image-*' 2>/dev/null || true; } | awk '$2 == "installed" { print $1 }')
+[ -z "$kernels" ] || fail "the OS image must not contain a kernel, found: $kernels"
+log "GRUB $(chroot "$chroot" grub-mkimage --version | awk '{ print $NF }') tools and modules installed"
