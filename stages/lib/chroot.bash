@@ -29,7 +29,10 @@ run_in_chroot() {
 # pkg_install PACKAGE...: install packages in the chroot without recommends, then drop the
 # apt lists again so no stage leaves them behind.
 pkg_install() {
+  # dpkg --configure -a first: a resumed build may find a package half-configured by a run
+  # that was stopped in the middle of an install.
   run_in_chroot "
+    dpkg --configure -a
     apt-get update -q
     apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $(printf '%q ' "$@")
     rm -rf /var/lib/apt/lists/*

@@ -50,6 +50,36 @@ describe('operating systems', () => {
     assert.ok(!os('ubuntu-noble').packages.includes('libpam-cracklib'));
   });
 
+  it('renames per release: t64 and ncurses on noble, Debian 12 names on bookworm, the rest as the reference', () => {
+    const jammy = os('ubuntu-jammy').packages;
+    const noble = os('ubuntu-noble').packages;
+    const debian = os('debian-bookworm').packages;
+    assert.ok(jammy.includes('libaio1') && !jammy.includes('libaio1t64'));
+    assert.ok(noble.includes('libaio1t64') && !noble.includes('libaio1'));
+    assert.ok(noble.includes('libncurses-dev') && jammy.includes('libncurses5-dev'));
+    assert.ok(jammy.includes('resolvconf') && !noble.includes('resolvconf'), 'noble has no resolvconf');
+    assert.ok(noble.includes('nftables') && debian.includes('nftables') && !jammy.includes('nftables'));
+    for (const [from, to] of [['rng-tools', 'rng-tools5'], ['libgcrypt-dev', 'libgcrypt20-dev'], ['libpam-cracklib', 'libpam-pwquality']]) {
+      assert.ok(!debian.includes(from!) && debian.includes(to!), `${from} -> ${to}`);
+    }
+    // what every line shares with the reference
+    for (const p of ['openssh-server', 'chrony', 'runit', 'sysstat', 'parted', 'rsyslog', 'anacron', 'iptables', 'sudo']) {
+      for (const o of operatingSystems) assert.ok(o.packages.includes(p), `${o.name}: ${p}`);
+    }
+    for (const o of operatingSystems) {
+      assert.equal(new Set(o.packages).size, o.packages.length, `${o.name}: no duplicates`);
+      assert.ok(o.purgePackages.every((p) => !o.packages.includes(p)), `${o.name}: never install what is purged`);
+    }
+  });
+
+  it('supervises monit with runit on jammy as the reference, with systemd elsewhere', () => {
+    assert.equal(os('ubuntu-jammy').serviceManager, 'runit');
+    assert.equal(os('ubuntu-noble').serviceManager, 'systemd');
+    assert.equal(os('debian-bookworm').serviceManager, 'systemd');
+    assert.equal(os('ubuntu-jammy').monitApiFilter, 'iptables');
+    assert.equal(os('ubuntu-noble').monitApiFilter, 'nftables');
+  });
+
   it('takes the Debian mirror from the build machine and asks the user for Ubuntu', () => {
     assert.equal(os('debian-bookworm').mirrorPolicy, 'host-apt');
     assert.equal(os('ubuntu-jammy').mirrorPolicy, 'user');

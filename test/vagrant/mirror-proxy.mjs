@@ -7,7 +7,14 @@
 // proxy itself runs in the root namespace, where the mirror is reachable.
 //
 //   node mirror-proxy.mjs --socket PATH [--pid-file PATH] [--log PATH] [--apt-dir DIR]
+//   node mirror-proxy.mjs --listen 127.0.0.1:PORT [--snapshot-stand-in] [...]
 //   node mirror-proxy.mjs --print-sources [--apt-dir DIR]
+//
+// --listen serves on a loopback TCP port instead (0 = any free one; the first log line
+// names it). --snapshot-stand-in also answers origin-form requests /<YYYYMMDDTHHMMSSZ>/PATH
+// with the host's Debian mirror's PATH: a STAND-IN for a dated snapshot archive, which is
+// not reachable from our machines. It serves today's archive under any date, so it tests
+// how stemforge addresses a snapshot, not what a snapshot contains.
 //
 // --print-sources prints the Debian entries it found, one "URI<TAB>SUITE<TAB>COMPONENTS"
 // line per suite, so shell scripts (build-box.sh) use the very same parser.
@@ -220,7 +227,9 @@ function forwardHeaders(headers) {
   return out;
 }
 
-function startProxy({ socket, pidFile, logFile, hosts }) {
+const snapshotPath = /^\/(\d{8}T\d{6}Z)(\/.*)$/;
+
+function startProxy({ socket, listen, pidFile, logFile, hosts, snapshotBase }) {
   const log = (line) => {
     const text = `${new Date().toISOString()} ${line}\n`;
     if (logFile) appendFileSync(logFile, text);
@@ -242,8 +251,9 @@ function startProxy({ socket, pidFile, logFile, hosts }) {
 
     if (req.method !== 'GET' && req.method !== 'HEAD') return deny(405, `method ${req.method} not allowed (GET and HEAD only)`);
     let target;
+    const snapshot = snapshotBase && (req.url ?? '').match(snapshotPath);
     try {
-      target = new URL(req.url ?? '');
+      target = snapshot ? new URL(`${snapshotBase.replace(/\/$/, '')}${snapshot[2]}`) : new URL(req.url ?? '');
     } catch {
       return deny(400, 'only absolute-URI proxy requests (GET http://host/path) are accepted');
     }
@@ -310,17 +320,20 @@ function startProxy({ socket, pidFile, logFile, hosts }) {
     server.close();
     server.closeAllConnections();
     for (const agent of Object.values(agents)) agent.destroy();
-    rmSync(socket, { force: true });
+    if (socket) rmSync(socket, { force: true });
     if (pidFile) rmSync(pidFile, { force: true });
     process.exit(0);
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
-  server.listen(socket, () => {
+  const ready = () => {
     if (pidFile) writeFileSync(pidFile, `${process.pid}\n`);
-    log(`listening on ${socket} (pid ${process.pid}); allowed: ${[...hosts.keys()].join(', ')}`);
-  });
+    const where = socket ?? `${server.address().address}:${server.address().port}`;
+    log(`listening on ${where} (pid ${process.pid}); allowed: ${[...hosts.keys()].join(', ')}${snapshotBase ? `; snapshot stand-in for ${snapshotBase}` : ''}`);
+  };
+  if (socket) server.listen(socket, ready);
+  else server.listen(listen.port, listen.host, ready);
   server.on('error', (err) => {
     process.stderr.write(`mirror-proxy: ${err.message}\n`);
     process.exit(1);
@@ -354,6 +367,8 @@ function parseArgs(argv) {
       return v;
     };
     if (a === '--socket') args.socket = value();
+    else if (a === '--listen') args.listen = value();
+    else if (a === '--snapshot-stand-in') args.snapshotStandIn = true;
     else if (a === '--pid-file') args.pidFile = value();
     else if (a === '--log') args.logFile = value();
     else if (a === '--apt-dir') args.aptDir = value();
@@ -376,11 +391,22 @@ async function main() {
     if (mirrors.length === 0) throw new Error(`no Debian mirror found in ${args.aptDir}`);
     return;
   }
-  if (!args.socket) throw new Error('usage: mirror-proxy.mjs --socket PATH [--pid-file PATH] [--log PATH] [--apt-dir DIR]');
+  if (!args.socket === !args.listen) {
+    throw new Error('usage: mirror-proxy.mjs --socket PATH | --listen 127.0.0.1:PORT [--snapshot-stand-in] [--pid-file PATH] [--log PATH] [--apt-dir DIR]');
+  }
   const hosts = allowlist(mirrors);
   if (hosts.size === 0) throw new Error(`no Debian mirror found in ${args.aptDir}; nothing to allow`);
-  await clearStaleSocket(args.socket);
-  startProxy({ socket: args.socket, pidFile: args.pidFile, logFile: args.logFile, hosts });
+  let listen;
+  if (args.listen) {
+    const m = args.listen.match(/^(127\.0\.0\.1|\[::1\]):(\d+)$/);
+    if (!m) throw new Error(`--listen ${args.listen}: only 127.0.0.1:PORT or [::1]:PORT (loopback)`);
+    listen = { host: m[1].replace(/[[\]]/g, ''), port: Number(m[2]) };
+  } else {
+    await clearStaleSocket(args.socket);
+  }
+  // the stand-in serves the archive of the host's own release (the first one apt names)
+  const snapshotBase = args.snapshotStandIn ? (mirrors.find((m) => m.suite === hostCodename()) ?? mirrors[0]).uri : undefined;
+  startProxy({ socket: args.socket, listen, pidFile: args.pidFile, logFile: args.logFile, hosts, snapshotBase });
 }
 
 main().catch((err) => {
