@@ -13,6 +13,7 @@ packages=(
   util-linux            # unshare, setpriv, losetup, mount
   procps                # tests: pgrep
   ca-certificates
+  pigz                  # parallel gzip for the OS image archive
   "$@"
 )
 

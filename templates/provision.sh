@@ -16,7 +16,7 @@ packages=(
   debootstrap debian-archive-keyring   # base_debootstrap (Debian lines)
   e2fsprogs dosfstools mtools fdisk    # disk images: ext4, the ESP, partition tables
   qemu-utils                           # qemu-img: qcow2, vhd, vmdk
-  rsync tar gzip xz-utils zstd bzip2 ca-certificates util-linux procps
+  rsync tar gzip pigz xz-utils zstd bzip2 ca-certificates util-linux procps
 )
 case "$(dpkg --print-architecture)" in
   amd64) packages+=(grub-pc-bin grub-efi-amd64-bin) ;;
