@@ -52,14 +52,30 @@ set_config_line() {
   mv "$tmp" "$file"
 }
 
-# write_file MODE PATH < content: replace a file atomically with the given mode.
+# write_file MODE PATH < content: replace a file atomically with the given mode. A PATH in
+# the chroot is checked with target first, so no symlink carries the write out of the image.
 write_file() {
   local mode=$1 path=$2 tmp
+  case "$path" in "$chroot"/*) target "${path#"$chroot"}" > /dev/null ;; esac
   mkdir -p "$(dirname "$path")"
   tmp=$(mktemp "$path.XXXXXX")
   cat > "$tmp"
   chmod "$mode" "$tmp"
   mv "$tmp" "$path"
+}
+
+# target PATH: print "$chroot$PATH" to write PATH of the image from the build machine, after
+# checking that no directory on the way is a symlink leading elsewhere than it would inside
+# the image. An absolute link (Debian's /etc/service ends in one) is resolved by the build
+# machine against its own root: writing through it would change the build machine.
+target() {
+  local p=$1 dir outside inside
+  dir=$(dirname "$p")
+  outside=$(realpath -m -- "$chroot$dir")
+  inside=$(chroot "$chroot" /usr/bin/realpath -m -- "$dir") || fail "target: cannot resolve $dir in the image"
+  [ "$outside" = "$(realpath -- "$chroot")${inside%/}" ] \
+    || fail "$dir leads out of the image through an absolute symlink (to $inside); write $p from inside the chroot"
+  printf '%s%s\n' "$chroot" "$p"
 }
 
 # host_apt_uris: every archive URI the build machine's apt is configured with, one per
