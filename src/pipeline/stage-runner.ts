@@ -114,9 +114,10 @@ export class StageRunner {
     await runChecked(this.machine, ['bash', jobScript, 'start', jobDir, script, argument], { sudo: true, env: this.env });
 
     let stopping = false;
+    let stopped: Promise<unknown> = Promise.resolve();
     const stop = (): void => {
       stopping = true;
-      this.machine.run(['bash', jobScript, 'stop', jobDir], { sudo: true }).catch(() => undefined);
+      stopped = this.machine.run(['bash', jobScript, 'stop', jobDir], { sudo: true }).catch(() => undefined);
     };
     if (signal?.aborted) stop();
     else signal?.addEventListener('abort', stop, { once: true });
@@ -151,6 +152,11 @@ export class StageRunner {
     log.write(`# stemforge: ${stage} ${step}.sh exited ${exitCode} after ${(record.durationMs / 1000).toFixed(1)}s\n`);
     await closeLog(log);
     this.records.push(record);
+    if (stopping) {
+      // The job has ended; let stop finish its own checks (the whole process group gone)
+      // before the caller releases mounts and exits.
+      await stopped;
+    }
     if (exitCode !== 0 || stopping) {
       throw new StageFailure(stage, step, exitCode, logPath, tail, stopping);
     }

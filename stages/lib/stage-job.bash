@@ -78,6 +78,18 @@ follow() {
   exit "$lost_job"
 }
 
+# group_alive PGID: some process of the group is still running (zombies do not count).
+group_alive() {
+  local pgid=$1 file stat fields
+  for file in /proc/[0-9]*/stat; do
+    { read -r stat < "$file"; } 2>/dev/null || continue
+    # after the command name: state ppid pgrp ...
+    read -r -a fields <<< "${stat##*) }"
+    if [ "${fields[0]}" != Z ] && [ "${fields[2]}" = "$pgid" ]; then return 0; fi
+  done
+  return 1
+}
+
 stop() {
   local dir=$1 pgid supervisor
   pgid=$(cat "$dir/pgid" 2>/dev/null || true)
@@ -86,7 +98,7 @@ stop() {
   echo "stage-job: stopping $(basename "$dir") (process group $pgid)" >> "$dir/log"
   kill -TERM -- "-$pgid" 2>/dev/null || true
   for _ in $(seq 1 50); do
-    kill -0 -- "-$pgid" 2>/dev/null || break
+    group_alive "$pgid" || break
     sleep 0.2
   done
   kill -KILL -- "-$pgid" 2>/dev/null || true
