@@ -12,7 +12,7 @@ const scratch = mkdtempSync('/var/tmp/stemforge-bench-');
 const out = join(scratch, 'debian-bookworm.tgz');
 const common = ['os-image', '--os', 'debian-bookworm', '--machine', sshd.machineUrl, '--identity', sshd.clientKey,
   '--known-hosts', sshd.knownHosts, '--build-root', join(scratch, 'root'), '--package-cache', join(scratch, 'debs'),
-  '--allow-unwritten', '--out', out, '--json'];
+  '--out', out, '--json'];
 
 function build(label: string, extra: string[] = []): number {
   const started = performance.now();
@@ -24,7 +24,7 @@ function build(label: string, extra: string[] = []): number {
   const seconds = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`${label} failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
   const result = JSON.parse(r.stdout) as { stages: { stage: string; step: string; seconds: number }[] };
-  const top = result.stages.filter((s) => s.step === 'apply').sort((a, b) => b.seconds - a.seconds).slice(0, 3);
+  const top = result.stages.filter((s) => s.step === 'apply').sort((a, b) => b.seconds - a.seconds).slice(0, 5);
   console.log(`  ${label.padEnd(34)} ${seconds.toFixed(1).padStart(6)} s   slowest: ${top.map((s) => `${s.stage} ${s.seconds.toFixed(1)}s`).join(', ')}`);
   return seconds;
 }
@@ -33,7 +33,7 @@ try {
   console.log('debian-bookworm OS image over ssh (loopback)');
   const cold = build('cold (empty package cache)');
   const warm = build('warm (package cache kept)');
-  const resume = build('resume from bosh_sysctl', ['--resume-from', 'bosh_sysctl']);
+  const resume = build('resume from bosh_audit_debian', ['--resume-from', 'bosh_audit_debian']);
   console.log(`  image: ${(statSync(out).size / 1048576).toFixed(1)} MiB`);
   console.log(`  warm/cold ${(warm / cold).toFixed(2)}, resume/cold ${(resume / cold).toFixed(2)}`);
 } finally {
