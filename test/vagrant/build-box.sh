@@ -37,7 +37,7 @@ INCLUDE=systemd,systemd-sysv,udev,kmod,dbus,procps,openssh-server,sudo,rsync,ipr
 # CI run of provisioning takes its already-installed path (seconds) instead of ~110 s of
 # package installs under emulation; keeps the Vagrant test group under 15 minutes.
 BUILDER_PACKAGES=(debootstrap debian-archive-keyring e2fsprogs dosfstools mtools fdisk qemu-utils
-  xz-utils zstd bzip2 ca-certificates grub-pc-bin grub-efi-amd64-bin)
+  xz-utils zstd bzip2 pigz ca-certificates grub-pc-bin grub-efi-amd64-bin)
 
 say() { echo "build-box: $*" >&2; }
 die() { say "$*"; exit 1; }
