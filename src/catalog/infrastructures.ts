@@ -110,8 +110,9 @@ export const infrastructures: readonly Infrastructure[] = [
     stemcellFormats: ['warden-tar'],
     diskSizeMiB: 5120,
     cloudProperties: { root_device_name: '/dev/sda1' },
-    imageStages: ['system_parameters', 'base_warden', 'bosh_clean', 'bosh_harden', 'bosh_clean_ssh', 'image_create',
-      'image_install_grub', 'sbom_create'],
+    // The reference also makes a GRUB disk image here, which the files format never uses
+    // (it packs the chroot); we leave those two stages out.
+    imageStages: ['system_parameters', 'base_warden', 'bosh_clean', 'bosh_harden', 'bosh_clean_ssh', 'sbom_create'],
   },
   {
     name: 'cloudstack',

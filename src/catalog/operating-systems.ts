@@ -31,6 +31,8 @@ export interface OperatingSystem {
   purgePackages: string[];
   /** what supervises monit (and later the agent): runit on Jammy as in the reference, systemd units elsewhere */
   serviceManager: 'runit' | 'systemd';
+  /** stemcell names end in -go_agent (Jammy, as the reference); newer lines drop it (Noble) */
+  goAgentSuffix: boolean;
   /** how the monit HTTP API is closed to everything but the agent: iptables+net_cls (cgroup v1) or nftables (cgroup v2) */
   monitApiFilter: 'iptables' | 'nftables';
   osImageStages: string[];
@@ -129,6 +131,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
     packages: renames(referencePackages, { 'libreadline6-dev': 'libreadline-dev', 'libcap2-dev': 'libcap-dev' }, rsyslogPackages),
     purgePackages: referencePurge,
     serviceManager: 'runit',
+    goAgentSuffix: true,
     monitApiFilter: 'iptables',
     osImageStages: osImageStages('ubuntu', { delayMonitStart: true }),
   },
@@ -149,6 +152,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
     }, [...rsyslogPackages, 'nftables']),
     purgePackages: referencePurge,
     serviceManager: 'systemd',
+    goAgentSuffix: false,
     monitApiFilter: 'nftables',
     osImageStages: osImageStages('ubuntu', { delayMonitStart: false }),
   },
@@ -178,6 +182,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
     }, [...rsyslogPackages, 'nftables']),
     purgePackages: referencePurge,
     serviceManager: 'systemd',
+    goAgentSuffix: false,
     monitApiFilter: 'nftables',
     osImageStages: osImageStages('debian', { delayMonitStart: false }),
   },

@@ -1,5 +1,9 @@
 // The settings file every stage sources (bash `key='value'` lines), built from the plan.
+import { blobstoreCliPins } from '../catalog/agent.js';
+import { agentSettings, kernelCmdline, kernelCmdlineExtra } from '../catalog/agent-settings.js';
+import type { DiskFormat, Infrastructure } from '../catalog/infrastructures.js';
 import type { OperatingSystem } from '../catalog/operating-systems.js';
+import { stemcellName } from '../stemcell/naming.js';
 import { shellQuote } from '../machine/quote.js';
 
 const keyPattern = /^[a-z_][a-z0-9_]*$/;
@@ -50,5 +54,46 @@ export function osImageSettings(input: OsImageSettingsInput): Record<string, str
     monit_api_filter: os.monitApiFilter,
     bosh_users_password: input.usersPassword,
     pkg_cache_root: input.packageCacheRoot,
+  };
+}
+
+export interface StemcellSettingsInput extends OsImageSettingsInput {
+  infrastructure: Infrastructure;
+  diskFormat: DiskFormat;
+  version: string;
+  /** the OS image tarball, as a path on the build machine */
+  osImageTgz: string;
+  /** the agent: a file already on the build machine, or a URL the build machine fetches */
+  agent: { file: string; sha256: string } | { url: string; sha256: string };
+  /** install the blobstore CLIs (pinned downloads) or leave them out */
+  blobstoreClis: boolean;
+  /** stemforge's git commit (with a + when the checkout had changes), for system_parameters */
+  builderCommit: string;
+}
+
+/** The settings of a stemcell build: the OS line's, plus what the stemcell stages read. */
+export function stemcellSettings(input: StemcellSettingsInput): Record<string, string> {
+  const { infrastructure: iaas, os, diskFormat } = input;
+  const id = { os, infrastructure: iaas, diskFormat };
+  const cmdline = [...kernelCmdline, ...(kernelCmdlineExtra[iaas.name] ?? [])];
+  return {
+    ...osImageSettings(input),
+    stemcell_infrastructure: iaas.name,
+    stemcell_hypervisor: iaas.hypervisor,
+    stemcell_name_hypervisor: iaas.nameHypervisor,
+    stemcell_disk_format: diskFormat,
+    stemcell_version: input.version,
+    stemcell_name: stemcellName(id),
+    image_disk_size_mib: String(iaas.diskSizeMiB),
+    os_image_tgz: input.osImageTgz,
+    kernel_packages: os.kernelPackages.join(' '),
+    kernel_cmdline: cmdline.join(' '),
+    agent_file: 'file' in input.agent ? input.agent.file : '',
+    agent_url: 'url' in input.agent ? input.agent.url : '',
+    agent_sha256: input.agent.sha256,
+    agent_json: JSON.stringify(agentSettings[iaas.name] ?? {}),
+    blobstore_clis: input.blobstoreClis ? 'install' : 'skip',
+    blobstore_cli_pins: blobstoreCliPins.map((p) => `${p.name}|${p.url}|${p.sha256}`).join(' '),
+    stemforge_commit: input.builderCommit,
   };
 }
