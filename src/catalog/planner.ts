@@ -69,9 +69,12 @@ export function planOsImage(request: { os: string; resumeFrom?: string; until?: 
   return { os, phases: [{ name: 'os-image', stages, selected }] };
 }
 
-export function planStemcell(request: { os: string; iaas: string; diskFormat?: string }): StemcellPlan {
+export function planStemcell(request: { os: string; iaas: string; diskFormat?: string; hypervisor?: string; resumeFrom?: string; until?: string }): StemcellPlan {
   const os = findOperatingSystem(request.os);
   const infrastructure = findInfrastructure(request.iaas);
+  if (request.hypervisor !== undefined && ![infrastructure.hypervisor, infrastructure.nameHypervisor].includes(request.hypervisor)) {
+    throw new UnknownNameError(`hypervisor for ${infrastructure.name}`, request.hypervisor, [...new Set([infrastructure.nameHypervisor, infrastructure.hypervisor])]);
+  }
   const diskFormat = (request.diskFormat ?? infrastructure.diskFormats[0]) as DiskFormat;
   if (!infrastructure.diskFormats.includes(diskFormat)) {
     throw new UnknownNameError(`disk format for ${infrastructure.name}`, diskFormat, infrastructure.diskFormats);
@@ -84,13 +87,15 @@ export function planStemcell(request: { os: string; iaas: string; diskFormat?: s
     ...stemcellStages.finish,
   ];
   const pack = [...packageStages[diskFormat]];
+  // --resume-from and --until cut the two phases as one list: the packaging stages come last
+  const selected = selectStages([...build, ...pack], request);
   return {
     os,
     infrastructure,
     diskFormat,
     phases: [
-      { name: 'stemcell', stages: build, selected: build },
-      { name: `package-${diskFormat}`, stages: pack, selected: pack },
+      { name: 'stemcell', stages: build, selected: build.filter((s) => selected.includes(s)) },
+      { name: `package-${diskFormat}`, stages: pack, selected: pack.filter((s) => selected.includes(s)) },
     ],
   };
 }

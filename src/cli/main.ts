@@ -4,23 +4,20 @@ import { parseMachineSpec } from '../machine/spec.js';
 import { defaultBuildRoot, defaultPackageCacheRoot } from '../pipeline/layout.js';
 import { buildOsImage, describeOsImage, type OsImageRequest } from '../pipeline/os-image.js';
 import { chooseRenderer } from '../pipeline/ui.js';
-import { UsageError } from '../util/errors.js';
 import { version } from '../util/version.js';
 import { exitCodes, reportError } from './errors.js';
 import { printOsImageDescription, printOsImageResult } from './output.js';
 import { addSshOptions, addVmOptions, defaultMachine, sshOptions, vmOptions, type SshFlags, type VmFlags } from './machine-options.js';
-import { proxyEnvironment, resumeCommand } from './request.js';
+import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, proxyEnvironment, resumeCommand, type ArchiveFlags } from './request.js';
+import { addStemcellCommand } from './stemcell-command.js';
 import { addVmCommands } from './vm-command.js';
 
-interface OsImageFlags extends SshFlags, VmFlags {
+interface OsImageFlags extends SshFlags, VmFlags, ArchiveFlags {
   os: string;
   machine: string;
   out?: string;
   resumeFrom?: string;
   until?: string;
-  mirror?: string;
-  securityMirror?: string;
-  snapshotMirror?: string;
   buildRoot: string;
   packageCache: string;
   allowUnwritten?: boolean;
@@ -29,33 +26,9 @@ interface OsImageFlags extends SshFlags, VmFlags {
   quiet?: boolean;
 }
 
-const buildTimePattern = /^\d{8}T\d{6}Z$/;
-
-/** Archive URLs reach the stages and apt: only plain http(s)/ftp/file URLs, nothing a shell or apt would read as more. */
-function checkArchiveUrl(flag: string, value: string): void {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UsageError(`${flag} '${value}' is not a URL (e.g. http://mirror.example/debian)`);
-  }
-  if (!['http:', 'https:', 'ftp:', 'file:'].includes(url.protocol)) {
-    throw new UsageError(`${flag} '${value}': the scheme must be http, https, ftp or file`);
-  }
-  if (/\s/.test(value)) throw new UsageError(`${flag} '${value}' contains white space`);
-}
-
 function osImageRequest(flags: OsImageFlags): OsImageRequest {
-  const buildTime = process.env.BUILD_TIME || undefined;
-  if (buildTime && !buildTimePattern.test(buildTime)) {
-    throw new UsageError(`BUILD_TIME '${buildTime}' is not of the form YYYYMMDDTHHMMSSZ (e.g. 20241023T185803Z)`);
-  }
-  for (const [flag, url] of [['--mirror', flags.mirror], ['--security-mirror', flags.securityMirror], ['--snapshot-mirror', flags.snapshotMirror]] as const) {
-    if (url !== undefined) checkArchiveUrl(flag, url);
-  }
-  for (const [flag, dir] of [['--build-root', flags.buildRoot], ['--package-cache', flags.packageCache]] as const) {
-    if (!dir.startsWith('/')) throw new UsageError(`${flag} must be an absolute path on the build machine, not '${dir}'`);
-  }
+  const buildTime = buildTimeFromEnv(process.env);
+  checkBuildMachineDirs(flags);
   return {
     os: flags.os,
     machine: parseMachineSpec(flags.machine),
@@ -64,9 +37,7 @@ function osImageRequest(flags: OsImageFlags): OsImageRequest {
     out: flags.out,
     resumeFrom: flags.resumeFrom,
     until: flags.until,
-    mirror: flags.mirror,
-    securityMirror: flags.securityMirror,
-    snapshotMirror: flags.snapshotMirror,
+    ...archiveFlags(flags),
     buildTime,
     buildRoot: flags.buildRoot,
     packageCache: flags.packageCache,
@@ -80,6 +51,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
     .description('Build BOSH stemcells from any laptop: OS image and stemcell phases on a builder machine.')
     .version(version)
     .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions()
     .exitOverride();
 
   const osImage = program
@@ -116,6 +88,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
       }
     });
 
+  addStemcellCommand(program, argv, onExit, signal);
   addVmCommands(program, onExit, signal);
 
   // `stemforge --help` shows every command's flags too, not only the command names

@@ -1,11 +1,9 @@
 // The OS-image command as steps: connect → check privileges → sync the builder → prepare
 // the build → configure pass → apply pass → archive the chroot → fetch it. Whatever
 // happens, mounts below the build directory are released and the connection closed.
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { planOsImage, type OsImagePlan } from '../catalog/planner.js';
-import { runChecked, type Machine } from '../machine/machine.js';
+import type { Machine } from '../machine/machine.js';
 import { openMachine, type SshOptions, type VmOptions } from '../machine/open.js';
 import { describeSpec, type MachineSpec } from '../machine/spec.js';
 import { syncBuilder } from '../sync/sync.js';
@@ -16,7 +14,10 @@ import { buildLayout, type BuildLayout } from './layout.js';
 import { osImageSettings, renderSettings } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
 import { StageRunner, type StageRecord } from './stage-runner.js';
-import { createTaskList, type RendererChoice } from './ui.js';
+import { fetchArtifact, phaseSummary, seconds, throwIfAborted, type RunUi } from './common.js';
+import { createTaskList } from './ui.js';
+
+export type { RunUi } from './common.js';
 
 export interface OsImageRequest {
   os: string;
@@ -117,44 +118,6 @@ interface Ctx {
   machine?: Machine;
   runner?: StageRunner;
   result: OsImageResult;
-}
-
-export interface RunUi {
-  renderer: RendererChoice;
-  signal: AbortSignal;
-}
-
-function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new Error('interrupted');
-}
-
-function phaseSummary(selected: number, total: number, unwritten: number): string {
-  const parts = [selected === total ? `${total} stages` : `${selected} of ${total} stages`];
-  if (unwritten > 0) parts.push(`${unwritten} not written yet`);
-  return parts.join(', ');
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)}s`;
-}
-
-async function fetchImage(machine: Machine, remote: string, out: string): Promise<{ sha256: string; bytes: number }> {
-  await mkdir(dirname(out), { recursive: true });
-  const part = join(dirname(out), `.${basename(out)}.part`);
-  // the build machine's own digest, to check what arrived against
-  const expected = (await runChecked(machine, ['sha256sum', '--', remote], { sudo: true })).split(/\s+/)[0];
-  try {
-    const fetched = await machine.fetchFile(remote, createWriteStream(part, { mode: 0o644 }), { sudo: true });
-    if (fetched.sha256 !== expected) {
-      throw new Error(`the OS image arrived damaged: sha256 ${fetched.sha256}, the build machine has ${expected}`);
-    }
-    await rename(part, out);
-    await writeFile(`${out}.sha256`, `${fetched.sha256}  ${basename(out)}\n`);
-    return fetched;
-  } catch (err) {
-    await rm(part, { force: true });
-    throw err;
-  }
 }
 
 export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<OsImageResult> {
@@ -259,7 +222,7 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
         skip: () => (archive ? false : 'no OS image: the stage list was cut short'),
         task: async (c, task) => {
           throwIfAborted(ui.signal);
-          const fetched = await fetchImage(c.machine!, remoteImage, out!);
+          const fetched = await fetchArtifact(c.machine!, remoteImage, out!, 'the OS image');
           Object.assign(c.result, { out, ...fetched });
           task.title = `Fetched the OS image${partialNote} to ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
         },

@@ -13,12 +13,14 @@ export interface StemcellManifest {
   operating_system: string;
   stemcell_formats: string[];
   cloud_properties: Record<string, string | number | boolean>;
+  /** how this stemcell was made (stemforge's version and commit, agent digest, what was left out) */
+  stemforge?: Record<string, string>;
 }
 
 /** The highest agent API version our stemcells support, as the reference declares it. */
 export const agentApiVersion = 3;
 
-export function buildManifest(id: StemcellIdentity, version: string, imageSha1: string): StemcellManifest {
+export function buildManifest(id: StemcellIdentity, version: string, imageSha1: string, provenance?: Record<string, string>): StemcellManifest {
   if (!versionPattern.test(version)) throw new Error(`stemcell version '${version}' is not digits and dots (e.g. 1.622)`);
   if (!/^[0-9a-f]{40}$/.test(imageSha1)) throw new Error(`'${imageSha1}' is not a sha1 hex digest`);
   const name = stemcellName(id);
@@ -44,6 +46,7 @@ export function buildManifest(id: StemcellIdentity, version: string, imageSha1: 
       architecture: 'x86_64',
       ...infrastructure.cloudProperties,
     },
+    ...(provenance ? { stemforge: provenance } : {}),
   };
 }
 

@@ -55,17 +55,38 @@ describe('stemforge CLI', () => {
     assert.equal(stages.length, 28);
     assert.equal(stages.find((s) => s.name === 'base_debootstrap')!.selected, false);
     assert.equal(stages.find((s) => s.name === 'bosh_users')!.selected, true);
-    assert.equal(stages.find((s) => s.name === 'bosh_users')!.written, true);
-    assert.ok(plan.unwritten.includes('bosh_monit'));
+    assert.ok(stages.every((s) => s.written), 'every OS-image stage is written');
+    assert.deepEqual(plan.unwritten, []);
     assert.ok(!existsSync(buildRoot));
   });
 
-  it('the human dry run marks stages that are not written yet', () => {
+  it('the human dry run lists the stages in order, marking the ones with a config.sh', () => {
     const r = stemforge(['os-image', '--os', 'debian-bookworm', '--machine', 'local', '--dry-run']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, / 1\. base_debootstrap {2}\(config\.sh\)/);
-    assert.match(r.stdout, /bosh_monit {2}\(NOT WRITTEN YET\)/);
+    assert.match(r.stdout, /27\. clean_machine_id$/m);
+    assert.doesNotMatch(r.stdout, /NOT WRITTEN YET/);
     assert.doesNotMatch(r.stdout, /c1oudc0w/);
+  });
+
+  it('stemcell --dry-run --json plans one stemcell per infrastructure from one OS image', () => {
+    const r = stemforge(['stemcell', '--iaas', 'aws,openstack', '--iaas', 'warden', '--os', 'ubuntu-jammy', '--os-image', cli,
+      '--version', '1.622', '--machine', 'local', '--disk-format', 'raw', '--dry-run', '--json']);
+    // openstack takes raw; warden does not: the plan refuses it with the valid formats
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /unknown disk format for warden 'raw'; valid choices: files/);
+    const ok = stemforge(['stemcell', '--iaas', 'aws,openstack', '--iaas', 'warden', '--os', 'ubuntu-jammy', '--os-image', cli,
+      '--version', '1.622', '--machine', 'local', '--dry-run', '--json']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const plan = JSON.parse(ok.stdout) as { stemcells: { file: string; phases: { name: string; stages: { name: string }[] }[] }[]; blobstoreClis: string };
+    assert.deepEqual(plan.stemcells.map((s) => s.file), [
+      'bosh-stemcell-1.622-aws-xen-hvm-ubuntu-jammy-go_agent.tgz',
+      'bosh-stemcell-1.622-openstack-kvm-ubuntu-jammy-go_agent.tgz',
+      'bosh-stemcell-1.622-warden-boshlite-ubuntu-jammy-go_agent.tgz',
+    ]);
+    assert.deepEqual(plan.stemcells[1]!.phases.map((p) => p.name), ['stemcell', 'package-qcow2']);
+    assert.equal(plan.stemcells[0]!.phases[0]!.stages[0]!.name, 'untar_base_os_image');
+    assert.equal(plan.blobstoreClis, 'install');
   });
 
   const usage: [string, string[], RegExp][] = [
@@ -80,12 +101,33 @@ describe('stemforge CLI', () => {
     ['a bad --cpus', ['--os', 'debian-bookworm', '--machine', 'vagrant:libvirt', '--cpus', 'two', '--dry-run'],
       /--cpus takes a whole number above 0, not 'two'/],
     ['a missing --os', ['--machine', 'local'], /required option '--os <name>' not specified/],
-    ['unwritten stages without --allow-unwritten', ['--os', 'debian-bookworm', '--machine', 'local', '--out', '/tmp/x.tgz'],
-      /selected stage\(s\) of debian-bookworm are not written yet: .*bosh_monit.*--allow-unwritten/],
     ['a relative --build-root', ['--os', 'debian-bookworm', '--machine', 'local', '--build-root', 'build', '--dry-run'],
       /--build-root must be an absolute path on the build machine, not 'build'/],
     ['a malformed BUILD_TIME', ['--os', 'debian-bookworm', '--machine', 'local', '--dry-run'], /BUILD_TIME '2024-10-23' is not of the form/],
   ];
+  const stemcellBase = ['stemcell', '--os', 'ubuntu-jammy', '--os-image', cli, '--machine', 'local', '--dry-run'];
+  const stemcellUsage: [string, string[], RegExp][] = [
+    ['an unknown infrastructure', [...stemcellBase, '--iaas', 'digitalocean', '--version', '1.0'],
+      /unknown infrastructure 'digitalocean'; valid choices: aws, alicloud, azure, /],
+    ['a hypervisor the infrastructure does not have', [...stemcellBase, '--iaas', 'aws', '--hypervisor', 'kvm', '--version', '1.0'],
+      /unknown hypervisor for aws 'kvm'; valid choices: xen-hvm, xen/],
+    ['a version that is not digits and dots', [...stemcellBase, '--iaas', 'aws', '--version', '1.0-rc1'], /--version '1\.0-rc1' is not digits and dots/],
+    ['an agent URL without its digest', [...stemcellBase, '--iaas', 'aws', '--version', '1.0', '--agent-url', 'https://example.invalid/agent'],
+      /--agent-url needs --agent-sha256/],
+    ['--resume-from with two infrastructures', [...stemcellBase, '--iaas', 'aws,warden', '--version', '1.0', '--resume-from', 'bosh_clean'],
+      /--resume-from and --until work on one infrastructure at a time/],
+    ['a missing OS image', ['stemcell', '--iaas', 'aws', '--version', '1.0', '--os-image', '/nonexistent/x.tgz', '--machine', 'local', '--dry-run'],
+      /--os-image \/nonexistent\/x\.tgz: no such file/],
+  ];
+  for (const [what, args, message] of stemcellUsage) {
+    it(`stemcell exits 2 with one clear line for ${what}`, () => {
+      const r = stemforge(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
+    });
+  }
+
   for (const [what, args, message] of usage) {
     it(`exits 2 with one clear line for ${what}`, () => {
       const r = stemforge(['os-image', ...args], what.includes('BUILD_TIME') ? { env: { BUILD_TIME: '2024-10-23' } } : {});

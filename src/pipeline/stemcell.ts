@@ -1,0 +1,349 @@
+// The stemcell command as steps: connect → check privileges → sync the builder → send the
+// inputs (OS image, agent file) once → per infrastructure: prepare the build, configure
+// pass, stemcell stages, packaging stages, stemcell.MF and the tarball, fetch it. Mounts
+// below each build directory are released and the connection closed, whatever happens.
+import { stat } from 'node:fs/promises';
+import { join, posix, resolve } from 'node:path';
+import { agentPin } from '../catalog/agent.js';
+import { planStemcell, type StemcellPlan } from '../catalog/planner.js';
+import type { OperatingSystem } from '../catalog/operating-systems.js';
+import { runChecked, type Machine } from '../machine/machine.js';
+import { openMachine, type SshOptions, type VmOptions } from '../machine/open.js';
+import { describeSpec, type MachineSpec } from '../machine/spec.js';
+import { buildManifest, renderManifest } from '../stemcell/manifest.js';
+import { stemcellFileName, stemcellName } from '../stemcell/naming.js';
+import { sha256File } from '../stemcell/os-image-file.js';
+import { syncBuilder } from '../sync/sync.js';
+import { UsageError } from '../util/errors.js';
+import { builderCommit } from '../util/git-commit.js';
+import { builderFolders, packageRoot, userPaths } from '../util/paths.js';
+import { version as stemforgeVersion } from '../util/version.js';
+import { fetchArtifact, phaseSummary, seconds, throwIfAborted, type RunUi } from './common.js';
+import { buildLayout, type BuildLayout } from './layout.js';
+import { renderSettings, stemcellSettings } from './settings-file.js';
+import { stageFiles } from './stage-files.js';
+import { StageRunner, type StageRecord } from './stage-runner.js';
+import { createTaskList } from './ui.js';
+
+export type AgentSource = { file: string } | { url: string; sha256: string };
+
+export interface StemcellRequest {
+  /** one or more infrastructures, built from one OS image in one run */
+  iaas: string[];
+  hypervisor?: string;
+  diskFormat?: string;
+  /** the OS line; read from the OS image's os-release by the caller when not given */
+  os: OperatingSystem;
+  /** local path of the OS image tarball */
+  osImage: string;
+  version: string;
+  machine: MachineSpec;
+  ssh: SshOptions;
+  vm: VmOptions;
+  /** a local agent binary, or a URL with its sha256; the catalog's pin when absent */
+  agent?: AgentSource;
+  blobstoreClis: boolean;
+  outDir: string;
+  buildRoot: string;
+  packageCache: string;
+  mirror?: string;
+  securityMirror?: string;
+  snapshotMirror?: string;
+  buildTime?: string;
+  resumeFrom?: string;
+  until?: string;
+  allowUnwritten: boolean;
+  /** the stages' environment beyond PATH/LANG: proxy variables, BUILD_TIME */
+  stageEnv: Record<string, string>;
+}
+
+export interface PlannedStemcell {
+  infrastructure: string;
+  diskFormat: string;
+  name: string;
+  file: string;
+  buildDir: string;
+  phases: { name: string; stages: { name: string; selected: boolean; written: boolean; hasConfig: boolean }[] }[];
+  unwritten: string[];
+}
+
+export interface StemcellDescription {
+  command: 'stemcell';
+  os: string;
+  osImage: string;
+  version: string;
+  machine: string;
+  buildRoot: string;
+  outDir: string;
+  agent: string;
+  blobstoreClis: 'install' | 'skip';
+  stemcells: PlannedStemcell[];
+}
+
+export interface BuiltStemcell {
+  infrastructure: string;
+  diskFormat: string;
+  name: string;
+  out?: string;
+  sha256?: string;
+  bytes?: number;
+}
+
+export interface StemcellResult {
+  stemcells: BuiltStemcell[];
+  records: StageRecord[];
+  logDir: string;
+  skipped: string[];
+  partial: boolean;
+}
+
+const usersPassword = 'c1oudc0w';
+
+/** Where the inputs live on the build machine: named by digest, so a second run sends nothing. */
+function inputsDir(buildRoot: string): string {
+  return posix.join(buildRoot, 'inputs');
+}
+
+function plans(request: StemcellRequest): StemcellPlan[] {
+  if (request.iaas.length === 0) throw new UsageError('name at least one infrastructure with --iaas');
+  if (new Set(request.iaas).size !== request.iaas.length) throw new UsageError(`--iaas names an infrastructure twice: ${request.iaas.join(', ')}`);
+  if (request.iaas.length > 1 && (request.resumeFrom || request.until)) {
+    throw new UsageError('--resume-from and --until work on one infrastructure at a time: pass a single --iaas');
+  }
+  return request.iaas.map((iaas) => planStemcell({ os: request.os.name, iaas, diskFormat: request.diskFormat, hypervisor: request.hypervisor,
+    resumeFrom: request.resumeFrom, until: request.until }));
+}
+
+function buildName(plan: StemcellPlan): string {
+  return `stemcell-${plan.os.name}-${plan.infrastructure.name}-${plan.diskFormat}`;
+}
+
+function describeAgent(agent: AgentSource | undefined): string {
+  if (!agent) return `${agentPin.name} ${agentPin.version} (pinned: ${agentPin.url}, sha256 ${agentPin.sha256})`;
+  return 'file' in agent ? `local file ${agent.file}` : `${agent.url} (sha256 ${agent.sha256})`;
+}
+
+/** What a run would do, without touching anything. */
+export function describeStemcell(request: StemcellRequest): StemcellDescription {
+  const stemcells = plans(request).map((plan) => {
+    const id = { os: plan.os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat };
+    const phases = plan.phases.map((phase) => ({
+      name: phase.name,
+      stages: phase.stages.map((name) => ({ name, selected: phase.selected.includes(name), ...stageFiles(name) })),
+    }));
+    return {
+      infrastructure: plan.infrastructure.name,
+      diskFormat: plan.diskFormat,
+      name: stemcellName(id),
+      file: stemcellFileName(id, request.version),
+      buildDir: buildLayout(request.buildRoot, buildName(plan)).buildDir,
+      phases,
+      unwritten: phases.flatMap((p) => p.stages.filter((s) => s.selected && !s.written).map((s) => s.name)),
+    };
+  });
+  return {
+    command: 'stemcell',
+    os: request.os.name,
+    osImage: resolve(request.osImage),
+    version: request.version,
+    machine: describeSpec(request.machine),
+    buildRoot: request.buildRoot,
+    outDir: resolve(request.outDir),
+    agent: describeAgent(request.agent),
+    blobstoreClis: request.blobstoreClis ? 'install' : 'skip',
+    stemcells,
+  };
+}
+
+interface Ctx {
+  machine?: Machine;
+  runners: StageRunner[];
+  osImageRemote?: string;
+  agentRemote?: { file: string; sha256: string } | { url: string; sha256: string };
+  result: StemcellResult;
+}
+
+/** Send a local file to the build machine's inputs, unless a file of that digest and size is there already. */
+async function sendInput(machine: Machine, local: string, remote: string): Promise<'sent' | 'present'> {
+  const size = (await stat(local)).size;
+  // names carry the sha256 and files arrive through a temp name: same size = same file
+  const remoteSize = await runChecked(machine, ['sh', '-c', 'stat -c %s -- "$1" 2>/dev/null || echo none', 'sh', remote], { sudo: true });
+  if (remoteSize.trim() === String(size)) return 'present';
+  await runChecked(machine, ['mkdir', '-p', '--', posix.dirname(remote)], { sudo: true });
+  await machine.sendFile(local, remote, { sudo: true, mode: 0o644 });
+  return 'sent';
+}
+
+export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promise<StemcellResult> {
+  const description = describeStemcell(request);
+  const stemcellPlans = plans(request);
+  const unwritten = [...new Set(description.stemcells.flatMap((s) => s.unwritten))];
+  if (unwritten.length > 0 && !request.allowUnwritten) {
+    throw new UsageError(
+      `${unwritten.length} selected stage(s) are not written yet: ${unwritten.join(', ')}. ` +
+        'Pass --allow-unwritten to build without them (they are skipped and listed), or stop earlier with --until STAGE.',
+    );
+  }
+  const outDir = resolve(request.outDir);
+  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-stemcell-${request.os.name}`;
+  const logDir = join(userPaths.log, 'runs', runId);
+  const stageEnv = { LANG: 'C.UTF-8', ...request.stageEnv };
+  const commit = builderCommit(packageRoot);
+  const inputs = inputsDir(request.buildRoot);
+  const ctx: Ctx = { runners: [], result: { stemcells: [], records: [], logDir, skipped: unwritten, partial: false } };
+
+  const stemcellTasks = stemcellPlans.map((plan, index) => {
+    const planned = description.stemcells[index]!;
+    const layout: BuildLayout = buildLayout(request.buildRoot, buildName(plan));
+    const [buildPhase, packPhase] = plan.phases as [StemcellPlan['phases'][0], StemcellPlan['phases'][0]];
+    const complete = packPhase.selected.at(-1) === packPhase.stages.at(-1);
+    const written = new Set(planned.phases.flatMap((p) => p.stages.filter((s) => s.written).map((s) => s.name)));
+    const selectedAll = [...buildPhase.selected, ...packPhase.selected];
+    const configured = planned.phases.flatMap((p) => p.stages).filter((s) => s.selected && s.written && s.hasConfig).map((s) => s.name);
+    const built: BuiltStemcell = { infrastructure: plan.infrastructure.name, diskFormat: plan.diskFormat, name: planned.name };
+    const stageTask = (stage: string) => ({
+      title: stage,
+      skip: () => (written.has(stage) ? false : 'not written yet'),
+      task: async (c: Ctx, task: { output: string; title: string }) => {
+        throwIfAborted(ui.signal);
+        const record = await c.runners[index]!.runStep(stage, 'apply', (line) => (task.output = line), ui.signal);
+        task.title = `${stage} (${seconds(record.durationMs)})`;
+      },
+    });
+    return {
+      title: `${planned.name} ${request.version} (${phaseSummary(selectedAll.length, buildPhase.stages.length + packPhase.stages.length, planned.unwritten.length)})`,
+      task: (_c: Ctx, phaseTask: { newListr: (tasks: unknown[], options: unknown) => unknown }) =>
+        phaseTask.newListr(
+          [
+            {
+              title: request.resumeFrom ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
+              task: async (c: Ctx) => {
+                throwIfAborted(ui.signal);
+                const runner = new StageRunner(c.machine!, layout, join(logDir, plan.infrastructure.name), stageEnv);
+                c.runners[index] = runner;
+                await runner.prepare({ resume: !!request.resumeFrom });
+                await runChecked(c.machine!, ['mkdir', '-p', '--', posix.join(layout.workDir, 'stemcell')], { sudo: true });
+                const settings = stemcellSettings({
+                  os: plan.os,
+                  stemforgeVersion,
+                  mirror: request.mirror,
+                  securityMirror: request.securityMirror,
+                  snapshotMirror: request.snapshotMirror,
+                  buildTime: request.buildTime,
+                  usersPassword,
+                  packageCacheRoot: request.packageCache,
+                  infrastructure: plan.infrastructure,
+                  diskFormat: plan.diskFormat,
+                  version: request.version,
+                  osImageTgz: c.osImageRemote!,
+                  agent: c.agentRemote!,
+                  blobstoreClis: request.blobstoreClis,
+                  builderCommit: commit,
+                });
+                await runner.writeSettings(renderSettings(settings));
+              },
+            },
+            {
+              title: `configure (${configured.length} stages with config.sh)`,
+              task: async (c: Ctx, task: { output: string }) => {
+                for (const stage of configured) {
+                  throwIfAborted(ui.signal);
+                  task.output = `${stage}: config.sh`;
+                  await c.runners[index]!.runStep(stage, 'config', (line) => (task.output = `${stage}: ${line}`), ui.signal);
+                }
+              },
+            },
+            ...buildPhase.selected.map(stageTask),
+            ...packPhase.selected.map(stageTask),
+            {
+              title: `Write stemcell.MF and pack ${planned.file}`,
+              skip: () => (complete ? false : `stopped after ${selectedAll.at(-1)}: no stemcell`),
+              task: async (c: Ctx) => {
+                throwIfAborted(ui.signal);
+                const staging = posix.join(layout.workDir, 'stemcell');
+                const sha1 = (await runChecked(c.machine!, ['sha1sum', '--', posix.join(staging, 'image')], { sudo: true })).split(/\s+/)[0]!;
+                const manifest = buildManifest({ os: plan.os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }, request.version, sha1, {
+                  stemforge_version: stemforgeVersion,
+                  stemforge_commit: commit,
+                  agent_sha256: c.agentRemote!.sha256,
+                  blobstore_clis: request.blobstoreClis ? 'installed' : 'skipped (--skip-blobstore-clis)',
+                });
+                await c.machine!.sendFile(Buffer.from(renderManifest(manifest)), posix.join(staging, 'stemcell.MF'), { sudo: true, mode: 0o644 });
+                const script = posix.join(layout.builderDir, 'stages', 'lib', 'stemcell-tarball.bash');
+                await runChecked(c.machine!, ['bash', script, staging, posix.join(layout.workDir, planned.file)], { sudo: true });
+              },
+            },
+            {
+              title: `Fetch ${planned.file} to ${outDir}`,
+              skip: () => (complete ? false : 'no stemcell: the stage list was cut short'),
+              task: async (c: Ctx, task: { title: string }) => {
+                throwIfAborted(ui.signal);
+                const out = join(outDir, planned.file);
+                const fetched = await fetchArtifact(c.machine!, posix.join(layout.workDir, planned.file), out, 'the stemcell');
+                Object.assign(built, { out, ...fetched });
+                task.title = `Fetched ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
+              },
+            },
+          ],
+          { exitOnError: true },
+        ),
+      built,
+      complete,
+    };
+  });
+  ctx.result.partial = stemcellTasks.some((t) => !t.complete);
+
+  const tasks = createTaskList<Ctx>(
+    [
+      {
+        title: `Connect to ${description.machine}`,
+        task: async (c, task) => {
+          c.machine = await openMachine(request.machine, { ssh: request.ssh, vm: request.vm, signal: ui.signal, onLine: (line) => (task.output = line) });
+          // a throwaway runner: the privilege check needs no build directory
+          await new StageRunner(c.machine, buildLayout(request.buildRoot, 'privilege-check'), logDir, stageEnv).checkPrivileges();
+        },
+      },
+      {
+        title: `Sync builder to ${posix.join(request.buildRoot, 'builder')}`,
+        task: async (c, task) => {
+          throwIfAborted(ui.signal);
+          const synced = await syncBuilder(c.machine!, packageRoot, builderFolders, posix.join(request.buildRoot, 'builder'));
+          task.title = `Sync builder (sent ${synced.send.length}, removed ${synced.remove.length}, unchanged ${synced.unchanged})`;
+        },
+      },
+      {
+        title: `Send the OS image and the agent to ${inputs}`,
+        task: async (c, task) => {
+          throwIfAborted(ui.signal);
+          task.output = `sha256 of ${request.osImage}`;
+          const imageSha = await sha256File(request.osImage);
+          c.osImageRemote = posix.join(inputs, `os-image-${imageSha}.tgz`);
+          const image = await sendInput(c.machine!, request.osImage, c.osImageRemote);
+          let agent = 'pinned download';
+          if (request.agent && 'file' in request.agent) {
+            const agentSha = await sha256File(request.agent.file);
+            const remote = posix.join(inputs, `agent-${agentSha}`);
+            agent = await sendInput(c.machine!, request.agent.file, remote);
+            c.agentRemote = { file: remote, sha256: agentSha };
+          } else {
+            c.agentRemote = request.agent ?? { url: agentPin.url, sha256: agentPin.sha256 };
+          }
+          task.title = `Inputs on the build machine (OS image ${image}, agent ${agent})`;
+        },
+      },
+      ...stemcellTasks.map(({ title, task }) => ({ title, task: task as never })),
+    ],
+    ui.renderer,
+    ctx,
+  );
+
+  try {
+    await tasks.run();
+  } finally {
+    ctx.result.records = ctx.runners.flatMap((r) => r?.records ?? []);
+    ctx.result.stemcells = stemcellTasks.map((t) => t.built);
+    for (const runner of ctx.runners) await runner?.releaseMounts().catch(() => []);
+    await ctx.machine?.close().catch(() => undefined);
+  }
+  return ctx.result;
+}
