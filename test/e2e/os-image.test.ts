@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { findOperatingSystem } from '../../src/catalog/planner.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { startMirrorProxy, type MirrorProxy } from '../helpers/mirror-proxy.js';
+import { storeOsImageFixture } from '../helpers/os-image-fixture.js';
 import { startSshd, sshdUnavailable, type TestSshd } from '../helpers/sshd.js';
 import { diffTrees, digestTree } from '../helpers/tree-digest.js';
 import { ImageView } from '../spec/image.js';
@@ -129,6 +130,8 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
     assert.match(proxy.log(), /GET http:\/\/\S+\/dists\/bookworm-updates\/InRelease 200/);
     execFileSync('mkdir', ['-p', root]);
     execFileSync('tar', ['-xzf', image, '-C', root, '--numeric-owner']);
+    // the stemcell e2e starts from this image instead of building its own
+    await storeOsImageFixture(image);
   });
 
   it('archives with ./ entries and numeric root ownership', () => {
