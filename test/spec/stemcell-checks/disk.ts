@@ -1,0 +1,4 @@
+// Stemcell spec checks: disk stages.
+import type { StemcellCheck } from '../stemcell-spec.js';
+
+export const diskChecks: StemcellCheck[] = [];

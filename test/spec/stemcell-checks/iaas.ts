@@ -1,0 +1,4 @@
+// Stemcell spec checks: iaas stages.
+import type { StemcellCheck } from '../stemcell-spec.js';
+
+export const iaasChecks: StemcellCheck[] = [];
