@@ -60,6 +60,18 @@ export const agentSettings: Readonly<Record<string, Record<string, Json>>> = {
   }]),
 };
 
+/**
+ * agent.json for an infrastructure on an OS line. On systemd lines the agent must be told
+ * (Platform.Linux.ServiceManager), or it drives monit with runit's sv, which is not there.
+ */
+export function agentJsonFor(iaas: string, serviceManager: 'runit' | 'systemd'): Record<string, Json> {
+  const base = agentSettings[iaas];
+  if (!base) throw new Error(`no agent settings for infrastructure ${iaas}`);
+  const copy = JSON.parse(JSON.stringify(base)) as { Platform: { Linux: Record<string, Json> } } & Record<string, Json>;
+  if (serviceManager === 'systemd') copy.Platform.Linux.ServiceManager = 'systemd';
+  return copy;
+}
+
 /** The kernel command line every stemcell boots with (the reference's GRUB_CMDLINE_LINUX). */
 export const kernelCmdline = [
   'vconsole.keymap=us', 'net.ifnames=0', 'biosdevname=0', 'crashkernel=auto', 'selinux=0', 'plymouth.enable=0',

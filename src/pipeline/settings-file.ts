@@ -1,6 +1,6 @@
 // The settings file every stage sources (bash `key='value'` lines), built from the plan.
 import { blobstoreCliPins } from '../catalog/agent.js';
-import { agentSettings, kernelCmdline, kernelCmdlineExtra } from '../catalog/agent-settings.js';
+import { agentJsonFor, kernelCmdline, kernelCmdlineExtra } from '../catalog/agent-settings.js';
 import type { DiskFormat, Infrastructure } from '../catalog/infrastructures.js';
 import type { OperatingSystem } from '../catalog/operating-systems.js';
 import { stemcellName } from '../stemcell/naming.js';
@@ -91,7 +91,7 @@ export function stemcellSettings(input: StemcellSettingsInput): Record<string, s
     agent_file: 'file' in input.agent ? input.agent.file : '',
     agent_url: 'url' in input.agent ? input.agent.url : '',
     agent_sha256: input.agent.sha256,
-    agent_json: JSON.stringify(agentSettings[iaas.name] ?? {}),
+    agent_json: JSON.stringify(agentJsonFor(iaas.name, os.serviceManager)),
     blobstore_clis: input.blobstoreClis ? 'install' : 'skip',
     blobstore_cli_pins: blobstoreCliPins.map((p) => `${p.name}|${p.url}|${p.sha256}`).join(' '),
     stemforge_commit: input.builderCommit,

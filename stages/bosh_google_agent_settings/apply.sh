@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Writes the agent's configuration for google (agent_json) to /var/vcap/bosh/agent.json: settings from the GCE instance metadata.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
+source "$lib_dir/bosh.bash"
+source "$lib_dir/iaas.bash"
+
+install_agent_json InstanceMetadata

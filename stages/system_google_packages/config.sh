@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Fixes the mirror and .deb cache the Google guest environment downloads into.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
+
+persist_package_cache
