@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Checks the disk size and the build machine's tools for the one-partition disk image.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
+source "$lib_dir/disk.bash"
+
+disk_assert_size 256
+disk_require_tools truncate sfdisk mke2fs
