@@ -13,7 +13,11 @@ packages=(
   util-linux            # unshare, setpriv, losetup, mount
   procps                # tests: pgrep
   ca-certificates
-  pigz                  # parallel gzip for the OS image archive
+  pigz                  # parallel gzip for the OS image and stemcell archives
+  e2fsprogs fdisk dosfstools mtools   # disk images: ext4 at an offset, partition tables, the ESP
+  qemu-utils bzip2      # qcow2, vhd, vmdk; the vhdx stemcell
+  libxml2-utils         # xmllint checks the OVF descriptor
+  qemu-system-x86 ovmf  # stemforge verify --boot (BIOS and UEFI)
   "$@"
 )
 

@@ -75,7 +75,7 @@ export interface StemcellSettingsInput extends OsImageSettingsInput {
 export function stemcellSettings(input: StemcellSettingsInput): Record<string, string> {
   const { infrastructure: iaas, os, diskFormat } = input;
   const id = { os, infrastructure: iaas, diskFormat };
-  const cmdline = [...kernelCmdline, ...(kernelCmdlineExtra[iaas.name] ?? [])];
+  const cmdline = [...kernelCmdline, ...(kernelCmdlineExtra[iaas.name] ?? [])].filter((arg) => !os.kernelArgsOmitted.includes(arg));
   return {
     ...osImageSettings(input),
     stemcell_infrastructure: iaas.name,

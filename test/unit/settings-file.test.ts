@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { findOperatingSystem } from '../../src/catalog/planner.js';
-import { osImageSettings, renderSettings } from '../../src/pipeline/settings-file.js';
+import { findInfrastructure, findOperatingSystem } from '../../src/catalog/planner.js';
+import { osImageSettings, renderSettings, stemcellSettings } from '../../src/pipeline/settings-file.js';
 import { hostileArguments } from '../helpers/hostile.js';
 
 function sourceInBash(text: string, keys: string[]): Record<string, string> {
@@ -49,3 +49,43 @@ describe('osImageSettings', () => {
     assert.deepEqual(back, s);
   });
 });
+
+describe('stemcellSettings', () => {
+  const settings = (os: string, iaas: string) => stemcellSettings({
+    os: findOperatingSystem(os),
+    stemforgeVersion: '0.1.0',
+    usersPassword: 'pw',
+    packageCacheRoot: '/var/cache/x',
+    infrastructure: findInfrastructure(iaas),
+    diskFormat: findInfrastructure(iaas).diskFormats[0]!,
+    version: '1.622',
+    osImageTgz: '/var/lib/stemforge/inputs/os-image-ab.tgz',
+    agent: { file: '/var/lib/stemforge/inputs/agent-cd', sha256: 'cd'.repeat(32) },
+    blobstoreClis: false,
+    builderCommit: 'abc+',
+  });
+
+  it('gives the stages the stemcell\'s identity, inputs and agent.json, and reads back in bash', () => {
+    const s = settings('ubuntu-jammy', 'aws');
+    assert.equal(s.stemcell_name, 'bosh-aws-xen-hvm-ubuntu-jammy-go_agent');
+    assert.equal(s.stemcell_hypervisor, 'xen');
+    assert.equal(s.stemcell_name_hypervisor, 'xen-hvm');
+    assert.equal(s.blobstore_clis, 'skip');
+    assert.equal(s.agent_url, '');
+    const agent = JSON.parse(s.agent_json!) as { Platform: { Linux: Record<string, unknown> } };
+    assert.equal(agent.Platform.Linux.DevicePathResolutionType, 'virtio');
+    assert.equal(agent.Platform.Linux.ServiceManager, undefined, 'jammy runs monit under runit');
+    assert.equal((JSON.parse(settings('debian-bookworm', 'aws').agent_json!) as typeof agent).Platform.Linux.ServiceManager, 'systemd');
+    assert.deepEqual(sourceInBash(renderSettings(s), Object.keys(s)), s);
+  });
+
+  it('builds the kernel command line per infrastructure and line', () => {
+    const jammy = settings('ubuntu-jammy', 'aws').kernel_cmdline!.split(' ');
+    assert.ok(jammy.includes('rootdelay=300') && jammy.includes('nvme_core.io_timeout=4294967295') && jammy.includes('console=ttyS0,115200n8'));
+    const debian = settings('debian-bookworm', 'openstack').kernel_cmdline!.split(' ');
+    assert.ok(!debian.includes('rootdelay=300'), 'Debian\'s initramfs would sleep it');
+    assert.ok(!debian.includes('nvme_core.io_timeout=4294967295'));
+    assert.ok(settings('ubuntu-noble', 'cloudstack').kernel_cmdline!.split(' ').includes('console=hvc0'));
+  });
+});
+
