@@ -10,6 +10,7 @@ import { printOsImageDescription, printOsImageResult } from './output.js';
 import { addSshOptions, addVmOptions, defaultMachine, sshOptions, vmOptions, type SshFlags, type VmFlags } from './machine-options.js';
 import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, proxyEnvironment, resumeCommand, type ArchiveFlags } from './request.js';
 import { addStemcellCommand } from './stemcell-command.js';
+import { addStemcellCommands } from './stemcell-commands.js';
 import { addVmCommands } from './vm-command.js';
 
 interface OsImageFlags extends SshFlags, VmFlags, ArchiveFlags {
@@ -89,6 +90,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
     });
 
   addStemcellCommand(program, argv, onExit, signal);
+  addStemcellCommands(program, onExit, signal);
   addVmCommands(program, onExit, signal);
 
   // `stemforge --help` shows every command's flags too, not only the command names

@@ -1,0 +1,66 @@
+// `stemforge inspect FILE` and `stemforge verify FILE --boot`: checks on a finished stemcell tarball.
+import type { Command } from 'commander';
+import { formatInspection, inspectStemcell } from '../stemcell/inspect.js';
+import { formatBootResult, verifyBoot } from '../stemcell/verify-boot.js';
+import { UsageError } from '../util/errors.js';
+import { exitCodes, reportError } from './errors.js';
+
+interface InspectFlags {
+  json?: boolean;
+}
+
+interface VerifyFlags {
+  boot?: boolean;
+  timeout: string;
+  consoleLog?: string;
+  json?: boolean;
+}
+
+function timeoutMs(value: string): number {
+  const minutes = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(minutes > 0)) throw new UsageError(`--timeout '${value}' is not a positive number of minutes (e.g. 10 or 2.5)`);
+  return minutes * 60_000;
+}
+
+export function addStemcellCommands(program: Command, onExit: (code: number) => void, signal: AbortSignal): void {
+  program
+    .command('inspect')
+    .description('print a stemcell tarball\'s name, OS, version, infrastructure and hypervisor, and check it as the Director would (and more); exit 1 when a check fails')
+    .argument('<file>', 'the stemcell tarball (.tgz)')
+    .option('--json', 'print the result as one JSON document on stdout')
+    .action(async (file: string, flags: InspectFlags) => {
+      try {
+        const result = await inspectStemcell(file, { signal });
+        process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${formatInspection(result)}\n`);
+        if (!result.ok) onExit(exitCodes.failed);
+      } catch (err) {
+        onExit(reportError(err, { json: !!flags.json }));
+      }
+    });
+
+  program
+    .command('verify')
+    .description('verify a stemcell tarball; --boot boots its raw, rawdisk or qcow2 image under QEMU until systemd reaches multi-user and sshd answers')
+    .argument('<file>', 'the stemcell tarball (.tgz)')
+    .option('--boot', 'boot the image (the guest reaches no network; only its port 22 is forwarded to 127.0.0.1)')
+    .option('--timeout <minutes>', 'give up after this many minutes (emulated, a stemcell takes 5 to 10)', '15')
+    .option('--console-log <path>', 'keep the serial console log here (default: kept only on failure)')
+    .option('--json', 'print the result as one JSON document on stdout')
+    .action(async (file: string, flags: VerifyFlags) => {
+      try {
+        if (!flags.boot) throw new UsageError('say what to verify: --boot (boot the image under QEMU)');
+        const json = !!flags.json;
+        const result = await verifyBoot({
+          file,
+          timeoutMs: timeoutMs(flags.timeout),
+          consoleLog: flags.consoleLog,
+          signal,
+          onProgress: (line) => process.stderr.write(`  ${line}\n`),
+        });
+        process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatBootResult(result)}\n`);
+        if (!result.ok) onExit(signal.aborted ? exitCodes.interrupted : exitCodes.failed);
+      } catch (err) {
+        onExit(reportError(err, { json: !!flags.json }));
+      }
+    });
+}
