@@ -163,29 +163,6 @@ bootloader_calls() {
   fi
 }
 
-# check_monit_control_file: let the image's monit parse BOSH's control file with everything
-# it includes; whatever monit -t adds to /var/vcap/monit (an id file, a log, a placeholder
-# credentials file) is removed again.
-check_monit_control_file() {
-  # shellcheck disable=SC2016 # expanded inside the chroot
-  run_in_chroot '
-    cd /var/vcap/monit
-    before=$(ls -A)
-    if [ ! -e monit.user ]; then printf "vcap:placeholder\n" > monit.user; chmod 0600 monit.user; fi
-    rc=0
-    out=$(/usr/bin/monit -t -c /var/vcap/bosh/etc/monitrc 2>&1) || rc=$?
-    printf "%s\n" "$out" | grep -Ev "Include failed|Monit id|Stored in|Control file syntax OK" >&2 || true
-    for f in $(ls -A); do
-      case "
-$before
-" in *"
-$f
-"*) ;; *) rm -rf "./$f" ;; esac
-    done
-    exit "$rc"
-  '
-}
-
 # dpkg_installed_packages: "name<TAB>version<TAB>arch<TAB>source<TAB>source version" for
 # every package dpkg lists as installed in the image, sorted by name, read from the
 # image's dpkg status file (no process runs in the image).

@@ -4,25 +4,19 @@
 // the finished chroot, BUILD_TIME with a snapshot archive, a failing stage, Ctrl-C.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findOperatingSystem } from '../../src/catalog/planner.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { startMirrorProxy, type MirrorProxy } from '../helpers/mirror-proxy.js';
 import { storeOsImageFixture } from '../helpers/os-image-fixture.js';
-import { startSshd, sshdUnavailable, type TestSshd } from '../helpers/sshd.js';
+import { buildOverSshUnavailable, startSshd, type TestSshd } from '../helpers/sshd.js';
 import { diffTrees, digestTree } from '../helpers/tree-digest.js';
 import { ImageView } from '../spec/image.js';
 import { checksFor } from '../spec/os-image-spec.js';
 
-function unavailable(): string | undefined {
-  const sshd = sshdUnavailable();
-  if (sshd) return sshd;
-  if (!existsSync('/usr/sbin/debootstrap')) return 'debootstrap is not installed';
-  return undefined;
-}
-const skip = unavailable();
+const skip = buildOverSshUnavailable();
 const cli = join(packageRoot, 'bin', 'stemforge.js');
 
 interface CliRun {

@@ -11,17 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import { findInfrastructure, findOperatingSystem, planStemcell } from '../../src/catalog/planner.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { osImageFixture } from '../helpers/os-image-fixture.js';
-import { startSshd, sshdUnavailable, type TestSshd } from '../helpers/sshd.js';
+import { buildOverSshUnavailable, startSshd, type TestSshd } from '../helpers/sshd.js';
 import { ImageView } from '../spec/image.js';
 import { stemcellChecksFor } from '../spec/stemcell-spec.js';
 
-function unavailable(): string | undefined {
-  const sshd = sshdUnavailable();
-  if (sshd) return sshd;
-  if (!existsSync('/usr/sbin/debootstrap')) return 'debootstrap is not installed';
-  return undefined;
-}
-const skip = unavailable();
+const skip = buildOverSshUnavailable();
 const cli = join(packageRoot, 'bin', 'stemforge.js');
 const debian = findOperatingSystem('debian-bookworm');
 const version = '0.0.1';

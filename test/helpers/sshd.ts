@@ -132,3 +132,8 @@ export async function startSshd(): Promise<TestSshd> {
 export function connectToSshd(sshd: TestSshd): Promise<SshMachine> {
   return SshMachine.connect({ user: 'root', host: '127.0.0.1', port: sshd.port, identityFile: sshd.clientKey, knownHostsFile: sshd.knownHosts });
 }
+
+/** Why a real build through the ssh machine cannot run here (sshd or debootstrap missing), if it cannot. */
+export function buildOverSshUnavailable(): string | undefined {
+  return sshdUnavailable() ?? (existsSync('/usr/sbin/debootstrap') ? undefined : 'debootstrap is not installed');
+}
