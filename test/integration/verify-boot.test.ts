@@ -15,10 +15,9 @@ import type { VerifyBootResult } from '../../src/stemcell/verify-boot.js';
 import { stemforgeSpawn, stemforgeSync } from '../helpers/stemcell-cli.js';
 import { rawImage, rawTar, stemcellFromDisk, stemcellTarball } from '../helpers/stemcell-tarball.js';
 
-/** Bootable disks (systemd + sshd) made by the disk-building helper; override with these variables. */
-// Bootable raw disks to try verify --boot on by hand (the stemcell e2e boots real stemcells in CI).
-const biosDisk = process.env.STEMFORGE_TEST_DISK_BIOS ?? '';
-const efiDisk = process.env.STEMFORGE_TEST_DISK_EFI ?? '';
+/** Bootable disks (systemd + sshd) to boot by hand: set these variables to raw disk files. */
+const biosDisk = process.env.STEMFORGE_TEST_DISK_BIOS || '';
+const efiDisk = process.env.STEMFORGE_TEST_DISK_EFI || '';
 
 function hasCommand(command: string): boolean {
   try {
