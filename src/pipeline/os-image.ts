@@ -11,7 +11,7 @@ import { UsageError } from '../util/errors.js';
 import { builderFolders, packageRoot, userPaths } from '../util/paths.js';
 import { version } from '../util/version.js';
 import { buildLayout, type BuildLayout } from './layout.js';
-import { osImageSettings, renderSettings } from './settings-file.js';
+import { osImageSettings, osSettingsInput, renderSettings } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
 import { StageRunner, type StageRecord } from './stage-runner.js';
 import { fetchArtifact, phaseSummary, seconds, throwIfAborted, type RunUi } from './common.js';
@@ -76,19 +76,8 @@ export interface OsImageResult {
   partial: boolean;
 }
 
-const usersPassword = 'c1oudc0w';
-
 function settingsFor(request: OsImageRequest, plan: OsImagePlan): Record<string, string> {
-  return osImageSettings({
-    os: plan.os,
-    stemforgeVersion: version,
-    mirror: request.mirror,
-    securityMirror: request.securityMirror,
-    snapshotMirror: request.snapshotMirror,
-    buildTime: request.buildTime,
-    usersPassword,
-    packageCacheRoot: request.packageCache,
-  });
+  return osImageSettings(osSettingsInput(plan.os, request, version));
 }
 
 /** What a run would do, without touching anything. Secrets are redacted. */

@@ -30,6 +30,23 @@ export interface OsImageSettingsInput {
   packageCacheRoot: string;
 }
 
+/** The password of root and vcap in every image: the reference's well-known default. */
+export const boshUsersPassword = 'c1oudc0w';
+
+/** The OS-phase settings input both build commands take from their request. */
+export function osSettingsInput(os: OperatingSystem, request: { mirror?: string; securityMirror?: string; snapshotMirror?: string; buildTime?: string; packageCache: string }, stemforgeVersion: string): OsImageSettingsInput {
+  return {
+    os,
+    stemforgeVersion,
+    mirror: request.mirror,
+    securityMirror: request.securityMirror,
+    snapshotMirror: request.snapshotMirror,
+    buildTime: request.buildTime,
+    usersPassword: boshUsersPassword,
+    packageCacheRoot: request.packageCache,
+  };
+}
+
 export function osImageSettings(input: OsImageSettingsInput): Record<string, string> {
   const { os } = input;
   return {

@@ -20,7 +20,7 @@ import { builderFolders, packageRoot, userPaths } from '../util/paths.js';
 import { version as stemforgeVersion } from '../util/version.js';
 import { fetchArtifact, phaseSummary, seconds, throwIfAborted, type RunUi } from './common.js';
 import { buildLayout, type BuildLayout } from './layout.js';
-import { renderSettings, stemcellSettings } from './settings-file.js';
+import { osSettingsInput, renderSettings, stemcellSettings } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
 import { StageRunner, type StageRecord } from './stage-runner.js';
 import { createTaskList } from './ui.js';
@@ -96,8 +96,6 @@ export interface StemcellResult {
   skipped: string[];
   partial: boolean;
 }
-
-const usersPassword = 'c1oudc0w';
 
 /** Where the inputs live on the build machine: named by digest, so a second run sends nothing. */
 function inputsDir(buildRoot: string): string {
@@ -224,14 +222,7 @@ export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promi
                 await runner.prepare({ resume: !!request.resumeFrom });
                 await runChecked(c.machine!, ['mkdir', '-p', '--', posix.join(layout.workDir, 'stemcell')], { sudo: true });
                 const settings = stemcellSettings({
-                  os: plan.os,
-                  stemforgeVersion,
-                  mirror: request.mirror,
-                  securityMirror: request.securityMirror,
-                  snapshotMirror: request.snapshotMirror,
-                  buildTime: request.buildTime,
-                  usersPassword,
-                  packageCacheRoot: request.packageCache,
+                  ...osSettingsInput(plan.os, request, stemforgeVersion),
                   infrastructure: plan.infrastructure,
                   diskFormat: plan.diskFormat,
                   version: request.version,
