@@ -7,9 +7,6 @@ source "$lib_dir/iaas.bash"
 # As the reference: PermitRootLogin yes, and no AllowGroups or DenyUsers line, which would
 # keep root (not in bosh_sshers, named by DenyUsers root) out anyway.
 sshd_config=$(sshd_config_file)
-if grep -Eqi '^[[:space:]]*Match[[:space:]]' "$sshd_config"; then
-  fail "sshd_config has an active Match block; a setting appended after it would only apply inside it"
-fi
 remove_config_lines "$sshd_config" AllowGroups DenyUsers
 set_config_line "$sshd_config" PermitRootLogin yes
 

@@ -5,9 +5,6 @@ source "$lib_dir/bosh.bash"
 source "$lib_dir/iaas.bash"
 
 sshd_config=$(sshd_config_file)
-if grep -Eqi '^[[:space:]]*Match[[:space:]]' "$sshd_config"; then
-  fail "sshd_config has an active Match block; a setting appended after it would only apply inside it"
-fi
 set_config_line "$sshd_config" PasswordAuthentication yes
 
 # The effective value counts: a drop-in read through Include earlier would win.

@@ -254,11 +254,15 @@ sshd_effective() {
   '
 }
 
-# sshd_config_file: the image's sshd_config on the build machine; fails when missing.
+# sshd_config_file: the image's sshd_config on the build machine, ready for set_config_line: fails when missing or when an active Match block would capture appended settings.
 sshd_config_file() {
   local f
   f=$(target /etc/ssh/sshd_config)
   [ -f "$f" ] || fail "/etc/ssh/sshd_config is missing: openssh-server must be installed before $stage_name"
+  # set_config_line appends a missing key at the end, which a Match block would capture
+  if grep -Eqi '^[[:space:]]*Match[[:space:]]' "$f"; then
+    fail "sshd_config has an active Match block; a setting appended after it would only apply inside it"
+  fi
   printf '%s\n' "$f"
 }
 
