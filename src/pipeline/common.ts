@@ -3,11 +3,68 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { runChecked, type Machine } from '../machine/machine.js';
+import { userPaths } from '../util/paths.js';
+import { StageFailure, type StageRecord, type StageRunner, type StageStep } from './stage-runner.js';
 import type { RendererChoice } from './ui.js';
+
+/** What to do after a stage failed: run it again, or stop (leaving the build for --resume-from, keeping the machine as it is, or cleaning up). */
+export type StageDecision = 'retry' | 'abort' | 'keep' | 'cleanup';
+
+/** The listr task a stage runs in, as far as the failure handler needs it. */
+export interface StageTaskHandle {
+  output: string;
+  title: string;
+}
+
+/** One line of the machine-readable event stream (--json on build, and the run log). */
+export type RunEvent =
+  | { type: 'task'; title: string; state: 'started' | 'completed' | 'failed' | 'skipped'; seconds?: number; reason?: string }
+  | { type: 'stage'; stage: string; step: StageStep; group: string; state: 'started' | 'completed' | 'failed'; seconds?: number; exitCode?: number; log?: string }
+  | { type: 'decision'; stage: string; decision: StageDecision }
+  | { type: 'artifact'; kind: 'os-image' | 'stemcell'; path: string; sha256: string; bytes: number }
+  | { type: 'result'; ok: boolean; [key: string]: unknown };
 
 export interface RunUi {
   renderer: RendererChoice;
   signal: AbortSignal;
+  /** asked when a stage fails (not when it is interrupted); without it a failure stops the run */
+  onStageError?: (failure: StageFailure, task: StageTaskHandle, buildDir: string) => Promise<StageDecision>;
+  /** before a stage is retried: e.g. sync the builder again, so an edited stage is what runs */
+  beforeRetry?: () => Promise<void>;
+  /** machine-readable events, for --json and the run log */
+  emit?: (event: RunEvent) => void;
+}
+
+/** A stage failure and what the user decided about it. */
+export class StoppedAfterFailure extends StageFailure {
+  constructor(
+    failure: StageFailure,
+    readonly decision: Exclude<StageDecision, 'retry'>,
+  ) {
+    super(failure.stage, failure.step, failure.exitCode, failure.logPath, failure.tail, failure.cancelled);
+  }
+}
+
+/** Run one stage step in a task: its output on the task's line, events, and the failure policy of the run. */
+export async function runStage(runner: StageRunner, group: string, stage: string, step: StageStep, task: StageTaskHandle, ui: RunUi): Promise<StageRecord> {
+  for (;;) {
+    throwIfAborted(ui.signal);
+    ui.emit?.({ type: 'stage', stage, step, group, state: 'started' });
+    try {
+      const record = await runner.runStep(stage, step, (line) => (task.output = step === 'config' ? `${stage}: ${line}` : line), ui.signal);
+      ui.emit?.({ type: 'stage', stage, step, group, state: 'completed', seconds: record.durationMs / 1000 });
+      return record;
+    } catch (err) {
+      if (err instanceof StageFailure) {
+        ui.emit?.({ type: 'stage', stage, step, group, state: 'failed', exitCode: err.exitCode, log: err.logPath });
+      }
+      if (!(err instanceof StageFailure) || err.cancelled || !ui.onStageError) throw err;
+      const decision = await ui.onStageError(err, task, runner.layout.buildDir);
+      ui.emit?.({ type: 'decision', stage, decision });
+      if (decision !== 'retry') throw new StoppedAfterFailure(err, decision);
+      await ui.beforeRetry?.();
+    }
+  }
 }
 
 export function throwIfAborted(signal: AbortSignal): void {
@@ -44,3 +101,9 @@ export async function fetchArtifact(machine: Machine, remote: string, out: strin
   }
 }
 
+
+/** A new folder for one run's logs (stage logs, the run log), named by time and what runs. */
+export function runLogDir(what: string): string {
+  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${what}`;
+  return join(userPaths.log, 'runs', runId);
+}

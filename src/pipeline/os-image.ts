@@ -1,20 +1,19 @@
 // The OS-image command as steps: connect → check privileges → sync the builder → prepare
 // the build → configure pass → apply pass → archive the chroot → fetch it. Whatever
 // happens, mounts below the build directory are released and the connection closed.
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { planOsImage, type OsImagePlan } from '../catalog/planner.js';
-import type { Machine } from '../machine/machine.js';
-import { openMachine, type SshOptions, type VmOptions } from '../machine/open.js';
+import type { ListrTask } from 'listr2';
+import type { SshOptions, VmOptions } from '../machine/open.js';
 import { describeSpec, type MachineSpec } from '../machine/spec.js';
-import { syncBuilder } from '../sync/sync.js';
 import { UsageError } from '../util/errors.js';
-import { builderFolders, packageRoot, userPaths } from '../util/paths.js';
 import { version } from '../util/version.js';
 import { buildLayout, type BuildLayout } from './layout.js';
 import { osImageSettings, osSettingsInput, renderSettings } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
 import { StageRunner, type StageRecord } from './stage-runner.js';
-import { fetchArtifact, phaseSummary, seconds, throwIfAborted, type RunUi } from './common.js';
+import { fetchArtifact, phaseSummary, runLogDir, runStage, seconds, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
+import { sessionTasks, type SessionCtx } from './session.js';
 import { createTaskList } from './ui.js';
 
 export type { RunUi } from './common.js';
@@ -103,13 +102,16 @@ export function describeOsImage(request: OsImageRequest): OsImageDescription {
   };
 }
 
-interface Ctx {
-  machine?: Machine;
-  runner?: StageRunner;
+/** The OS-image phase's tasks, after the session steps: prepare, configure, stages, archive, fetch. */
+export interface OsImagePhase {
+  tasks: ListrTask<SessionCtx>[];
   result: OsImageResult;
+  /** release mounts below the build directory; what was released */
+  release(): Promise<string[]>;
+  buildDir: string;
 }
 
-export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<OsImageResult> {
+export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string): OsImagePhase {
   const description = describeOsImage(request);
   const plan = planOsImage(request);
   const phase = plan.phases[0]!;
@@ -128,107 +130,94 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
   const out = request.out ? resolve(request.out) : undefined;
 
   const layout: BuildLayout = buildLayout(request.buildRoot, `os-image-${plan.os.name}`);
-  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${plan.os.name}`;
-  const logDir = join(userPaths.log, 'runs', runId);
   const stageEnv = { LANG: 'C.UTF-8', ...request.stageEnv };
   const remoteImage = `${layout.buildDir}/os-image.tgz`;
-  const ctx: Ctx = { result: { records: [], logDir, skipped: [...description.unwritten], releasedMounts: [], partial: !complete } };
+  const result: OsImageResult = { records: [], logDir, skipped: [...description.unwritten], releasedMounts: [], partial: !complete };
   // the description already looked at the builder's files: use its answer
   const planned = description.phases[0]!.stages.filter((s) => s.selected);
   const written = new Set(planned.filter((s) => s.written).map((s) => s.name));
   const configured = planned.filter((s) => s.written && s.hasConfig).map((s) => s.name);
+  let runner: StageRunner | undefined;
+  const group = plan.os.name;
 
-  const tasks = createTaskList<Ctx>(
-    [
-      {
-        title: `Connect to ${description.machine}`,
-        task: async (c, task) => {
-          c.machine = await openMachine(request.machine, {
-            ssh: request.ssh,
-            vm: request.vm,
-            signal: ui.signal,
-            onLine: (line) => (task.output = line),
-          });
-          c.runner = new StageRunner(c.machine, layout, logDir, stageEnv);
-        },
+  const tasks: ListrTask<SessionCtx>[] = [
+    {
+      title: request.resumeFrom ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
+      task: async (c) => {
+        throwIfAborted(ui.signal);
+        runner = new StageRunner(c.machine!, layout, logDir, stageEnv);
+        await runner.prepare({ resume: !!request.resumeFrom });
+        await runner.writeSettings(renderSettings(settingsFor(request, plan)));
       },
-      { title: 'Check root or password-less sudo', task: (c) => c.runner!.checkPrivileges() },
-      {
-        title: `Sync builder to ${layout.builderDir}`,
-        task: async (c, task) => {
-          throwIfAborted(ui.signal);
-          const synced = await syncBuilder(c.machine!, packageRoot, builderFolders, layout.builderDir);
-          task.title = `Sync builder to ${layout.builderDir} (sent ${synced.send.length}, removed ${synced.remove.length}, unchanged ${synced.unchanged})`;
-        },
-      },
-      {
-        title: request.resumeFrom ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
-        task: async (c) => {
-          throwIfAborted(ui.signal);
-          await c.runner!.prepare({ resume: !!request.resumeFrom });
-          await c.runner!.writeSettings(renderSettings(settingsFor(request, plan)));
-        },
-      },
-      {
-        title: `OS image phase: ${plan.os.name} (${phaseSummary(selected.length, phase.stages.length, description.unwritten.length)})`,
-        task: (_c, phaseTask) =>
-          phaseTask.newListr<Ctx>(
-            [
-              {
-                title: `configure (${configured.length} stages with config.sh)`,
-                task: async (c, task) => {
-                  for (const stage of configured) {
-                    throwIfAborted(ui.signal);
-                    task.output = `${stage}: config.sh`;
-                    await c.runner!.runStep(stage, 'config', (line) => (task.output = `${stage}: ${line}`), ui.signal);
-                  }
-                },
+    },
+    {
+      title: `OS image phase: ${plan.os.name} (${phaseSummary(selected.length, phase.stages.length, description.unwritten.length)})`,
+      task: (_c, phaseTask) =>
+        phaseTask.newListr<SessionCtx>(
+          [
+            {
+              title: `configure (${configured.length} stages with config.sh)`,
+              task: async (_c2, task) => {
+                for (const stage of configured) await runStage(runner!, group, stage, 'config', task, ui);
               },
-              ...selected.map((stage) => ({
-                title: stage,
-                skip: () => (written.has(stage) ? false : 'not written yet'),
-                task: async (c: Ctx, task: { output: string; title: string }) => {
-                  throwIfAborted(ui.signal);
-                  const record = await c.runner!.runStep(stage, 'apply', (line) => (task.output = line), ui.signal);
-                  task.title = `${stage} (${seconds(record.durationMs)})`;
-                },
-              })),
-            ],
-            { exitOnError: true },
-          ),
+            },
+            ...selected.map((stage) => ({
+              title: stage,
+              skip: () => (written.has(stage) ? false : 'not written yet'),
+              task: async (_c2: SessionCtx, task: StageTaskHandle) => {
+                const record = await runStage(runner!, group, stage, 'apply', task, ui);
+                task.title = `${stage} (${seconds(record.durationMs)})`;
+              },
+            })),
+          ],
+          { exitOnError: true },
+        ),
+    },
+    {
+      title: `Archive the chroot${partialNote}`,
+      skip: () => (archive ? false : `stopped after ${selected[selected.length - 1]}; pass --out FILE to get the partial chroot`),
+      task: async () => {
+        throwIfAborted(ui.signal);
+        await runner!.releaseMounts();
+        await runner!.archiveChroot(remoteImage);
       },
-      {
-        title: `Archive the chroot${partialNote}`,
-        skip: () => (archive ? false : `stopped after ${selected[selected.length - 1]}; pass --out FILE to get the partial chroot`),
-        task: async (c) => {
-          throwIfAborted(ui.signal);
-          await c.runner!.releaseMounts();
-          await c.runner!.archiveChroot(remoteImage);
-        },
+    },
+    {
+      title: `Fetch the OS image to ${out ?? '-'}`,
+      skip: () => (archive ? false : 'no OS image: the stage list was cut short'),
+      task: async (c, task) => {
+        throwIfAborted(ui.signal);
+        const fetched = await fetchArtifact(c.machine!, remoteImage, out!, 'the OS image');
+        Object.assign(result, { out, ...fetched });
+        ui.emit?.({ type: 'artifact', kind: 'os-image', path: out!, ...fetched });
+        task.title = `Fetched the OS image${partialNote} to ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
       },
-      {
-        title: `Fetch the OS image to ${out ?? '-'}`,
-        skip: () => (archive ? false : 'no OS image: the stage list was cut short'),
-        task: async (c, task) => {
-          throwIfAborted(ui.signal);
-          const fetched = await fetchArtifact(c.machine!, remoteImage, out!, 'the OS image');
-          Object.assign(c.result, { out, ...fetched });
-          task.title = `Fetched the OS image${partialNote} to ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
-        },
-      },
-    ],
-    ui.renderer,
-    ctx,
-  );
+    },
+  ];
 
+  return {
+    tasks,
+    result,
+    buildDir: layout.buildDir,
+    release: async () => {
+      if (!runner) return [];
+      result.records = runner.records;
+      result.releasedMounts = await runner.releaseMounts().catch(() => []);
+      return result.releasedMounts;
+    },
+  };
+}
+
+export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<OsImageResult> {
+  const logDir = runLogDir(request.os);
+  const phase = osImagePhase(request, ui, logDir);
+  const ctx: SessionCtx = {};
+  const tasks = createTaskList<SessionCtx>([...sessionTasks<SessionCtx>(request, ui, logDir), ...phase.tasks], ui.renderer, ctx);
   try {
     await tasks.run();
   } finally {
-    if (ctx.runner) {
-      ctx.result.records = ctx.runner.records;
-      ctx.result.releasedMounts = await ctx.runner.releaseMounts().catch(() => []);
-    }
+    await phase.release();
     await ctx.machine?.close().catch(() => undefined);
   }
-  return ctx.result;
+  return phase.result;
 }

@@ -8,17 +8,18 @@ import { agentPin } from '../catalog/agent.js';
 import { planStemcell, type StemcellPlan } from '../catalog/planner.js';
 import type { OperatingSystem } from '../catalog/operating-systems.js';
 import { runChecked, type Machine } from '../machine/machine.js';
-import { openMachine, type SshOptions, type VmOptions } from '../machine/open.js';
+import type { SshOptions, VmOptions } from '../machine/open.js';
 import { describeSpec, type MachineSpec } from '../machine/spec.js';
 import { buildManifest, renderManifest } from '../stemcell/manifest.js';
 import { stemcellFileName, stemcellName } from '../stemcell/naming.js';
 import { sha256File } from '../stemcell/os-image-file.js';
-import { syncBuilder } from '../sync/sync.js';
 import { UsageError } from '../util/errors.js';
 import { builderCommit } from '../util/git-commit.js';
-import { builderFolders, packageRoot, userPaths } from '../util/paths.js';
+import { packageRoot } from '../util/paths.js';
 import { version as stemforgeVersion } from '../util/version.js';
-import { fetchArtifact, phaseSummary, seconds, throwIfAborted, type RunUi } from './common.js';
+import type { ListrTask } from 'listr2';
+import { fetchArtifact, phaseSummary, runLogDir, runStage, seconds, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
+import { sessionTasks, type SessionCtx } from './session.js';
 import { buildLayout, type BuildLayout } from './layout.js';
 import { osSettingsInput, renderSettings, stemcellSettings } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
@@ -153,6 +154,7 @@ export function describeStemcell(request: StemcellRequest): StemcellDescription 
   };
 }
 
+/** The phase's own state, shared by its tasks (the machine is the session's). */
 interface Ctx {
   machine?: Machine;
   runners: StageRunner[];
@@ -172,7 +174,15 @@ async function sendInput(machine: Machine, local: string, remote: string): Promi
   return 'sent';
 }
 
-export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promise<StemcellResult> {
+/** The stemcell phase's tasks, after the session steps: send the inputs, then per infrastructure prepare, stages, pack, fetch. */
+export interface StemcellPhase {
+  tasks: ListrTask<SessionCtx>[];
+  result: StemcellResult;
+  release(): Promise<void>;
+  buildDirs: string[];
+}
+
+export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: string): StemcellPhase {
   const description = describeStemcell(request);
   const stemcellPlans = plans(request);
   const unwritten = [...new Set(description.stemcells.flatMap((s) => s.unwritten))];
@@ -183,8 +193,6 @@ export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promi
     );
   }
   const outDir = resolve(request.outDir);
-  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-stemcell-${request.os.name}`;
-  const logDir = join(userPaths.log, 'runs', runId);
   const stageEnv = { LANG: 'C.UTF-8', ...request.stageEnv };
   const commit = builderCommit(packageRoot);
   const inputs = inputsDir(request.buildRoot);
@@ -202,23 +210,22 @@ export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promi
     const stageTask = (stage: string) => ({
       title: stage,
       skip: () => (written.has(stage) ? false : 'not written yet'),
-      task: async (c: Ctx, task: { output: string; title: string }) => {
-        throwIfAborted(ui.signal);
-        const record = await c.runners[index]!.runStep(stage, 'apply', (line) => (task.output = line), ui.signal);
+      task: async (_c: SessionCtx, task: StageTaskHandle) => {
+        const record = await runStage(ctx.runners[index]!, plan.infrastructure.name, stage, 'apply', task, ui);
         task.title = `${stage} (${seconds(record.durationMs)})`;
       },
     });
     return {
       title: `${planned.name} ${request.version} (${phaseSummary(selectedAll.length, buildPhase.stages.length + packPhase.stages.length, planned.unwritten.length)})`,
-      task: (_c: Ctx, phaseTask: { newListr: (tasks: unknown[], options: unknown) => unknown }) =>
+      task: (_c: SessionCtx, phaseTask: { newListr: (tasks: unknown[], options: unknown) => unknown }) =>
         phaseTask.newListr(
           [
             {
               title: request.resumeFrom ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
-              task: async (c: Ctx) => {
+              task: async (c: SessionCtx) => {
                 throwIfAborted(ui.signal);
                 const runner = new StageRunner(c.machine!, layout, join(logDir, plan.infrastructure.name), stageEnv);
-                c.runners[index] = runner;
+                ctx.runners[index] = runner;
                 await runner.prepare({ resume: !!request.resumeFrom });
                 await runChecked(c.machine!, ['mkdir', '-p', '--', posix.join(layout.workDir, 'stemcell')], { sudo: true });
                 const settings = stemcellSettings({
@@ -226,8 +233,8 @@ export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promi
                   infrastructure: plan.infrastructure,
                   diskFormat: plan.diskFormat,
                   version: request.version,
-                  osImageTgz: c.osImageRemote!,
-                  agent: c.agentRemote!,
+                  osImageTgz: ctx.osImageRemote!,
+                  agent: ctx.agentRemote!,
                   blobstoreClis: request.blobstoreClis,
                   builderCommit: commit,
                 });
@@ -236,12 +243,8 @@ export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promi
             },
             {
               title: `configure (${configured.length} stages with config.sh)`,
-              task: async (c: Ctx, task: { output: string }) => {
-                for (const stage of configured) {
-                  throwIfAborted(ui.signal);
-                  task.output = `${stage}: config.sh`;
-                  await c.runners[index]!.runStep(stage, 'config', (line) => (task.output = `${stage}: ${line}`), ui.signal);
-                }
+              task: async (_c: SessionCtx, task: StageTaskHandle) => {
+                for (const stage of configured) await runStage(ctx.runners[index]!, plan.infrastructure.name, stage, 'config', task, ui);
               },
             },
             ...buildPhase.selected.map(stageTask),
@@ -249,14 +252,14 @@ export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promi
             {
               title: `Write stemcell.MF and pack ${planned.file}`,
               skip: () => (complete ? false : `stopped after ${selectedAll.at(-1)}: no stemcell`),
-              task: async (c: Ctx) => {
+              task: async (c: SessionCtx) => {
                 throwIfAborted(ui.signal);
                 const staging = posix.join(layout.workDir, 'stemcell');
                 const sha1 = (await runChecked(c.machine!, ['sha1sum', '--', posix.join(staging, 'image')], { sudo: true })).split(/\s+/)[0]!;
                 const manifest = buildManifest({ os: plan.os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }, request.version, sha1, {
                   stemforge_version: stemforgeVersion,
                   stemforge_commit: commit,
-                  agent_sha256: c.agentRemote!.sha256,
+                  agent_sha256: ctx.agentRemote!.sha256,
                   blobstore_clis: request.blobstoreClis ? 'installed' : 'skipped (--skip-blobstore-clis)',
                 });
                 await c.machine!.sendFile(Buffer.from(renderManifest(manifest)), posix.join(staging, 'stemcell.MF'), { sudo: true, mode: 0o644 });
@@ -267,11 +270,12 @@ export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promi
             {
               title: `Fetch ${planned.file} to ${outDir}`,
               skip: () => (complete ? false : 'no stemcell: the stage list was cut short'),
-              task: async (c: Ctx, task: { title: string }) => {
+              task: async (c: SessionCtx, task: { title: string }) => {
                 throwIfAborted(ui.signal);
                 const out = join(outDir, planned.file);
                 const fetched = await fetchArtifact(c.machine!, posix.join(layout.workDir, planned.file), out, 'the stemcell');
                 Object.assign(built, { out, ...fetched });
+                ui.emit?.({ type: 'artifact', kind: 'stemcell', path: out, ...fetched });
                 task.title = `Fetched ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
               },
             },
@@ -284,27 +288,11 @@ export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promi
   });
   ctx.result.partial = stemcellTasks.some((t) => !t.complete);
 
-  const tasks = createTaskList<Ctx>(
-    [
-      {
-        title: `Connect to ${description.machine}`,
-        task: async (c, task) => {
-          c.machine = await openMachine(request.machine, { ssh: request.ssh, vm: request.vm, signal: ui.signal, onLine: (line) => (task.output = line) });
-          // a throwaway runner: the privilege check needs no build directory
-          await new StageRunner(c.machine, buildLayout(request.buildRoot, 'privilege-check'), logDir, stageEnv).checkPrivileges();
-        },
-      },
-      {
-        title: `Sync builder to ${posix.join(request.buildRoot, 'builder')}`,
-        task: async (c, task) => {
-          throwIfAborted(ui.signal);
-          const synced = await syncBuilder(c.machine!, packageRoot, builderFolders, posix.join(request.buildRoot, 'builder'));
-          task.title = `Sync builder (sent ${synced.send.length}, removed ${synced.remove.length}, unchanged ${synced.unchanged})`;
-        },
-      },
+  const tasks: ListrTask<SessionCtx>[] = [
       {
         title: `Send the OS image and the agent to ${inputs}`,
-        task: async (c, task) => {
+        task: async (sc: SessionCtx, task: StageTaskHandle) => {
+          const c = { ...ctx, machine: sc.machine };
           throwIfAborted(ui.signal);
           task.output = `sha256 of ${request.osImage}`;
           const imageSha = await sha256File(request.osImage);
@@ -319,22 +307,35 @@ export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promi
           } else {
             c.agentRemote = request.agent ?? { url: agentPin.url, sha256: agentPin.sha256 };
           }
+          Object.assign(ctx, { osImageRemote: c.osImageRemote, agentRemote: c.agentRemote });
           task.title = `Inputs on the build machine (OS image ${image}, agent ${agent})`;
         },
       },
       ...stemcellTasks.map(({ title, task }) => ({ title, task: task as never })),
-    ],
-    ui.renderer,
-    ctx,
-  );
+  ];
 
+  return {
+    tasks,
+    result: ctx.result,
+    buildDirs: stemcellPlans.map((plan) => buildLayout(request.buildRoot, buildName(plan)).buildDir),
+    release: async () => {
+      ctx.result.records = ctx.runners.flatMap((r) => r?.records ?? []);
+      ctx.result.stemcells = stemcellTasks.map((t) => t.built);
+      for (const runner of ctx.runners) await runner?.releaseMounts().catch(() => []);
+    },
+  };
+}
+
+export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promise<StemcellResult> {
+  const logDir = runLogDir(`stemcell-${request.os.name}`);
+  const phase = stemcellPhase(request, ui, logDir);
+  const ctx: SessionCtx = {};
+  const tasks = createTaskList<SessionCtx>([...sessionTasks<SessionCtx>(request, ui, logDir), ...phase.tasks], ui.renderer, ctx);
   try {
     await tasks.run();
   } finally {
-    ctx.result.records = ctx.runners.flatMap((r) => r?.records ?? []);
-    ctx.result.stemcells = stemcellTasks.map((t) => t.built);
-    for (const runner of ctx.runners) await runner?.releaseMounts().catch(() => []);
+    await phase.release();
     await ctx.machine?.close().catch(() => undefined);
   }
-  return ctx.result;
+  return phase.result;
 }

@@ -2,7 +2,7 @@
 // for --json), the animated renderer only on an interactive terminal.
 import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput, type ListrTask } from 'listr2';
 
-export type RendererChoice = 'default' | 'simple' | 'silent';
+export type RendererChoice = 'default' | 'simple' | 'verbose' | 'silent';
 
 /** Animated tree on a terminal; one line per event when piped or under CI. */
 export function chooseRenderer(options: { json?: boolean; quiet?: boolean } = {}): RendererChoice {
@@ -17,7 +17,7 @@ export function createTaskList<Ctx extends object>(tasks: ListrTask<Ctx>[], rend
     ctx,
     exitOnError: true,
     registerSignalListeners: false,
-    renderer: renderer === 'default' ? 'default' : renderer === 'silent' ? 'silent' : 'simple',
+    renderer,
     fallbackRenderer: 'simple',
     rendererOptions: {
       logger,
@@ -28,5 +28,7 @@ export function createTaskList<Ctx extends object>(tasks: ListrTask<Ctx>[], rend
       formatOutput: 'truncate',
     },
     fallbackRendererOptions: { logger, timer: PRESET_TIMER },
+    // --verbose: every output line with a time stamp
+    ...(renderer === 'verbose' ? { rendererOptions: { logger, timer: PRESET_TIMER, logTitleChange: true } } : {}),
   } as never);
 }
