@@ -1,0 +1,307 @@
+// The doctor's checks, one function each. They learn about the host only through the
+// DoctorProbe, and every warn or fail says what to do about it.
+import type { VagrantProvider } from '../catalog/builder-vm.js';
+import { defaultPath } from '../machine/machine.js';
+import type { SshOptions } from '../machine/open.js';
+import type { MachineSpec } from '../machine/spec.js';
+import { minimumVagrant } from '../machine/vagrant/driver.js';
+import {
+  parseNodeVersion, parsePrlctlVersion, parseVagrantPlugins, parseVagrantVersion, parseVBoxManageVersion,
+  parseVirshVersion, parseVmrunVersion, versionAtLeast,
+} from './parse.js';
+import { accessModes, type DoctorProbe, type SshEndpoint } from './probe.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  status: CheckStatus;
+  detail: string;
+  /** what to do; on every warn and fail */
+  fix?: string;
+}
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+/** package.json "engines" (a unit test keeps the two equal) */
+export const minimumNode = '20.12.0';
+
+/** Provider releases that need a newer Vagrant: from version `from` on, Vagrant `vagrant` or newer. */
+export const providerCompat: readonly { provider: VagrantProvider; from: string; vagrant: string }[] = [
+  { provider: 'virtualbox', from: '7.1', vagrant: '2.4.2' },
+  { provider: 'virtualbox', from: '7.2', vagrant: '2.4.9' },
+];
+
+/** Disk thresholds: an OS image is ~0.4 GiB and each stemcell ~0.6 GiB. */
+export const diskFailBelow = 2 * GiB;
+export const diskWarnBelow = 10 * GiB;
+/** what the host keeps for itself besides the VM */
+export const memoryHeadroom = GiB;
+
+function result(id: string, title: string, status: CheckStatus, detail: string, fix?: string): CheckResult {
+  return fix === undefined ? { id, title, status, detail } : { id, title, status, detail, fix };
+}
+
+const gib = (bytes: number): string => `${(bytes / GiB).toFixed(1)} GiB`;
+
+function tail(text: string): string {
+  return text.trim().split('\n').slice(-3).join(' / ') || '(no output)';
+}
+
+export function checkNode(probe: DoctorProbe): CheckResult {
+  const version = parseNodeVersion(probe.nodeVersion());
+  if (version && versionAtLeast(version, minimumNode)) return result('node', 'Node.js', 'ok', version);
+  return result('node', 'Node.js', 'fail', `${version ?? probe.nodeVersion()} is older than the ${minimumNode} stemforge needs`,
+    `install Node.js ${minimumNode} or newer (a 20.x or 22.x LTS release)`);
+}
+
+const providerNames: Record<VagrantProvider, string> = {
+  virtualbox: 'VirtualBox', libvirt: 'libvirt', parallels: 'Parallels', vmware_desktop: 'VMware', hyperv: 'Hyper-V',
+};
+
+/** Stemcells are amd64: say plainly which build machines can make one on this host. */
+export function checkArch(probe: DoctorProbe, machine: MachineSpec): CheckResult {
+  const title = 'Host architecture';
+  const hostArch = probe.arch();
+  const elsewhere = 'build on an x86_64 machine with --machine ssh://user@host';
+  if (machine.kind === 'ssh') return result('arch', title, 'skip', 'the build runs on the ssh machine, which must be x86_64');
+  if (hostArch === 'x64') return result('arch', title, 'ok', 'x86_64, as the amd64 stemcells are');
+  if (machine.kind === 'local') {
+    return result('arch', title, 'fail', `a local build runs in this ${hostArch} host's kernel; stemcells are amd64`, elsewhere);
+  }
+  if (hostArch !== 'arm64') {
+    return result('arch', title, 'warn', `${hostArch} hosts are untested; stemcells are amd64`, elsewhere);
+  }
+  if (machine.provider === 'libvirt') {
+    return result('arch', title, 'warn', 'on arm64, libvirt runs the amd64 builder VM only under software emulation (about 10x slower)',
+      `pass --libvirt-driver qemu with an amd64 box (--box NAME), or ${elsewhere}`);
+  }
+  return result('arch', title, 'fail',
+    `${providerNames[machine.provider]} on an arm64 host (Apple Silicon) runs only arm64 guests; stemcells are amd64`,
+    `${elsewhere}, or use --machine vagrant:libvirt --libvirt-driver qemu (software emulation, about 10x slower)`);
+}
+
+export type VagrantFound =
+  | { kind: 'missing' }
+  | { kind: 'unreadable'; output: string }
+  | { kind: 'found'; version: string };
+
+export async function findVagrant(probe: DoctorProbe): Promise<VagrantFound> {
+  const run = await probe.run('vagrant', ['--version']);
+  if (run === 'missing') return { kind: 'missing' };
+  const version = run.exitCode === 0 ? parseVagrantVersion(run.stdout) : undefined;
+  return version ? { kind: 'found', version } : { kind: 'unreadable', output: `${run.stdout}\n${run.stderr}` };
+}
+
+export function checkVagrant(found: VagrantFound): CheckResult {
+  const install = `install Vagrant ${minimumVagrant} or newer (HashiCorp's installer or your package manager), or build with --machine ssh://user@host or --machine local`;
+  if (found.kind === 'missing') return result('vagrant', 'Vagrant', 'fail', 'not installed (no vagrant on PATH)', install);
+  if (found.kind === 'unreadable') {
+    return result('vagrant', 'Vagrant', 'fail', `vagrant --version failed: ${tail(found.output)}`, 'repair the Vagrant installation; run vagrant --version to see the error');
+  }
+  if (!versionAtLeast(found.version, minimumVagrant)) {
+    return result('vagrant', 'Vagrant', 'fail', `${found.version} is older than the ${minimumVagrant} stemforge needs`, `upgrade Vagrant to ${minimumVagrant} or newer`);
+  }
+  return result('vagrant', 'Vagrant', 'ok', found.version);
+}
+
+interface ProviderTool {
+  plugin?: { name: string; install: string };
+  /** the tool's command: the first of these that is installed */
+  commands: (probe: DoctorProbe) => string[];
+  args: string[];
+  parse: (output: string) => string | undefined;
+  install: string;
+  platforms?: NodeJS.Platform[];
+}
+
+const providerTools: Record<VagrantProvider, ProviderTool | undefined> = {
+  virtualbox: {
+    // the Windows installer does not put VBoxManage on PATH; Vagrant looks here too
+    commands: (p) => {
+      const dir = p.env('VBOX_MSI_INSTALL_PATH')?.replace(/[\\/]+$/, '');
+      return dir ? ['VBoxManage', `${dir}\\VBoxManage.exe`] : ['VBoxManage'];
+    },
+    args: ['--version'],
+    parse: parseVBoxManageVersion,
+    install: 'install VirtualBox (Oracle\'s installer or your package manager)',
+  },
+  libvirt: {
+    plugin: { name: 'vagrant-libvirt', install: 'vagrant plugin install vagrant-libvirt, or your distribution\'s vagrant-libvirt package' },
+    commands: () => ['virsh'],
+    args: ['--version'],
+    parse: parseVirshVersion,
+    install: 'install libvirt and its client (Debian/Ubuntu: libvirt-daemon-system and libvirt-clients)',
+    platforms: ['linux'],
+  },
+  parallels: {
+    plugin: { name: 'vagrant-parallels', install: 'vagrant plugin install vagrant-parallels' },
+    commands: () => ['prlctl'],
+    args: ['--version'],
+    parse: parsePrlctlVersion,
+    install: 'install Parallels Desktop Pro or Business (the standard edition has no prlctl for Vagrant)',
+    platforms: ['darwin'],
+  },
+  vmware_desktop: {
+    plugin: { name: 'vagrant-vmware-desktop', install: 'vagrant plugin install vagrant-vmware-desktop, and install the Vagrant VMware Utility' },
+    // Fusion keeps vmrun inside the app bundle
+    commands: (p) => ['vmrun', ...(p.platform() === 'darwin' ? ['/Applications/VMware Fusion.app/Contents/Library/vmrun'] : [])],
+    args: [], // vmrun has no --version: its usage text starts with the version
+    parse: parseVmrunVersion,
+    install: 'install VMware Fusion (macOS) or VMware Workstation (Windows, Linux)',
+    platforms: ['darwin', 'linux', 'win32'],
+  },
+  hyperv: undefined, // built into Vagrant
+};
+
+/** The Vagrant a provider release needs, when the table names one. */
+export function vagrantNeededFor(provider: VagrantProvider, providerVersion: string): string | undefined {
+  return providerCompat
+    .filter((c) => c.provider === provider && versionAtLeast(providerVersion, c.from))
+    .reduce<{ from: string; vagrant: string } | undefined>((best, c) => (!best || versionAtLeast(c.from, best.from) ? c : best), undefined)
+    ?.vagrant;
+}
+
+async function runFirst(probe: DoctorProbe, tool: ProviderTool): Promise<{ command: string; output: string } | undefined> {
+  for (const command of tool.commands(probe)) {
+    const run = await probe.run(command, tool.args);
+    if (run !== 'missing') return { command, output: `${run.stdout}\n${run.stderr}` };
+  }
+  return undefined;
+}
+
+export async function checkProvider(probe: DoctorProbe, provider: VagrantProvider, vagrant: VagrantFound): Promise<CheckResult> {
+  const name = providerNames[provider];
+  const title = `Provider ${provider}`;
+  const fail = (detail: string, fix: string): CheckResult => result('provider', title, 'fail', detail, fix);
+  const other = 'or choose another provider with --machine vagrant:PROVIDER';
+  const tool = providerTools[provider];
+  const platform = probe.platform();
+  if (provider === 'hyperv' || !tool) {
+    return platform === 'win32'
+      ? result('provider', title, 'ok', 'built into Vagrant; Hyper-V must be enabled and stemforge run as Administrator')
+      : fail(`Hyper-V runs only on Windows, not on ${platform}`, `choose another provider with --machine vagrant:PROVIDER`);
+  }
+  if (tool.platforms && !tool.platforms.includes(platform)) {
+    return fail(`${name} does not run on ${platform}`, `choose another provider with --machine vagrant:PROVIDER`);
+  }
+  const parts: string[] = [];
+  if (tool.plugin) {
+    if (vagrant.kind !== 'found') return result('provider', title, 'skip', `the ${tool.plugin.name} plugin is checked once Vagrant works`);
+    const list = await probe.run('vagrant', ['plugin', 'list', '--machine-readable']);
+    const plugin = list === 'missing' ? undefined : parseVagrantPlugins(list.stdout).find((p) => p.name === tool.plugin?.name);
+    if (!plugin) return fail(`the ${tool.plugin.name} plugin is not installed`, `${tool.plugin.install}, ${other}`);
+    parts.push(`${plugin.name} ${plugin.version ?? '(version unknown)'}`);
+  }
+  const ran = await runFirst(probe, tool);
+  if (!ran) return fail(`${name} is not installed (no ${tool.commands(probe)[0]} on PATH)`, `${tool.install}, ${other}`);
+  const version = tool.parse(ran.output);
+  if (!version) return fail(`cannot read ${name}'s version from ${ran.command}: ${tail(ran.output)}`, `check the ${name} installation, ${other}`);
+  parts.push(`${name} ${version}`);
+  const needed = vagrantNeededFor(provider, version);
+  if (needed && vagrant.kind === 'found' && !versionAtLeast(vagrant.version, needed)) {
+    return fail(`${name} ${version} needs Vagrant ${needed} or newer; this is Vagrant ${vagrant.version}`,
+      `upgrade Vagrant to ${needed} or newer, or install a ${name} release this Vagrant supports`);
+  }
+  return result('provider', title, 'ok', parts.join(', '));
+}
+
+/** Hardware virtualization for the libvirt builder VM, and for `verify --boot` on a local machine. */
+export async function checkKvm(probe: DoctorProbe, machine: MachineSpec): Promise<CheckResult> {
+  const title = 'KVM';
+  const libvirt = machine.kind === 'vagrant' && machine.provider === 'libvirt';
+  if (probe.platform() !== 'linux' || !(libvirt || machine.kind === 'local')) {
+    return result('kvm', title, 'skip', 'only used by libvirt and local builds on Linux');
+  }
+  // libvirt's system daemon opens /dev/kvm, not the user: that it exists is what counts
+  const usable = await probe.access('/dev/kvm', libvirt ? accessModes.exists : accessModes.readWrite);
+  if (usable) return result('kvm', title, 'ok', '/dev/kvm is available');
+  return libvirt
+    ? result('kvm', title, 'warn', '/dev/kvm is missing: no hardware virtualization for the builder VM',
+      'enable virtualization (VT-x/AMD-V, nested virtualization in a VM) and load kvm, or pass --libvirt-driver qemu (software emulation, about 10x slower)')
+    : result('kvm', title, 'warn', '/dev/kvm is missing or not readable and writable: verify --boot falls back to software emulation',
+      'enable virtualization (VT-x/AMD-V, nested virtualization in a VM) and load the kvm module; builds work without it');
+}
+
+export async function checkDisk(probe: DoctorProbe, which: 'cache' | 'output', dir: string): Promise<CheckResult> {
+  const id = `disk-${which}`;
+  const title = `Free disk (${which === 'cache' ? 'cache' : 'output'})`;
+  const elsewhere = which === 'cache' ? 'choose another folder with --cache-dir DIR' : 'write elsewhere with --out DIR';
+  let free;
+  try {
+    free = await probe.freeBytes(dir);
+  } catch (err) {
+    return result(id, title, 'warn', `cannot measure the free space at ${dir}: ${(err as Error).message}`, elsewhere);
+  }
+  const where = free.exists ? free.path : `${free.path}, where ${dir} will be made`;
+  if (!(await probe.access(free.path, accessModes.write))) {
+    return result(id, title, 'fail', `${free.path} is not writable`, `make it writable for this user, or ${elsewhere}`);
+  }
+  const detail = `${gib(free.bytes)} free at ${where}`;
+  const fix = `free space on that filesystem (an OS image takes ~0.4 GiB, each stemcell ~0.6 GiB), or ${elsewhere}`;
+  if (free.bytes < diskFailBelow) return result(id, title, 'fail', `${detail}; at least ${gib(diskFailBelow)} is needed`, fix);
+  if (free.bytes < diskWarnBelow) return result(id, title, 'warn', `${detail}; ${gib(diskWarnBelow)} or more is advised`, fix);
+  return result(id, title, 'ok', detail);
+}
+
+export function checkMemory(probe: DoctorProbe, memoryMiB: number): CheckResult {
+  const total = probe.totalMemBytes();
+  const wanted = memoryMiB * MiB;
+  const detail = `the VM asks for ${memoryMiB} MiB; this host has ${gib(total)}`;
+  if (wanted + memoryHeadroom > total) {
+    return result('vm-memory', 'VM memory', 'fail', `${detail}, and keeps ${gib(memoryHeadroom)} for itself`,
+      `give the VM less with --memory MIB (at most ${Math.max(0, Math.floor((total - memoryHeadroom) / MiB))})`);
+  }
+  return result('vm-memory', 'VM memory', 'ok', detail);
+}
+
+export function checkCpus(probe: DoctorProbe, cpus: number): CheckResult {
+  const host = probe.cpuCount();
+  const detail = `the VM asks for ${cpus} CPU${cpus === 1 ? '' : 's'}; this host has ${host}`;
+  if (cpus > host) return result('vm-cpus', 'VM CPUs', 'warn', `${detail}: the VM will be slower, not faster`, `pass --cpus ${host} or fewer`);
+  return result('vm-cpus', 'VM CPUs', 'ok', detail);
+}
+
+export async function checkSsh(probe: DoctorProbe, endpoint: SshEndpoint, ssh: SshOptions): Promise<CheckResult> {
+  const title = 'SSH machine';
+  const check = await probe.sshCheck(endpoint, ssh);
+  if (!check.ok) {
+    return result('ssh', title, 'fail', check.message,
+      check.hint ?? 'check the address, that sshd runs there, and the key (--identity FILE) and host key (--known-hosts, --host-key)');
+  }
+  const who = `logged in as ${endpoint.user}@${endpoint.host}:${endpoint.port}, host key verified`;
+  if (check.isRoot) return result('ssh', title, 'ok', who);
+  if (check.sudo) return result('ssh', title, 'ok', `${who}; password-less sudo works`);
+  return result('ssh', title, 'fail', `${who}, but ${endpoint.user} is not root and has no password-less sudo (sudo -n true failed)`,
+    `log in as root, or give ${endpoint.user} password-less sudo (NOPASSWD in sudoers)`);
+}
+
+export function checkLocalHost(probe: DoctorProbe): CheckResult {
+  const title = 'Local machine';
+  const platform = probe.platform();
+  if (platform !== 'linux') {
+    return result('local-host', title, 'fail', `--machine local needs a Linux host; this one is ${platform}`,
+      'use the default Vagrant builder VM or --machine ssh://user@host');
+  }
+  if (probe.uid() !== 0) {
+    return result('local-host', title, 'fail', '--machine local needs root: stages debootstrap, chroot and mount',
+      'run stemforge as root (sudo stemforge …) or use --machine ssh://user@host');
+  }
+  return result('local-host', title, 'ok', 'Linux, running as root');
+}
+
+export async function checkDebootstrap(probe: DoctorProbe): Promise<CheckResult> {
+  const title = 'debootstrap';
+  if (probe.platform() !== 'linux') return result('debootstrap', title, 'skip', 'only a Linux host runs debootstrap');
+  // the PATH local stages run with, whatever this shell's PATH is
+  for (const dir of defaultPath.split(':')) {
+    const path = `${dir}/debootstrap`;
+    if (!(await probe.access(path, accessModes.execute))) continue;
+    const run = await probe.run(path, ['--version']);
+    const version = run === 'missing' ? undefined : /^debootstrap (\S+)/m.exec(run.stdout)?.[1];
+    return result('debootstrap', title, 'ok', version ? `${version} (${path})` : path);
+  }
+  return result('debootstrap', title, 'fail', 'not installed', 'install it (Debian/Ubuntu: apt-get install debootstrap), or run scripts/install-build-deps.sh');
+}
