@@ -145,7 +145,7 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
       title: request.resumeFrom ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
       task: async (c) => {
         throwIfAborted(ui.signal);
-        runner = new StageRunner(c.machine!, layout, logDir, stageEnv);
+        runner = new StageRunner(c.machine!, layout, logDir, stageEnv, plan.os.name);
         await runner.prepare({ resume: !!request.resumeFrom });
         await runner.writeSettings(renderSettings(settingsFor(request, plan)));
       },

@@ -5,28 +5,39 @@ function seconds(ms: number | undefined): string {
   return ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`;
 }
 
+/** Seconds per stage and step; when the records come from several groups (the OS image, each infrastructure), a block per group with its subtotal. */
 export function durationReport(records: readonly StageRecord[]): string {
-  const stages: string[] = [];
-  const times = new Map<string, { config?: number; apply?: number }>();
+  const key = (r: StageRecord): string => `${r.group ?? ''}\u0000${r.stage}`;
+  const rows: { group: string; stage: string; config?: number; apply?: number }[] = [];
+  const byKey = new Map<string, (typeof rows)[number]>();
   for (const r of records) {
-    if (!times.has(r.stage)) {
-      times.set(r.stage, {});
-      stages.push(r.stage);
+    let row = byKey.get(key(r));
+    if (!row) {
+      row = { group: r.group ?? '', stage: r.stage };
+      byKey.set(key(r), row);
+      rows.push(row);
     }
-    times.get(r.stage)![r.step] = r.durationMs;
+    row[r.step] = (row[r.step] ?? 0) + r.durationMs;
   }
-  const width = Math.max(5, ...stages.map((s) => s.length));
-  const row = (a: string, b: string, c: string, d: string): string =>
+  const groups = [...new Set(rows.map((r) => r.group))];
+  const labelled = groups.length > 1;
+  const width = Math.max(5, ...rows.map((r) => r.stage.length + (labelled ? 2 : 0)));
+  const line = (a: string, b: string, c: string, d: string): string =>
     `${a.padEnd(width)}  ${b.padStart(8)}  ${c.padStart(8)}  ${d.padStart(8)}`;
-  const lines = ['Stage duration report', row('stage', 'config', 'apply', 'total')];
+  const lines = ['Stage duration report', line('stage', 'config', 'apply', 'total')];
   let total = 0;
-  for (const stage of stages) {
-    const t = times.get(stage)!;
-    const sum = (t.config ?? 0) + (t.apply ?? 0);
-    total += sum;
-    lines.push(row(stage, seconds(t.config), seconds(t.apply), seconds(sum)));
+  for (const group of groups) {
+    if (labelled) lines.push(`[${group || 'other'}]`);
+    let subtotal = 0;
+    for (const row of rows.filter((r) => r.group === group)) {
+      const sum = (row.config ?? 0) + (row.apply ?? 0);
+      subtotal += sum;
+      lines.push(line(`${labelled ? '  ' : ''}${row.stage}`, seconds(row.config), seconds(row.apply), seconds(sum)));
+    }
+    if (labelled) lines.push(line(`  ${group} total`, '', '', seconds(subtotal)));
+    total += subtotal;
   }
-  lines.push(row('total', '', '', seconds(total)));
+  lines.push(line('total', '', '', seconds(total)));
   return lines.join('\n');
 }
 

@@ -13,6 +13,8 @@ import type { BuildLayout } from './layout.js';
 export type StageStep = 'config' | 'apply';
 
 export interface StageRecord {
+  /** what the stage built: the OS line, or the infrastructure of a stemcell */
+  group?: string;
   stage: string;
   step: StageStep;
   durationMs: number;
@@ -51,6 +53,8 @@ export class StageRunner {
     readonly logDir: string,
     /** the stages' whole environment (proxy variables, BUILD_TIME, LANG) */
     private readonly env: Record<string, string>,
+    /** the report's group for this runner's records */
+    readonly group?: string,
   ) {}
 
   /** Root, or password-less sudo: the stages mount, chroot and debootstrap. */
@@ -148,7 +152,7 @@ export class StageRunner {
     }
     lines.flush();
     const exitCode = result.exitCode;
-    const record: StageRecord = { stage, step, durationMs: Date.now() - started, exitCode, logPath };
+    const record: StageRecord = { group: this.group, stage, step, durationMs: Date.now() - started, exitCode, logPath };
     log.write(`# stemforge: ${stage} ${step}.sh exited ${exitCode} after ${(record.durationMs / 1000).toFixed(1)}s\n`);
     await closeLog(log);
     this.records.push(record);

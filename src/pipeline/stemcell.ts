@@ -224,7 +224,7 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
               title: request.resumeFrom ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
               task: async (c: SessionCtx) => {
                 throwIfAborted(ui.signal);
-                const runner = new StageRunner(c.machine!, layout, join(logDir, plan.infrastructure.name), stageEnv);
+                const runner = new StageRunner(c.machine!, layout, join(logDir, plan.infrastructure.name), stageEnv, plan.infrastructure.name);
                 ctx.runners[index] = runner;
                 await runner.prepare({ resume: !!request.resumeFrom });
                 await runChecked(c.machine!, ['mkdir', '-p', '--', posix.join(layout.workDir, 'stemcell')], { sudo: true });

@@ -52,4 +52,15 @@ describe('duration report', () => {
     assert.match(report[4]!, /^total\s+5\.0s$/);
     assert.deepEqual(slowest(records, 1), [{ stage: 'b', ms: 3000 }]);
   });
+
+  it('keeps the same stage of two infrastructures apart, a block and a subtotal each', () => {
+    const rec = (group: string, stage: string, durationMs: number) => ({ group, stage, step: 'apply' as const, durationMs, exitCode: 0, logPath: '' });
+    const report = durationReport([rec('debian-bookworm', 'base_apt', 1000), rec('aws', 'system_kernel', 2000), rec('warden', 'system_kernel', 4000)]).split('\n');
+    assert.deepEqual(report.slice(2).map((l) => l.replace(/\s+/g, ' ').trim()), [
+      '[debian-bookworm]', 'base_apt - 1.0s 1.0s', 'debian-bookworm total 1.0s',
+      '[aws]', 'system_kernel - 2.0s 2.0s', 'aws total 2.0s',
+      '[warden]', 'system_kernel - 4.0s 4.0s', 'warden total 4.0s',
+      'total 7.0s',
+    ]);
+  });
 });
