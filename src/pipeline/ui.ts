@@ -22,7 +22,8 @@ export function createTaskList<Ctx extends object>(tasks: ListrTask<Ctx>[], rend
     rendererOptions: {
       logger,
       timer: PRESET_TIMER,
-      collapseSubtasks: false,
+      // a finished phase folds to one line, so a build's tree stays short; the duration report lists every stage
+      collapseSubtasks: true,
       collapseSkips: false,
       showSkipMessage: true,
       formatOutput: 'truncate',
