@@ -4,11 +4,16 @@ import { parseMachineSpec } from '../machine/spec.js';
 import { defaultBuildRoot, defaultPackageCacheRoot } from '../pipeline/layout.js';
 import { buildOsImage, describeOsImage, type OsImageRequest } from '../pipeline/os-image.js';
 import { chooseRenderer } from '../pipeline/ui.js';
+import { effectiveSettings } from '../settings/layers.js';
 import { version } from '../util/version.js';
 import { exitCodes, reportError } from './errors.js';
 import { printOsImageDescription, printOsImageResult } from './output.js';
 import { addSshOptions, addVmOptions, defaultMachine, sshOptions, vmOptions, type SshFlags, type VmFlags } from './machine-options.js';
 import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, proxyEnvironment, resumeCommand, type ArchiveFlags } from './request.js';
+import { addBuildCommand } from './build-command.js';
+import { addCompletionCommand } from './completion-command.js';
+import { addConfigCommands } from './config-command.js';
+import { addDoctorCommand } from './doctor-command.js';
 import { addStemcellCommand } from './stemcell-command.js';
 import { addStemcellCommands } from './stemcell-commands.js';
 import { addVmCommands } from './vm-command.js';
@@ -45,6 +50,12 @@ function osImageRequest(flags: OsImageFlags): OsImageRequest {
     allowUnwritten: !!flags.allowUnwritten,
     stageEnv: { ...proxyEnvironment(process.env), ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
   };
+}
+
+/** The cache and output folders the doctor looks at when no flag names them: the settings' effective values. */
+function doctorDirs(): { cacheDir: string; outputDir: string } {
+  const settings = effectiveSettings({});
+  return { cacheDir: String(settings.get('cacheDir')!.value), outputDir: String(settings.get('outputDir')!.value) };
 }
 
 export function buildProgram(argv: readonly string[], onExit: (code: number) => void, signal: AbortSignal): Command {
@@ -89,9 +100,13 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
       }
     });
 
+  addBuildCommand(program, onExit, signal);
   addStemcellCommand(program, argv, onExit, signal);
   addStemcellCommands(program, onExit, signal);
   addVmCommands(program, onExit, signal);
+  addDoctorCommand(program, onExit, doctorDirs);
+  addConfigCommands(program, onExit);
+  addCompletionCommand(program);
 
   // `stemforge --help` shows every command's flags too, not only the command names
   program.addHelpText('after', () =>

@@ -1,0 +1,102 @@
+// From flags, environment, stemforge.json and user settings to the answers of a build:
+// what is given, what is a default, and what is missing (an error naming the flag when no
+// one can be asked). Also the one-line command that repeats a build without questions.
+import { resolve } from 'node:path';
+import { agentPin } from '../catalog/agent.js';
+import { shellJoin } from '../machine/quote.js';
+import { optionSpec, type SettingValue } from '../settings/options.js';
+import type { ResolvedSetting } from '../settings/resolve.js';
+import { UsageError } from '../util/errors.js';
+import type { AgentAnswer, BuildAnswers } from '../wizard/build-wizard.js';
+
+export type Resolved = Map<string, ResolvedSetting>;
+
+const value = (r: Resolved, key: string): SettingValue | undefined => r.get(key)?.value;
+const given = (r: Resolved, key: string): boolean => ['flag', 'env'].includes(r.get(key)?.source ?? '');
+
+/** The message for an answer nobody gave, where nobody can be asked. */
+export function missingAnswer(key: string): UsageError {
+  const spec = optionSpec(key);
+  const stored = spec.stored ? `, "${key}" in ./stemforge.json, or \`stemforge config set ${key} …\`` : '';
+  return new UsageError(`missing ${spec.flag} (or set ${spec.env}${stored}); ${spec.description}${spec.choices ? `: ${spec.choices.join(', ')}` : ''}`);
+}
+
+export function agentAnswer(r: Resolved): AgentAnswer {
+  const file = value(r, 'agentFile') as string | undefined;
+  const url = value(r, 'agentUrl') as string | undefined;
+  const sha256 = value(r, 'agentSha256') as string | undefined;
+  if (file && (url || sha256)) throw new UsageError('--agent-file and --agent-url/--agent-sha256 exclude each other');
+  if (file) return { kind: 'file', file };
+  if (url || sha256) {
+    if (!url || !sha256) throw new UsageError('--agent-url needs --agent-sha256 (and the other way round): a download is only used when its digest is known');
+    return { kind: 'url', url, sha256 };
+  }
+  return { kind: 'pinned' };
+}
+
+/** vagrant + provider → vagrant:PROVIDER; anything else as given. */
+export function machineAnswer(r: Resolved): string {
+  const machine = String(value(r, 'machine'));
+  return machine === 'vagrant' ? `vagrant:${String(value(r, 'provider'))}` : machine;
+}
+
+/** Defaults for the wizard, and the keys it must not ask because a flag or variable answered them. */
+export function wizardDefaults(r: Resolved, identity: string | undefined): { defaults: Partial<BuildAnswers>; fixed: Set<keyof BuildAnswers> } {
+  const defaults: Partial<BuildAnswers> = {
+    iaas: value(r, 'iaas') as string[] | undefined,
+    diskFormat: value(r, 'diskFormat') as string | undefined,
+    os: value(r, 'os') as string | undefined,
+    machine: machineAnswer(r),
+    identity,
+    cpus: value(r, 'cpus') as number,
+    memory: value(r, 'memory') as number,
+    diskSize: value(r, 'diskSize') as number,
+    version: value(r, 'version') as string | undefined,
+    agent: agentAnswer(r),
+    outputDir: value(r, 'outputDir') as string,
+  };
+  const fixed = new Set<keyof BuildAnswers>();
+  for (const key of ['iaas', 'diskFormat', 'os', 'cpus', 'memory', 'diskSize', 'version', 'outputDir'] as const) if (given(r, key)) fixed.add(key);
+  if (given(r, 'machine') || given(r, 'provider')) fixed.add('machine');
+  if (['agentFile', 'agentUrl', 'agentSha256'].some((k) => given(r, k))) fixed.add('agent');
+  return { defaults, fixed };
+}
+
+/** Answers without asking: defaults where there are some; a missing one is a usage error naming its flag. */
+export function unattendedAnswers(r: Resolved, identity: string | undefined, proposeVersion: (os: string, iaas: readonly string[]) => string): BuildAnswers {
+  const { defaults } = wizardDefaults(r, identity);
+  if (!defaults.iaas) throw missingAnswer('iaas');
+  if (!defaults.os) throw missingAnswer('os');
+  return { ...defaults, version: defaults.version ?? proposeVersion(defaults.os, defaults.iaas) } as BuildAnswers;
+}
+
+/** The command that builds the same thing with no questions (for the summary and for resuming). */
+export function commandLine(a: BuildAnswers, extra: string[] = []): string {
+  const argv = ['stemforge', 'build', '--yes', '--iaas', a.iaas.join(','), '--os', a.os, '--machine', a.machine, '--version', a.version, '--out', a.outputDir];
+  if (a.diskFormat) argv.push('--disk-format', a.diskFormat);
+  if (a.identity) argv.push('--identity', a.identity);
+  if (a.machine.startsWith('vagrant')) argv.push('--cpus', String(a.cpus), '--memory', String(a.memory), '--disk-size', String(a.diskSize));
+  if (a.agent.kind === 'file') argv.push('--agent-file', a.agent.file);
+  if (a.agent.kind === 'url') argv.push('--agent-url', a.agent.url, '--agent-sha256', a.agent.sha256);
+  return shellJoin([...argv, ...extra]);
+}
+
+export function describeAgent(agent: AgentAnswer): string {
+  if (agent.kind === 'file') return `local file ${agent.file}`;
+  if (agent.kind === 'url') return `${agent.url} (sha256 ${agent.sha256.slice(0, 12)}…)`;
+  return `pinned ${agentPin.name} ${agentPin.version} (sha256 checked)`;
+}
+
+export function summary(a: BuildAnswers, extra: string[] = []): string {
+  const vm = a.machine.startsWith('vagrant') ? `, ${a.cpus} CPUs, ${a.memory} MiB, ${a.diskSize} GiB` : '';
+  return [
+    'stemforge will build:',
+    `  stemcell version  ${a.version}`,
+    `  infrastructure    ${a.iaas.join(', ')}${a.diskFormat ? ` (${a.diskFormat})` : ''}`,
+    `  OS line           ${a.os}`,
+    `  build machine     ${a.machine}${vm}`,
+    `  agent             ${describeAgent(a.agent)}`,
+    `  output folder     ${resolve(a.outputDir)}`,
+    `  without questions ${commandLine(a, extra)}`,
+  ].join('\n');
+}

@@ -1,0 +1,272 @@
+// `stemforge build`: flags (each also an environment variable and, where it makes sense, a
+// setting) → answers (asked by the wizard on a terminal) → one build request.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { vagrantProviders } from '../catalog/builder-vm.js';
+import { findVagrant, checkProvider } from '../doctor/checks.js';
+import { formatDoctorReport, runDoctor } from '../doctor/doctor.js';
+import { realProbe } from '../doctor/probe.js';
+import { shellCommand } from '../machine/shell-hint.js';
+import { parseMachineSpec, type MachineSpec } from '../machine/spec.js';
+import { build, osImagePath, type BuildRequest, type PreflightReport } from '../pipeline/build.js';
+import { runLogDir, StoppedAfterFailure, type RunEvent, type RunUi, type StageDecision } from '../pipeline/common.js';
+import { defaultBuildRoot, defaultPackageCacheRoot } from '../pipeline/layout.js';
+import { durationReport } from '../pipeline/report.js';
+import type { StageFailure } from '../pipeline/stage-runner.js';
+import { chooseRenderer } from '../pipeline/ui.js';
+import { loadLayers } from '../settings/layers.js';
+import { optionSpecs } from '../settings/options.js';
+import { resolveSettings } from '../settings/resolve.js';
+import { VersionCounter } from '../settings/versions.js';
+import { UsageError } from '../util/errors.js';
+import { askBuildAnswers, type BuildAnswers, type ProviderChoice } from '../wizard/build-wizard.js';
+import { askAfterFailure, type PromptingTask } from '../wizard/on-error.js';
+import { commandLine, summary, unattendedAnswers, wizardDefaults } from './build-answers.js';
+import { exitCodes, reportError } from './errors.js';
+import { addSshOptions, sshOptions, type SshFlags } from './machine-options.js';
+import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, proxyEnvironment } from './request.js';
+
+interface BuildFlags extends SshFlags {
+  [key: string]: unknown;
+  yes?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+  osImage?: string;
+  resumeFrom?: string;
+  skipBlobstoreClis?: boolean;
+  skipDoctor?: boolean;
+  box?: string;
+  libvirtDriver?: 'kvm' | 'qemu';
+  vmTimeout?: string;
+  securityMirror?: string;
+  snapshotMirror?: string;
+  buildRoot: string;
+  packageCache: string;
+}
+
+/** Prompts only on a terminal at both ends, outside CI, and when nobody said --yes or --json. */
+export function canPrompt(flags: { yes?: boolean; json?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return !flags.yes && !flags.json && !!process.stdin.isTTY && !!process.stdout.isTTY && !env.CI;
+}
+
+/** What the doctor says about each provider, for the wizard's machine question. */
+async function providerChoices(): Promise<ProviderChoice[]> {
+  const vagrant = await findVagrant(realProbe);
+  return Promise.all(
+    vagrantProviders.map(async (provider) => {
+      const check = await checkProvider(realProbe, provider, vagrant);
+      const usable = vagrant.kind === 'found' && check.status !== 'fail';
+      const note = vagrant.kind !== 'found' ? 'Vagrant is not installed' : check.detail;
+      return { provider, usable, note };
+    }),
+  );
+}
+
+function hostNote(): string | undefined {
+  if (process.arch !== 'arm64') return undefined;
+  const where = process.platform === 'darwin' ? 'Apple Silicon' : 'an arm64 host';
+  return `Note: this is ${where}. Stemcells here are amd64: VirtualBox, Parallels and VMware run only arm64 guests on it, so build over ssh:// on an x86_64 machine, or with libvirt and --libvirt-driver qemu (emulated, about 10x slower).`;
+}
+
+function localUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return `only on Linux, this is ${process.platform}`;
+  if (process.getuid?.() !== 0) return 'needs root';
+  return undefined;
+}
+
+function preflight(machine: MachineSpec, flags: BuildFlags, answers: BuildAnswers, cacheDir: string): () => Promise<PreflightReport> {
+  return async () => {
+    const report = await runDoctor({ machine, ssh: sshOptions(flags), vm: { cpus: answers.cpus, memoryMiB: answers.memory }, cacheDir, outputDir: answers.outputDir });
+    const lines = formatDoctorReport(report).split('\n').filter((l) => /^\[/.test(l));
+    const blocking = report.checks.filter((c) => c.status === 'fail').map((c) => `  ${c.title}: ${c.detail}${c.fix ? `\n    what to do: ${c.fix}` : ''}`);
+    return { ok: report.ok, lines, blocking };
+  };
+}
+
+/** The run's answer to a failed stage, from --on-error (ask only where someone can answer). */
+function failurePolicy(policy: string, interactive: boolean, shell: string): RunUi['onStageError'] {
+  const retried = new Set<string>();
+  switch (policy) {
+    case 'abort':
+      return undefined;
+    case 'keep':
+      return async () => 'keep';
+    case 'retry':
+      // once per stage: a second failure stops the run
+      return async (failure: StageFailure, task) => {
+        if (retried.has(failure.stage)) return 'abort';
+        retried.add(failure.stage);
+        task.output = `${failure.stage} failed (exit ${failure.exitCode}); --on-error=retry: running it once more`;
+        return 'retry';
+      };
+    default:
+      if (!interactive) return undefined;
+      return async (failure: StageFailure, task, buildDir): Promise<StageDecision> =>
+        askAfterFailure(task as unknown as PromptingTask, { stage: failure.stage, exitCode: failure.exitCode, logPath: failure.logPath, shell, buildDir });
+  }
+}
+
+function positive(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} takes a whole number above 0, not '${value}'`);
+  return n;
+}
+
+async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signal: AbortSignal): Promise<void> {
+  const json = !!flags.json;
+  const layers = loadLayers(flags);
+  const resolved = resolveSettings(layers);
+  const counter = new VersionCounter();
+  const interactive = canPrompt(flags);
+  const propose = (os: string, iaas: readonly string[]): string => counter.next(os, iaas);
+
+  let answers: BuildAnswers;
+  if (interactive) {
+    const { defaults, fixed } = wizardDefaults(resolved, flags.identity);
+    const asked = await askBuildAnswers({
+      defaults,
+      fixed,
+      providers: await providerChoices(),
+      localUnavailable: localUnavailable(),
+      hostNote: hostNote(),
+      proposeVersion: propose,
+      summary: (a) => summary(a),
+    });
+    if (!asked) {
+      process.stderr.write('stemforge: nothing built (you said no)\n');
+      return;
+    }
+    answers = asked;
+  } else {
+    answers = unattendedAnswers(resolved, flags.identity, propose);
+  }
+
+  const machine = parseMachineSpec(answers.machine);
+  const cacheDir = String(resolved.get('cacheDir')!.value);
+  const proxy = resolved.get('proxy')!.value as string | undefined;
+  const proxyEnv = proxy ? { http_proxy: proxy, https_proxy: proxy } : proxyEnvironment(process.env);
+  const buildTime = buildTimeFromEnv(process.env);
+  checkBuildMachineDirs(flags);
+  if (answers.agent.kind === 'file' && !existsSync(answers.agent.file)) throw new UsageError(`--agent-file ${answers.agent.file}: no such file`);
+  const request: BuildRequest = {
+    os: answers.os,
+    iaas: answers.iaas,
+    diskFormat: answers.diskFormat,
+    hypervisor: resolved.get('hypervisor')!.value as string | undefined,
+    version: answers.version,
+    machine,
+    ssh: { ...sshOptions(flags), identityFile: answers.identity },
+    vm: {
+      box: flags.box,
+      cpus: answers.cpus,
+      memoryMiB: answers.memory,
+      diskGiB: answers.diskSize,
+      libvirtDriver: flags.libvirtDriver,
+      upTimeoutMinutes: positive('--vm-timeout', flags.vmTimeout),
+      proxy: proxyEnv,
+    },
+    agent: answers.agent.kind === 'file' ? { file: answers.agent.file } : answers.agent.kind === 'url' ? { url: answers.agent.url, sha256: answers.agent.sha256 } : undefined,
+    blobstoreClis: !flags.skipBlobstoreClis,
+    outDir: answers.outputDir,
+    osImage: flags.osImage,
+    resumeFrom: flags.resumeFrom,
+    ...archiveFlags({ mirror: resolved.get('mirror')!.value as string | undefined, securityMirror: flags.securityMirror, snapshotMirror: flags.snapshotMirror }),
+    buildTime,
+    buildRoot: flags.buildRoot,
+    packageCache: flags.packageCache,
+    stageEnv: { ...proxyEnv, ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
+    preflight: flags.skipDoctor ? undefined : preflight(machine, flags, answers, cacheDir),
+  };
+  // flags the answers do not carry, for the resume and no-questions command lines
+  const carried = [
+    ...(flags.skipBlobstoreClis ? ['--skip-blobstore-clis'] : []),
+    ...(flags.skipDoctor ? ['--skip-doctor'] : []),
+    ...(flags.osImage ? ['--os-image', flags.osImage] : []),
+    ...(flags.knownHosts ? ['--known-hosts', flags.knownHosts] : []),
+    ...(flags.hostKey ? ['--host-key', flags.hostKey] : []),
+    ...(flags.buildRoot !== defaultBuildRoot ? ['--build-root', flags.buildRoot] : []),
+    ...(flags.packageCache !== defaultPackageCacheRoot ? ['--package-cache', flags.packageCache] : []),
+  ];
+
+  if (flags.dryRun) {
+    const plan = { command: 'build', answers, machine: answers.machine, osImage: flags.osImage ? resolve(flags.osImage) : osImagePath(answers.outputDir, answers.os), commandLine: commandLine(answers, carried),
+      sources: Object.fromEntries([...resolved].map(([k, r]) => [k, r.source === 'unset' ? 'unset' : `${r.source}${r.origin && r.origin !== 'built-in' ? ` (${r.origin})` : ''}`])) };
+    process.stdout.write(json ? `${JSON.stringify(plan)}\n` : `${summary(answers, carried)}\n`);
+    return;
+  }
+
+  const emit = json ? (e: RunEvent): void => void process.stdout.write(`${JSON.stringify(e)}\n`) : undefined;
+  const shell = shellCommand(machine, request.ssh);
+  const onStageError = failurePolicy(String(resolved.get('onError')!.value), interactive, shell);
+  const renderer = flags.verbose ? 'verbose' : chooseRenderer({ json, quiet: flags.quiet });
+  const logDir = runLogDir(`build-${answers.os}`);
+  try {
+    const result = await build(request, { renderer, signal, onStageError, emit }, logDir);
+    for (const iaas of answers.iaas) await counter.record(answers.os, iaas, answers.version);
+    process.stderr.write(`\n${durationReport(result.records)}\n`);
+    const outputs = [
+      ...result.stemcells.filter((s) => s.out).map((s) => `${s.out} (${((s.bytes ?? 0) / 1048576).toFixed(1)} MiB)`),
+    ];
+    emit?.({ type: 'result', ok: true, version: answers.version, osImage: result.osImage, stemcells: result.stemcells, logDir: result.logDir, runLog: result.runLog });
+    if (!json) {
+      process.stderr.write(`OS image: ${result.osImage.path}${result.osImage.reused ? ' (reused)' : ''}\nlogs: ${result.logDir}\n`);
+      for (const line of outputs) process.stdout.write(`${line}\n`);
+    }
+  } catch (err) {
+    const stopped = err instanceof StoppedAfterFailure ? err.decision : undefined;
+    const code = reportError(err, {
+      json: false,
+      resume: stopped === 'cleanup' ? undefined : (stage) => commandLine(answers, [...carried, '--resume-from', stage]),
+    });
+    process.stderr.write(`run log: ${logDir}/run.log\n`);
+    if (stopped === 'keep') process.stderr.write(`kept as it is: open a shell with ${shell}\n`);
+    if (stopped === 'cleanup') process.stderr.write('cleaned up: this build\'s folders on the build machine are gone; the next build starts fresh\n');
+    emit?.({ type: 'result', ok: false, error: err instanceof Error ? err.message : String(err), exitCode: code, runLog: `${logDir}/run.log` });
+    onExit(signal.aborted ? exitCodes.interrupted : code);
+  }
+}
+
+export function addBuildCommand(program: Command, onExit: (code: number) => void, signal: AbortSignal): void {
+  const command = program
+    .command('build')
+    .description('the whole job: check this machine, bring up the builder, build the OS image and the stemcell(s), leave them in the output folder; asks what is missing on a terminal');
+  for (const spec of optionSpecs) {
+    const option = new Option(`${spec.flag} <${spec.kind === 'integer' ? 'n' : 'value'}>`, `${spec.description} [env ${spec.env}${spec.stored ? `; setting ${spec.key}` : ''}]`);
+    if (spec.kind === 'list') option.argParser((v: string, prev?: string) => (prev ? `${prev},${v}` : v));
+    command.addOption(option);
+  }
+  addSshOptions(command);
+  command
+    .option('-y, --yes', 'ask nothing: take the default of every answer that has one')
+    .option('--os-image <file>', 'use this OS image instead of building one')
+    .option('--resume-from <stage>', 'keep the existing build and run from this stage on (an OS-image or a stemcell stage)')
+    .option('--skip-blobstore-clis', 'leave the blobstore CLIs out (recorded in stemcell.MF)')
+    .option('--skip-doctor', 'do not check this machine first')
+    .option('--box <name>', 'vagrant: the builder VM\'s box')
+    .addOption(new Option('--libvirt-driver <driver>', 'vagrant libvirt: kvm, or qemu (software emulation)').choices(['kvm', 'qemu']))
+    .option('--vm-timeout <minutes>', 'vagrant: bound for bringing the VM up and provisioning it')
+    .option('--security-mirror <url>', 'archive of the SUITE-security pocket')
+    .option('--snapshot-mirror <url>', 'dated snapshot archive base, used with BUILD_TIME')
+    .option('--build-root <dir>', 'stemforge\'s folder on the build machine', defaultBuildRoot)
+    .option('--package-cache <dir>', 'where the build machine keeps downloaded .deb files', defaultPackageCacheRoot)
+    .option('--dry-run', 'ask (or resolve) the answers, print what would be built, build nothing')
+    .option('--json', 'NDJSON events on stdout (the progress UI stays on stderr); never asks')
+    .option('-v, --verbose', 'one timestamped line per event instead of the live tree')
+    .addOption(new Option('--quiet', 'no progress output').conflicts(['json', 'verbose']))
+    .action(async (flags: BuildFlags) => {
+      try {
+        await runBuild(flags, onExit, signal);
+      } catch (err) {
+        if (err instanceof Error && err.name === 'ExitPromptError') {
+          process.stderr.write('\nstemforge: interrupted; nothing was built\n');
+          onExit(exitCodes.interrupted);
+          return;
+        }
+        onExit(reportError(err, { json: !!flags.json }));
+      }
+    });
+}
