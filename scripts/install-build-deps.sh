@@ -18,6 +18,8 @@ packages=(
   qemu-utils bzip2      # qcow2, vhd, vmdk; the vhdx stemcell
   libxml2-utils         # xmllint checks the OVF descriptor
   qemu-system-x86 ovmf  # stemforge verify --boot (BIOS and UEFI)
+  zsh fish              # tests: shell completion
+  tmux                  # tests: the wizard in a pseudo-terminal
   "$@"
 )
 

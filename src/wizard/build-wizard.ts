@@ -82,7 +82,7 @@ export async function askBuildAnswers(w: WizardInput): Promise<BuildAnswers | un
     // providers that are usable here first, then the rest, marked
     const sorted = [...w.providers].sort((a, b) => Number(b.usable) - Number(a.usable));
     const choices = [
-      ...sorted.map((p) => ({ value: `vagrant:${p.provider}`, name: `Vagrant VM, ${p.provider} (${p.note})`, disabled: p.usable ? false : `not usable here: ${p.note}` })),
+      ...sorted.map((p) => ({ value: `vagrant:${p.provider}`, name: p.usable ? `Vagrant VM, ${p.provider} (${p.note})` : `Vagrant VM, ${p.provider}`, disabled: p.usable ? false : `not usable here: ${p.note}` })),
       { value: 'ssh', name: 'An SSH host (ssh://user@host[:port])' },
       { value: 'local', name: 'This machine (Linux, as root)', disabled: w.localUnavailable ?? false },
     ];
