@@ -146,6 +146,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
   }
 
   const machine = parseMachineSpec(answers.machine);
+  const chosen = (key: string): boolean => interactive || resolved.get(key)!.source !== 'built-in';
   const cacheDir = String(resolved.get('cacheDir')!.value);
   const proxy = resolved.get('proxy')!.value as string | undefined;
   const proxyEnv = proxy ? { http_proxy: proxy, https_proxy: proxy } : proxyEnvironment(process.env);
@@ -162,9 +163,10 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     ssh: { ...sshOptions(flags), identityFile: answers.identity },
     vm: {
       box: flags.box,
-      cpus: answers.cpus,
-      memoryMiB: answers.memory,
-      diskGiB: answers.diskSize,
+      // a size nobody chose keeps what the VM was made with (vm.json), as for os-image
+      cpus: chosen('cpus') ? answers.cpus : undefined,
+      memoryMiB: chosen('memory') ? answers.memory : undefined,
+      diskGiB: chosen('diskSize') ? answers.diskSize : undefined,
       libvirtDriver: flags.libvirtDriver,
       upTimeoutMinutes: positive('--vm-timeout', flags.vmTimeout),
       proxy: proxyEnv,

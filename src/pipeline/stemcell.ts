@@ -18,7 +18,7 @@ import { builderCommit } from '../util/git-commit.js';
 import { packageRoot } from '../util/paths.js';
 import { version as stemforgeVersion } from '../util/version.js';
 import type { ListrTask } from 'listr2';
-import { fetchArtifact, phaseSummary, runLogDir, runStage, seconds, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
+import { fetchArtifact, phaseSummary, runLogDir, runStage, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
 import { sessionTasks, type SessionCtx } from './session.js';
 import { buildLayout, type BuildLayout } from './layout.js';
 import { osSettingsInput, renderSettings, stemcellSettings } from './settings-file.js';
@@ -210,10 +210,7 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
     const stageTask = (stage: string) => ({
       title: stage,
       skip: () => (written.has(stage) ? false : 'not written yet'),
-      task: async (_c: SessionCtx, task: StageTaskHandle) => {
-        const record = await runStage(ctx.runners[index]!, plan.infrastructure.name, stage, 'apply', task, ui);
-        task.title = `${stage} (${seconds(record.durationMs)})`;
-      },
+      task: async (_c: SessionCtx, task: StageTaskHandle) => void (await runStage(ctx.runners[index]!, plan.infrastructure.name, stage, 'apply', task, ui)),
     });
     return {
       title: `${planned.name} ${request.version} (${phaseSummary(selectedAll.length, buildPhase.stages.length + packPhase.stages.length, planned.unwritten.length)})`,
