@@ -203,7 +203,8 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
 
   const emit = json ? (e: RunEvent): void => void process.stdout.write(`${JSON.stringify(e)}\n`) : undefined;
   const shell = shellCommand(machine, request.ssh);
-  const onStageError = failurePolicy(String(resolved.get('onError')!.value), interactive, shell);
+  // --yes is about the wizard's answers; a failed stage is still asked about on a terminal
+  const onStageError = failurePolicy(String(resolved.get('onError')!.value), canPrompt({ json }), shell);
   const renderer = flags.verbose ? 'verbose' : chooseRenderer({ json, quiet: flags.quiet });
   const logDir = runLogDir(`build-${answers.os}`);
   try {

@@ -23,7 +23,8 @@ export async function askAfterFailure(task: PromptingTask, facts: FailureFacts):
   let note = '';
   for (;;) {
     const answer = await task.prompt(ListrInquirerPromptAdapter).run(select<StageDecision | 'shell'>, {
-      message: `${facts.stage} failed (exit ${facts.exitCode}; log ${facts.logPath}).${note} What now?`,
+      // the question first: the tree truncates long lines to the terminal's width
+      message: `${facts.stage} failed (exit ${facts.exitCode}). What now?\n  log: ${facts.logPath}${note}`,
       choices: [
         { value: 'retry', name: 'retry this stage (the builder is synced again first, so a fix in stages/ is used)' },
         { value: 'shell', name: 'open a shell in the builder (shows the command, then asks again)' },
@@ -33,6 +34,6 @@ export async function askAfterFailure(task: PromptingTask, facts: FailureFacts):
       ],
     });
     if (answer !== 'shell') return answer;
-    note = `\n  In another terminal: ${facts.shell}\n  then: cd ${facts.buildDir}  (chroot in work/chroot, settings in settings.bash)\n `;
+    note = `\n  In another terminal: ${facts.shell}\n  then: cd ${facts.buildDir}  (chroot in work/chroot, settings in settings.bash)`;
   }
 }
