@@ -40,8 +40,10 @@ export class StoppedAfterFailure extends StageFailure {
   constructor(
     failure: StageFailure,
     readonly decision: Exclude<StageDecision, 'retry'>,
+    /** Ctrl-C at the question: reported as an interrupt (exit 130), the build kept for --resume-from */
+    interrupted = false,
   ) {
-    super(failure.stage, failure.step, failure.exitCode, failure.logPath, failure.tail, failure.cancelled);
+    super(failure.stage, failure.step, failure.exitCode, failure.logPath, failure.tail, failure.cancelled || interrupted);
   }
 }
 
@@ -59,7 +61,14 @@ export async function runStage(runner: StageRunner, group: string, stage: string
         ui.emit?.({ type: 'stage', stage, step, group, state: 'failed', exitCode: err.exitCode, log: err.logPath });
       }
       if (!(err instanceof StageFailure) || err.cancelled || !ui.onStageError) throw err;
-      const decision = await ui.onStageError(err, task, runner.layout.buildDir);
+      let decision: StageDecision;
+      try {
+        decision = await ui.onStageError(err, task, runner.layout.buildDir);
+      } catch (asking) {
+        // Ctrl-C at the question (the prompt's ExitPromptError): stop as after "abort"
+        if (asking instanceof Error && asking.name === 'ExitPromptError') throw new StoppedAfterFailure(err, 'abort', true);
+        throw asking;
+      }
       ui.emit?.({ type: 'decision', stage, decision });
       if (decision !== 'retry') throw new StoppedAfterFailure(err, decision);
       await ui.beforeRetry?.();

@@ -67,4 +67,15 @@ describe('a failed stage on a terminal', { skip, timeout: 120_000 }, () => {
     assert.doesNotMatch(screen, /resume: /);
     assert.ok(!existsSync(buildDir), 'the build folder was removed');
   });
+
+  it('Ctrl-C at the question stops as an interrupt (130) with the resume command', async (t) => {
+    const { pty, buildDir } = failingBuild(t);
+    await pty.waitFor(question, 60_000);
+    pty.sendKeys('C-c');
+    const code = await pty.waitForExit(60_000);
+    const screen = pty.capture(true);
+    assert.equal(code, 130, screen);
+    assert.match(screen, new RegExp(`resume: stemforge build --yes .*--resume-from ${stage}`));
+    assert.ok(existsSync(buildDir), 'the build stays for --resume-from');
+  });
 });
