@@ -129,6 +129,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write('\nstemforge: interrupted: stopping the current stage and cleaning up (Ctrl-C again to quit at once)\n');
     controller.abort();
   };
+  // conf's atomic writes load when-exit, which hooks SIGINT/SIGTERM at import and re-raises
+  // the signal after its own cleanup: we would take that as the second Ctrl-C and exit
+  // without cleaning up. Our handler owns these signals; settings writes are synchronous,
+  // so no half-written temp file can be left for it to remove.
+  for (const name of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(name);
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   let code = 0;

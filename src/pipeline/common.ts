@@ -53,7 +53,7 @@ export async function runStage(runner: StageRunner, group: string, stage: string
     throwIfAborted(ui.signal);
     ui.emit?.({ type: 'stage', stage, step, group, state: 'started' });
     try {
-      const record = await runner.runStep(stage, step, (line) => (task.output = step === 'config' ? `${stage}: ${line}` : line), ui.signal);
+      const record = await runner.runStep(stage, step, (line) => (task.output = step === 'config' && !line.startsWith(`${stage}:`) ? `${stage}: ${line}` : line), ui.signal);
       ui.emit?.({ type: 'stage', stage, step, group, state: 'completed', seconds: record.durationMs / 1000 });
       return record;
     } catch (err) {

@@ -1,6 +1,6 @@
 // listr2 set-up shared by the commands: the whole UI goes to stderr (stdout stays clean
 // for --json), the animated renderer only on an interactive terminal.
-import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput, type ListrTask } from 'listr2';
+import { Listr, ListrLogger, PRESET_TIMER, PRESET_TIMESTAMP, ProcessOutput, type ListrTask } from 'listr2';
 
 export type RendererChoice = 'default' | 'simple' | 'verbose' | 'silent';
 
@@ -30,6 +30,6 @@ export function createTaskList<Ctx extends object>(tasks: ListrTask<Ctx>[], rend
     },
     fallbackRendererOptions: { logger, timer: PRESET_TIMER },
     // --verbose: every output line with a time stamp
-    ...(renderer === 'verbose' ? { rendererOptions: { logger, timer: PRESET_TIMER, logTitleChange: true } } : {}),
+    ...(renderer === 'verbose' ? { rendererOptions: { logger, timer: PRESET_TIMER, timestamp: PRESET_TIMESTAMP, logTitleChange: true } } : {}),
   } as never);
 }
