@@ -4,21 +4,15 @@
 // stemcell stage reuses the OS image the first build left, and a blocked doctor check stops
 // a build before it touches anything.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../src/util/paths.js';
 import { buildOverSshUnavailable, startSshd, type TestSshd } from '../helpers/sshd.js';
+import { stemforgeSpawn, type CliResult } from '../helpers/stemcell-cli.js';
 
 const skip = buildOverSshUnavailable();
-const cli = join(packageRoot, 'bin', 'stemforge.js');
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface Event {
   type: string;
@@ -28,27 +22,19 @@ interface Event {
 describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, timeout: 40 * 60_000 }, () => {
   let sshd: TestSshd;
   let scratch: string;
-  let env: NodeJS.ProcessEnv;
+  let env: NodeJS.ProcessEnv = {};
   let common: string[];
   let stemcell: string;
 
-  const runCli = (args: string[]): Promise<CliRun> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  const events = (run: CliRun): Event[] => run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Event);
+  const runCli = (args: string[]): Promise<CliResult> => stemforgeSpawn(args, env).done;
+  const events = (run: CliResult): Event[] => run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Event);
 
   before(async () => {
     sshd = await startSshd();
     scratch = mkdtempSync('/var/tmp/stemforge-build-e2e-');
     // settings, cache and logs of this test only; CI set: nothing may prompt
     env = {
-      ...process.env, CI: 'true', NO_COLOR: '1',
+      CI: 'true',
       STEMFORGE_CONFIG_DIR: join(scratch, 'config'), XDG_CACHE_HOME: join(scratch, 'cache'), XDG_STATE_HOME: join(scratch, 'state'),
     };
     common = ['--machine', sshd.machineUrl, '--identity', sshd.clientKey, '--known-hosts', sshd.knownHosts, '--build-root', join(scratch, 'build-root'),
