@@ -1,10 +1,9 @@
 // The stemcell version counter: the last version built per (OS line, infrastructure), kept
 // in the user's settings file, so deleting a build or temp folder never loses it. A build
 // proposes the next one; updates take a lock so two builds at once cannot go backwards.
-import { closeSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { versionPattern } from '../stemcell/naming.js';
 import { UsageError } from '../util/errors.js';
+import { withFileLock } from '../util/file-lock.js';
 import { openSettings, type SettingsStore } from './store.js';
 
 /** The first version of a line that has none yet. */
@@ -75,28 +74,8 @@ export class VersionCounter {
     await this.locked(() => this.store.set('versions', { ...this.all(), [counterKey(os, iaas)]: version }));
   }
 
-  /** One writer at a time across processes: an O_EXCL lock file beside the settings file; a stale one (over 30 s) is broken. */
+  /** One writer at a time across processes: a lock file beside the settings file. */
   private async locked(update: () => void): Promise<void> {
-    const lock = `${this.store.path}.lock`;
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        const fd = openSync(lock, 'wx', 0o600);
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-        if (age > 30_000) rmSync(lock, { force: true });
-        else if (Date.now() > deadline) throw new Error(`the version counter is locked by ${lock}; remove it if no stemforge is running`);
-        else await sleep(20 + Math.random() * 30);
-      }
-    }
-    try {
-      update();
-    } finally {
-      rmSync(lock, { force: true });
-    }
+    await withFileLock(`${this.store.path}.lock`, update, { what: 'the version counter', staleMs: 30_000 });
   }
 }
