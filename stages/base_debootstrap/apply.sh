@@ -33,7 +33,7 @@ else
   # namespace keeps those mounts off the build machine, and they vanish with the namespace
   # even if debootstrap is killed. A pid namespace with --kill-child takes every process
   # debootstrap started down with it, so nothing keeps the namespace (or the chroot) busy.
-  if ! unshare --mount --propagation private --fork --pid --kill-child -- \
+  if ! with_package_cache_lock unshare --mount --propagation private --fork --pid --kill-child -- \
     debootstrap "${args[@]}" "$os_suite" "$chroot" "$mirror"; then
     if [ -f "$chroot/debootstrap/debootstrap.log" ]; then
       tail -n 30 "$chroot/debootstrap/debootstrap.log" >&2

@@ -20,7 +20,7 @@ run_in_chroot() {
     chmod 0755 "$policy"
     placed_policy=1
   fi
-  unshare --fork --kill-child --pid --mount --propagation private -- \
+  with_package_cache_lock unshare --fork --kill-child --pid --mount --propagation private -- \
     bash "$lib_dir/chroot-exec.bash" "$chroot" "${chroot_pkg_cache:-}" "$script" || rc=$?
   if [ "$placed_policy" = 1 ]; then rm -f "$policy"; fi
   return "$rc"

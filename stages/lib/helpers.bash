@@ -143,6 +143,18 @@ resolve_mirror() {
   esac
 }
 
+# with_package_cache_lock CMD...: run CMD holding the lock of chroot_pkg_cache (when set).
+# Builds on one machine share that .deb cache and apt locks it while it runs: a second
+# build waits its turn instead of failing on "Could not get lock".
+with_package_cache_lock() {
+  if [ -z "${chroot_pkg_cache:-}" ]; then
+    "$@"
+    return
+  fi
+  mkdir -p "$chroot_pkg_cache"
+  flock "${chroot_pkg_cache%/}.lock" "$@"
+}
+
 # package_cache_dir MIRROR: where .deb files for this suite and mirror are kept on the
 # build machine between builds (debootstrap --cache-dir and apt's archives share it).
 package_cache_dir() {
