@@ -16,8 +16,10 @@ done
 [ "${#missing[@]}" -eq 0 ] || { echo "stemcell-tarball: missing in $staging: ${missing[*]}" >&2; exit 1; }
 [ "${#extra[@]}" -eq 0 ] || { echo "stemcell-tarball: not a stemcell file, refusing to pack: ${extra[*]}" >&2; exit 1; }
 
-z=gzip
-if command -v pigz >/dev/null 2>&1; then z=pigz; fi
+# Level 1: the image inside is compressed already (or a disk the format keeps as is), so a
+# higher level only costs time.
+z="gzip -1"
+if command -v pigz >/dev/null 2>&1; then z="pigz -1"; fi
 tar --owner=0 --group=0 --numeric-owner -I "$z" -cf "$out.part" -- "${files[@]}"
 mv -f "$out.part" "$out"
 echo "stemcell-tarball: $out ($(stat -c %s "$out") bytes)"
