@@ -47,11 +47,16 @@ export interface PhaseInputs {
   extra?: Record<string, unknown>;
 }
 
+/** The settings that go into keys. */
+export function keyedSettings(settings: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(settings).filter(([k]) => !settingsOutsideKey.has(k)));
+}
+
 export function phaseManifest(inputs: PhaseInputs): Record<string, unknown> {
   return {
     schema: keySchema,
     phase: inputs.phase,
-    settings: Object.fromEntries(Object.entries(inputs.settings).filter(([k]) => !settingsOutsideKey.has(k))),
+    settings: keyedSettings(inputs.settings),
     stages: inputs.stages.map((name) => ({ name, digest: folderDigest(inputs.tree, `stages/${name}`) })),
     library: folderDigest(inputs.tree, 'stages/lib'),
     templates: folderDigest(inputs.tree, 'templates'),

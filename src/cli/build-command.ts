@@ -24,6 +24,7 @@ import { askBuildAnswers, type BuildAnswers, type ProviderChoice } from '../wiza
 import { askAfterFailure, type PromptingTask } from '../wizard/on-error.js';
 import { commandLine, summary, unattendedAnswers, wizardDefaults } from './build-answers.js';
 import { exitCodes, reportError } from './errors.js';
+import { cacheLines } from './layer-option.js';
 import { addSshOptions, sshOptions, type SshFlags } from './machine-options.js';
 import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, proxyEnvironment } from './request.js';
 
@@ -38,6 +39,10 @@ interface BuildFlags extends SshFlags {
   resumeFrom?: string;
   skipBlobstoreClis?: boolean;
   skipDoctor?: boolean;
+  cache?: boolean;
+  layers?: boolean;
+  refreshOsImage?: boolean;
+  explainCache?: boolean;
   box?: string;
   libvirtDriver?: 'kvm' | 'qemu';
   vmTimeout?: string;
@@ -182,11 +187,21 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     packageCache: flags.packageCache,
     stageEnv: { ...proxyEnv, ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
     preflight: flags.skipDoctor ? undefined : preflight(machine, flags, answers, cacheDir),
+    layers: flags.layers === false ? undefined : { maxMiB: Number(resolved.get('layerLimit')!.value) * 1024 },
+    cache: {
+      dir: cacheDir,
+      enabled: flags.cache !== false,
+      refreshOsImage: !!flags.refreshOsImage,
+      osImageMaxAgeDays: Number(resolved.get('osImageMaxAge')!.value),
+      explain: !!flags.explainCache,
+    },
   };
   // flags the answers do not carry, for the resume and no-questions command lines
   const carried = [
     ...(flags.skipBlobstoreClis ? ['--skip-blobstore-clis'] : []),
     ...(flags.skipDoctor ? ['--skip-doctor'] : []),
+    ...(flags.cache === false ? ['--no-cache'] : []),
+    ...(flags.layers === false ? ['--no-layers'] : []),
     ...(flags.osImage ? ['--os-image', flags.osImage] : []),
     ...(flags.knownHosts ? ['--known-hosts', flags.knownHosts] : []),
     ...(flags.hostKey ? ['--host-key', flags.hostKey] : []),
@@ -201,7 +216,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     return;
   }
 
-  const emit = json ? (e: RunEvent): void => void process.stdout.write(`${JSON.stringify(e)}\n`) : undefined;
+  const emit = json ? (e: RunEvent): void => void process.stdout.write(`${JSON.stringify(e)}\n`) : cacheLines(!!flags.explainCache, false);
   const shell = shellCommand(machine, request.ssh);
   // --yes is about the wizard's answers; a failed stage is still asked about on a terminal
   const onStageError = failurePolicy(String(resolved.get('onError')!.value), canPrompt({ json }), shell);
@@ -249,6 +264,10 @@ export function addBuildCommand(program: Command, onExit: (code: number) => void
     .option('--resume-from <stage>', 'keep the existing build and run from this stage on (an OS-image or a stemcell stage)')
     .option('--skip-blobstore-clis', 'leave the blobstore CLIs out (recorded in stemcell.MF)')
     .option('--skip-doctor', 'do not check this machine first')
+    .option('--no-cache', 'neither use nor fill the local artifact cache')
+    .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
+    .option('--refresh-os-image', 'build the OS image even when a cached one is fresh')
+    .option('--explain-cache', 'on a cache miss, say which input changed')
     .option('--box <name>', 'vagrant: the builder VM\'s box')
     .addOption(new Option('--libvirt-driver <driver>', 'vagrant libvirt: kvm, or qemu (software emulation)').choices(['kvm', 'qemu']))
     .option('--vm-timeout <minutes>', 'vagrant: bound for bringing the VM up and provisioning it')

@@ -11,9 +11,11 @@ import { printOsImageDescription, printOsImageResult } from './output.js';
 import { addSshOptions, addVmOptions, defaultMachine, sshOptions, vmOptions, type SshFlags, type VmFlags } from './machine-options.js';
 import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, proxyEnvironment, resumeCommand, type ArchiveFlags } from './request.js';
 import { addBuildCommand } from './build-command.js';
+import { addCacheCommands } from './cache-command.js';
 import { addCompletionCommand } from './completion-command.js';
 import { addConfigCommands } from './config-command.js';
 import { addDoctorCommand } from './doctor-command.js';
+import { cacheLines, cacheOption, layerOption } from './layer-option.js';
 import { addStemcellCommand } from './stemcell-command.js';
 import { addStemcellCommands } from './stemcell-commands.js';
 import { addVmCommands } from './vm-command.js';
@@ -27,6 +29,13 @@ interface OsImageFlags extends SshFlags, VmFlags, ArchiveFlags {
   buildRoot: string;
   packageCache: string;
   allowUnwritten?: boolean;
+  layers?: boolean;
+  layerLimit?: string;
+  cache?: boolean;
+  cacheDir?: string;
+  refreshOsImage?: boolean;
+  osImageMaxAge?: string;
+  explainCache?: boolean;
   dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -49,6 +58,8 @@ function osImageRequest(flags: OsImageFlags): OsImageRequest {
     packageCache: flags.packageCache,
     allowUnwritten: !!flags.allowUnwritten,
     stageEnv: { ...proxyEnvironment(process.env), ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
+    layers: layerOption(flags),
+    cache: cacheOption(flags),
   };
 }
 
@@ -83,6 +94,13 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
     .option('--build-root <dir>', 'stemforge\'s folder on the build machine', defaultBuildRoot)
     .option('--package-cache <dir>', 'where the build machine keeps downloaded .deb files between builds', defaultPackageCacheRoot)
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')
+    .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
+    .option('--layer-limit <gib>', 'GiB the stage layers may take on the build machine [env STEMFORGE_LAYER_LIMIT; setting layerLimit]')
+    .option('--no-cache', 'neither use nor fill the local artifact cache')
+    .option('--cache-dir <dir>', 'the local artifact cache [env STEMFORGE_CACHE_DIR; setting cacheDir]')
+    .option('--refresh-os-image', 'build even when a fresh OS image is cached')
+    .option('--os-image-max-age <days>', 'days a cached OS image is used before it is rebuilt [env STEMFORGE_OS_IMAGE_MAX_AGE; setting osImageMaxAge]')
+    .option('--explain-cache', 'on a cache miss, say which input changed')
     .option('--dry-run', 'print the plan (machine, settings, phases and stages) and touch nothing')
     .option('--json', 'print the plan or the result as JSON on stdout')
     .addOption(new Option('--quiet', 'no progress output').conflicts('json'))
@@ -94,7 +112,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
           return;
         }
         const renderer = chooseRenderer({ json: flags.json, quiet: flags.quiet });
-        printOsImageResult(await buildOsImage(request, { renderer, signal }), !!flags.json);
+        printOsImageResult(await buildOsImage(request, { renderer, signal, emit: cacheLines(!!flags.explainCache, !!flags.json) }), !!flags.json);
       } catch (err) {
         onExit(reportError(err, { json: !!flags.json, resume: (stage) => resumeCommand(argv, stage) }));
       }
@@ -106,6 +124,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
   addVmCommands(program, onExit, signal);
   addDoctorCommand(program, onExit, doctorDirs);
   addConfigCommands(program, onExit);
+  addCacheCommands(program, onExit);
   addCompletionCommand(program);
 
   // `stemforge --help` shows every command's flags too, not only the command names

@@ -33,10 +33,11 @@ export function printOsImageDescription(d: OsImageDescription, json: boolean): v
 export function printOsImageResult(r: OsImageResult, json: boolean): void {
   // the report is part of the UI and goes to stderr, --json or not
   const err = process.stderr;
-  err.write(`\n${durationReport(r.records)}\n`);
+  if (r.cached) err.write(`from the cache: ${r.cached}\n`);
+  else err.write(`\n${durationReport(r.records)}\n`);
   if (json) {
     const stages = r.records.map((x) => ({ stage: x.stage, step: x.step, seconds: x.durationMs / 1000 }));
-    process.stdout.write(`${JSON.stringify({ ok: true, out: r.out ?? null, partial: r.partial, sha256: r.sha256 ?? null, bytes: r.bytes ?? null, skipped: r.skipped, logDir: r.logDir, stages })}\n`);
+    process.stdout.write(`${JSON.stringify({ ok: true, out: r.out ?? null, partial: r.partial, sha256: r.sha256 ?? null, bytes: r.bytes ?? null, cached: r.cached ?? null, skipped: r.skipped, logDir: r.logDir, stages })}\n`);
     return;
   }
   if (r.skipped.length > 0) err.write(`\nnot written yet, skipped: ${r.skipped.join(', ')}\n`);

@@ -13,6 +13,7 @@ import { UsageError } from '../util/errors.js';
 import { reportError } from './errors.js';
 import { addSshOptions, addVmOptions, defaultMachine, sshOptions, vmOptions, type SshFlags, type VmFlags } from './machine-options.js';
 import { printStemcellDescription, printStemcellResult } from './stemcell-output.js';
+import { layerOption } from './layer-option.js';
 import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, proxyEnvironment, resumeCommand, type ArchiveFlags } from './request.js';
 
 interface StemcellFlags extends SshFlags, VmFlags, ArchiveFlags {
@@ -33,6 +34,8 @@ interface StemcellFlags extends SshFlags, VmFlags, ArchiveFlags {
   resumeFrom?: string;
   until?: string;
   allowUnwritten?: boolean;
+  layers?: boolean;
+  layerLimit?: string;
   dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -79,6 +82,7 @@ async function stemcellRequest(flags: StemcellFlags): Promise<StemcellRequest> {
     until: flags.until,
     allowUnwritten: !!flags.allowUnwritten,
     stageEnv: { ...proxyEnvironment(process.env), ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
+    layers: layerOption(flags),
   };
 }
 
@@ -111,6 +115,8 @@ export function addStemcellCommand(program: Command, argv: readonly string[], on
     .option('--build-root <dir>', 'stemforge\'s folder on the build machine', defaultBuildRoot)
     .option('--package-cache <dir>', 'where the build machine keeps downloaded .deb files', defaultPackageCacheRoot)
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')
+    .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
+    .option('--layer-limit <gib>', 'GiB the stage layers may take on the build machine [env STEMFORGE_LAYER_LIMIT; setting layerLimit]')
     .option('--dry-run', 'print the plan and touch nothing')
     .option('--json', 'print the plan or the result as JSON on stdout')
     .addOption(new Option('--quiet', 'no progress output').conflicts('json'))

@@ -5,7 +5,13 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Listr, type ListrTask } from 'listr2';
-import { findOperatingSystem, planOsImage, planStemcell } from '../catalog/planner.js';
+import { agentPin } from '../catalog/agent.js';
+import { findOperatingSystem, planOsImage, planStemcell, type StemcellPlan } from '../catalog/planner.js';
+import { ArtifactCache } from '../cache/store.js';
+import { describeSpec } from '../machine/spec.js';
+import { stemcellFileName, stemcellName } from '../stemcell/naming.js';
+import { sha256File } from '../stemcell/os-image-file.js';
+import { describeHit, handOut, lookup, osImageKey, stemcellKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
 import { runChecked } from '../machine/machine.js';
 import { HintedError, UsageError } from '../util/errors.js';
 import { StoppedAfterFailure, type RunEvent, type RunUi } from './common.js';
@@ -38,6 +44,8 @@ export interface BuildRequest extends Omit<OsImageRequest, 'out' | 'resumeFrom' 
   resumeFrom?: string;
   /** the machine checks, run as the tree's first task; blocking ones stop the build */
   preflight?: () => Promise<PreflightReport>;
+  /** the local artifact cache; absent = not used */
+  cache?: CacheOptions;
 }
 
 export interface BuildResult {
@@ -113,11 +121,17 @@ function withEvents<Ctx>(tasks: ListrTask<Ctx>[], emit: (e: RunEvent) => void): 
   }));
 }
 
+/** The agent's sha256, for the stemcell key: a local file's digest, a URL's given one, or the pin's. */
+async function agentDigest(agent: AgentSource | undefined): Promise<string> {
+  if (!agent) return agentPin.sha256;
+  return 'file' in agent ? sha256File(agent.file) : agent.sha256;
+}
+
 export async function build(request: BuildRequest, ui: RunUi, logDir: string): Promise<BuildResult> {
   const os = findOperatingSystem(request.os);
   const phase = resumePhase(request);
   const imagePath = request.osImage ? resolve(request.osImage) : osImagePath(request.outDir, os.name);
-  const reuse = !!request.osImage || phase === 'stemcell';
+  let reuse = !!request.osImage || phase === 'stemcell';
   if (reuse && !existsSync(imagePath)) {
     throw new UsageError(
       request.osImage ? `--os-image ${request.osImage}: no such file` : `--resume-from ${request.resumeFrom} needs the OS image of the last build, ${imagePath}, and it is not there; build again without --resume-from`,
@@ -131,76 +145,160 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
   const ctx: SessionCtx = {};
   // a retried stage runs what is in the checkout now: the user may have just fixed it
   const phaseUi: RunUi = { ...ui, emit, beforeRetry: async () => void (ctx.machine && (await syncTo(ctx.machine, request.buildRoot))) };
+  const machineLabel = describeSpec(request.machine);
+  const cacheOptions = request.cache;
+  const cache = cacheOptions?.enabled ? new ArtifactCache(cacheOptions.dir) : undefined;
+  const locks: (() => void)[] = [];
 
-  const osPhase = reuse
-    ? undefined
-    : osImagePhase({ ...request, out: imagePath, resumeFrom: phase === 'os-image' ? request.resumeFrom : undefined, allowUnwritten: false }, phaseUi, join(logDir, 'os-image'));
-  const stemcellRequest: StemcellRequest = {
-    ...request,
-    os,
-    osImage: imagePath,
-    resumeFrom: phase === 'stemcell' ? request.resumeFrom : undefined,
-    allowUnwritten: false,
-  };
-  const scPhase = stemcellPhase(stemcellRequest, phaseUi, join(logDir, 'stemcell'));
-  const osImage: BuildResult['osImage'] = { path: imagePath, reused: reuse };
-
-  const top: ListrTask<SessionCtx>[] = [];
-  if (request.preflight) {
-    const preflight = request.preflight;
-    top.push({
-      title: 'Check this machine (stemforge doctor)',
-      task: async (_c, task) => {
-        const report = await preflight();
-        for (const line of report.lines) runLog.write({ type: 'note', text: line });
-        if (!report.ok) throw new HintedError(`this machine cannot build yet:\n${report.blocking.join('\n')}`, 'fix the checks above; `stemforge doctor` shows the full report (--skip-doctor skips the checks)');
-        task.title = `Check this machine (${report.lines.length} checks passed${report.lines.some((l) => l.startsWith('[!]')) ? ', with warnings' : ''})`;
-      },
-    });
-  }
-  top.push(...sessionTasks<SessionCtx>(request, phaseUi, logDir));
-  if (osPhase) {
-    top.push({
-      title: `OS image ${os.name}${phase === 'os-image' ? ` (resume from ${request.resumeFrom})` : ''}`,
-      task: (_c, task) => task.newListr(osPhase.tasks, { exitOnError: true }),
-    });
-  } else {
-    top.push({
-      title: `OS image ${os.name}`,
-      task: () => undefined,
-      skip: () => `reusing ${imagePath}`,
-    });
-  }
-  top.push(...scPhase.tasks);
-
-  const tasks = createTaskList<SessionCtx>(withEvents(top, emit), ui.renderer, ctx);
-  let failure: unknown;
   try {
-    await tasks.run();
-  } catch (err) {
-    failure = err;
-    throw err;
+    // --- the OS image: given, cached, or built (and then stored)
+    let osSkip = reuse ? `reusing ${imagePath}` : '';
+    let osKey: CacheKey | undefined;
+    let osDigest: string | undefined;
+    if (!reuse && cache && cacheOptions) {
+      osKey = await osImageKey(request, machineLabel);
+      const policy = { maxAgeDays: request.buildTime ? undefined : cacheOptions.osImageMaxAgeDays, refresh: cacheOptions.refreshOsImage || phase === 'os-image' };
+      let found = await lookup(cache, osKey, cacheOptions, policy);
+      if (!found.entry) {
+        // one build of an OS image at a time: a second one waits, then finds it cached
+        locks.push(await cache.lockKey(osKey.key, (pid) => emit({ type: 'cache', artifact: 'os-image', label: osKey!.label, key: osKey!.key, hit: false, why: [`waiting for another build of it (pid ${pid})`] })));
+        found = await lookup(cache, osKey, { ...cacheOptions, explain: false }, policy).then((again) => (again.entry ? again : found));
+      }
+      emit({ type: 'cache', artifact: 'os-image', label: osKey.label, key: osKey.key, hit: !!found.entry, why: found.why });
+      if (found.entry) {
+        await handOut(cache, found.entry, imagePath);
+        reuse = true;
+        osDigest = found.entry.digest;
+        osSkip = `${describeHit(found.entry)} → ${imagePath}`;
+        locks.pop()?.();
+      }
+    }
+
+    // --- stemcells: with a known OS image each may be cached already
+    const agentSha = await agentDigest(request.agent);
+    const keyRequest = { ...request, agentSha256: agentSha };
+    const plans = request.iaas.map((iaas) => planStemcell({ os: os.name, iaas, diskFormat: request.diskFormat, hypervisor: request.hypervisor }));
+    const fileOf = (plan: StemcellPlan): string => stemcellFileName({ os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }, request.version);
+    const cached: BuiltStemcell[] = [];
+    const cachedNotes = new Map<string, string>();
+    if (reuse && cache && cacheOptions && phase !== 'stemcell') {
+      osDigest ??= await sha256File(imagePath);
+      for (const plan of plans) {
+        const key = await stemcellKey(keyRequest, plan, osDigest, fileOf(plan), machineLabel);
+        const found = await lookup(cache, key, cacheOptions);
+        emit({ type: 'cache', artifact: 'stemcell', label: key.label, key: key.key, hit: !!found.entry, why: found.why });
+        if (!found.entry) continue;
+        const out = join(resolve(request.outDir), fileOf(plan));
+        await handOut(cache, found.entry, out);
+        cached.push({ infrastructure: plan.infrastructure.name, diskFormat: plan.diskFormat, name: stemcellName({ os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }), out, sha256: found.entry.digest, bytes: found.entry.size });
+        cachedNotes.set(plan.infrastructure.name, describeHit(found.entry));
+        emit({ type: 'artifact', kind: 'stemcell', path: out, sha256: found.entry.digest, bytes: found.entry.size });
+      }
+    }
+    const toBuild = request.iaas.filter((iaas) => !cachedNotes.has(iaas));
+    const osImage: BuildResult['osImage'] = { path: imagePath, reused: reuse };
+    if (toBuild.length === 0) {
+      // everything was cached: no machine is needed
+      for (const [iaas, note] of cachedNotes) emit({ type: 'task', title: `stemcell ${iaas}`, state: 'skipped', reason: note });
+      if (osDigest) Object.assign(osImage, { sha256: osDigest });
+      return { osImage, stemcells: cached, records: [], logDir, runLog: runLog.path };
+    }
+
+    const osPhase = reuse
+      ? undefined
+      : osImagePhase({ ...request, out: imagePath, resumeFrom: phase === 'os-image' ? request.resumeFrom : undefined, allowUnwritten: false }, phaseUi, join(logDir, 'os-image'));
+    const stemcellRequest: StemcellRequest = {
+      ...request,
+      iaas: toBuild,
+      os,
+      osImage: imagePath,
+      resumeFrom: phase === 'stemcell' ? request.resumeFrom : undefined,
+      allowUnwritten: false,
+    };
+    const scPhase = stemcellPhase(stemcellRequest, phaseUi, join(logDir, 'stemcell'));
+
+    const top: ListrTask<SessionCtx>[] = [];
+    if (request.preflight) {
+      const preflight = request.preflight;
+      top.push({
+        title: 'Check this machine (stemforge doctor)',
+        task: async (_c, task) => {
+          const report = await preflight();
+          for (const line of report.lines) runLog.write({ type: 'note', text: line });
+          if (!report.ok) throw new HintedError(`this machine cannot build yet:\n${report.blocking.join('\n')}`, 'fix the checks above; `stemforge doctor` shows the full report (--skip-doctor skips the checks)');
+          task.title = `Check this machine (${report.lines.length} checks passed${report.lines.some((l) => l.startsWith('[!]')) ? ', with warnings' : ''})`;
+        },
+      });
+    }
+    top.push(...sessionTasks<SessionCtx>(request, phaseUi, logDir));
+    if (osPhase) {
+      top.push({
+        title: `OS image ${os.name}${phase === 'os-image' ? ` (resume from ${request.resumeFrom})` : ''}`,
+        task: (_c, task) => task.newListr(osPhase.tasks, { exitOnError: true }),
+      });
+      if (cache && osKey) {
+        const key = osKey;
+        top.push({
+          title: 'Store the OS image in the cache',
+          task: async (_c, task) => {
+            const entry = await store(cache, key, 'os-image', imagePath);
+            locks.pop()?.();
+            task.title = `Stored the OS image in the cache (key ${entry.key.slice(0, 12)}…)`;
+          },
+        });
+      }
+    } else {
+      top.push({ title: `OS image ${os.name}`, task: () => undefined, skip: () => osSkip });
+    }
+    for (const [iaas, note] of cachedNotes) top.push({ title: `stemcell ${iaas}`, task: () => undefined, skip: () => note });
+    top.push(...scPhase.tasks);
+    if (cache) {
+      top.push({
+        title: 'Store the stemcells in the cache',
+        task: async (_c, task) => {
+          const digest = osPhase?.result.sha256 ?? osDigest ?? (await sha256File(imagePath));
+          let stored = 0;
+          for (const s of scPhase.built()) {
+            const plan = plans.find((p) => p.infrastructure.name === s.infrastructure)!;
+            await store(cache, await stemcellKey(keyRequest, plan, digest, fileOf(plan), machineLabel), 'stemcell', s.out!);
+            stored += 1;
+          }
+          task.title = `Stored ${stored} stemcell(s) in the cache`;
+        },
+      });
+    }
+
+    const tasks = createTaskList<SessionCtx>(withEvents(top, emit), ui.renderer, ctx);
+    let failure: unknown;
+    try {
+      await tasks.run();
+    } catch (err) {
+      failure = err;
+      throw err;
+    } finally {
+      const keep = failure instanceof StoppedAfterFailure && failure.decision === 'keep';
+      // keep: mounts and build folders stay as they are, for a look by hand
+      if (!keep) {
+        await osPhase?.release();
+        await scPhase.release();
+      }
+      if (failure instanceof StoppedAfterFailure && failure.decision === 'cleanup' && ctx.machine) {
+        const dirs = [...(osPhase ? [osPhase.buildDir] : []), ...scPhase.buildDirs];
+        await runChecked(ctx.machine, ['rm', '-rf', '--one-file-system', '--', ...dirs], { sudo: true }).catch(() => undefined);
+        runLog.write({ type: 'note', text: `cleaned up: removed ${dirs.join(', ')}` });
+      }
+      await ctx.machine?.close().catch(() => undefined);
+    }
+    if (osPhase?.result.sha256) Object.assign(osImage, { sha256: osPhase.result.sha256, bytes: osPhase.result.bytes });
+    else if (osDigest) Object.assign(osImage, { sha256: osDigest });
+    return {
+      osImage,
+      stemcells: [...cached, ...scPhase.result.stemcells],
+      records: [...(osPhase?.result.records ?? []), ...scPhase.result.records],
+      logDir,
+      runLog: runLog.path,
+    };
   } finally {
-    const keep = failure instanceof StoppedAfterFailure && failure.decision === 'keep';
-    // keep: mounts and build folders stay as they are, for a look by hand
-    if (!keep) {
-      await osPhase?.release();
-      await scPhase.release();
-    }
-    if (failure instanceof StoppedAfterFailure && failure.decision === 'cleanup' && ctx.machine) {
-      const dirs = [...(osPhase ? [osPhase.buildDir] : []), ...scPhase.buildDirs];
-      await runChecked(ctx.machine, ['rm', '-rf', '--one-file-system', '--', ...dirs], { sudo: true }).catch(() => undefined);
-      runLog.write({ type: 'note', text: `cleaned up: removed ${dirs.join(', ')}` });
-    }
-    await ctx.machine?.close().catch(() => undefined);
+    for (const release of locks) release();
   }
-  if (osPhase?.result.sha256) Object.assign(osImage, { sha256: osPhase.result.sha256, bytes: osPhase.result.bytes });
-  const result: BuildResult = {
-    osImage,
-    stemcells: scPhase.result.stemcells,
-    records: [...(osPhase?.result.records ?? []), ...scPhase.result.records],
-    logDir,
-    runLog: runLog.path,
-  };
-  return result;
 }

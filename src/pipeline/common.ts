@@ -22,6 +22,7 @@ export type RunEvent =
   | { type: 'stage'; stage: string; step: StageStep; group: string; state: 'started' | 'completed' | 'failed'; seconds?: number; exitCode?: number; log?: string }
   | { type: 'decision'; stage: string; decision: StageDecision }
   | { type: 'artifact'; kind: 'os-image' | 'stemcell'; path: string; sha256: string; bytes: number }
+  | { type: 'cache'; artifact: 'os-image' | 'stemcell'; label: string; key: string; hit: boolean; why: string[] }
   | { type: 'result'; ok: boolean; [key: string]: unknown };
 
 export interface RunUi {

@@ -14,6 +14,11 @@ import { stageFiles } from './stage-files.js';
 import { StageRunner, type StageRecord } from './stage-runner.js';
 import { fetchArtifact, phaseSummary, runLogDir, runStage, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
 import { sessionTasks, type SessionCtx } from './session.js';
+import { builderTree, describeHit, handOut, lookup, osImageKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
+import { ArtifactCache } from '../cache/store.js';
+import { LayerChain, layerKeys } from './layers.js';
+import { StageReads } from './stage-reads.js';
+import { keyedSettings } from '../cache/keys.js';
 import { createTaskList } from './ui.js';
 
 export type { RunUi } from './common.js';
@@ -42,6 +47,10 @@ export interface OsImageRequest {
   allowUnwritten: boolean;
   /** the stages' environment beyond PATH/LANG: proxy variables, BUILD_TIME */
   stageEnv: Record<string, string>;
+  /** run each stage on its own overlay layer kept on the build machine (bounded to maxMiB); absent = in place */
+  layers?: { maxMiB: number };
+  /** the local artifact cache (whole images only); absent = not used */
+  cache?: CacheOptions;
 }
 
 export interface PlannedStage {
@@ -73,6 +82,8 @@ export interface OsImageResult {
   releasedMounts: string[];
   /** the image stops after an --until stage */
   partial: boolean;
+  /** set when the image came from the cache: what was used */
+  cached?: string;
 }
 
 function settingsFor(request: OsImageRequest, plan: OsImagePlan): Record<string, string> {
@@ -133,25 +144,48 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
   const stageEnv = { LANG: 'C.UTF-8', ...request.stageEnv };
   const remoteImage = `${layout.buildDir}/os-image.tgz`;
   const result: OsImageResult = { records: [], logDir, skipped: [...description.unwritten], releasedMounts: [], partial: !complete };
+  // with layers every stage up to --until is in the tree: those whose layer is reused show as skipped
+  const layered = request.layers !== undefined;
+  const untilIndex = phase.stages.indexOf(selected[selected.length - 1]!);
+  const runList = layered ? phase.stages.slice(0, untilIndex + 1) : selected;
   // the description already looked at the builder's files: use its answer
-  const planned = description.phases[0]!.stages.filter((s) => s.selected);
+  const planned = description.phases[0]!.stages.filter((s) => runList.includes(s.name));
   const written = new Set(planned.filter((s) => s.written).map((s) => s.name));
   const configured = planned.filter((s) => s.written && s.hasConfig).map((s) => s.name);
   let runner: StageRunner | undefined;
+  let chain: LayerChain | undefined;
+  /** the first stage that runs; the layers of the ones before it are reused */
+  let start = 0;
   const group = plan.os.name;
+  const applyStage = async (index: number, task: StageTaskHandle): Promise<void> => {
+    const stage = runList[index]!;
+    if (!chain) return void (await runStage(runner!, group, stage, 'apply', task, ui));
+    const layers = chain;
+    // a retry starts from a fresh layer, not from what the failed attempt left
+    const layerUi: RunUi = { ...ui, beforeRetry: async () => { await ui.beforeRetry?.(); await layers.reset(index); } };
+    await layers.run(index, () => runStage(runner!, group, stage, 'apply', task, layerUi));
+  };
 
   const tasks: ListrTask<SessionCtx>[] = [
     {
-      title: request.resumeFrom ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
-      task: async (c) => {
+      title: request.resumeFrom && !layered ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
+      task: async (c, task) => {
         throwIfAborted(ui.signal);
         runner = new StageRunner(c.machine!, layout, logDir, stageEnv, plan.os.name);
-        await runner.prepare({ resume: !!request.resumeFrom });
-        await runner.writeSettings(renderSettings(settingsFor(request, plan)));
+        // with layers the chroot is rebuilt from them: nothing of the last build folder is needed
+        await runner.prepare({ resume: !!request.resumeFrom && !layered });
+        const settings = settingsFor(request, plan);
+        await runner.writeSettings(renderSettings(settings));
+        if (!layered) return;
+        chain = new LayerChain(c.machine!, layout, phase.stages, layerKeys({ phase: 'os-image' }, phase.stages, await builderTree(), keyedSettings(settings), new StageReads()));
+        const reusable = await chain.probe();
+        const from = request.resumeFrom ? phase.stages.indexOf(request.resumeFrom) : Number.POSITIVE_INFINITY;
+        start = Math.min(reusable, from, untilIndex + 1);
+        task.title = `Prepared ${layout.buildDir}: ${start} of ${runList.length} stage layers reused${start < runList.length ? `, running from ${runList[start]}` : ''}`;
       },
     },
     {
-      title: `OS image phase: ${plan.os.name} (${phaseSummary(selected.length, phase.stages.length, description.unwritten.length)})`,
+      title: `OS image phase: ${plan.os.name} (${phaseSummary(runList.length, phase.stages.length, description.unwritten.length)}${layered ? ', on layers' : ''})`,
       task: (_c, phaseTask) =>
         phaseTask.newListr<SessionCtx>(
           [
@@ -161,11 +195,11 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
                 for (const stage of configured) await runStage(runner!, group, stage, 'config', task, ui);
               },
             },
-            ...selected.map((stage) => ({
+            ...runList.map((stage, index) => ({
               title: stage,
-              skip: () => (written.has(stage) ? false : 'not written yet'),
+              skip: () => (!written.has(stage) ? 'not written yet' : index < start ? `layer reused (${chain!.keys[index]!.slice(0, 12)})` : false),
               // the tree's timer shows the time; the duration report has it to 0.1 s
-              task: async (_c2: SessionCtx, task: StageTaskHandle) => void (await runStage(runner!, group, stage, 'apply', task, ui)),
+              task: (_c2: SessionCtx, task: StageTaskHandle) => applyStage(index, task),
             })),
           ],
           { exitOnError: true },
@@ -174,10 +208,16 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
     {
       title: `Archive the chroot${partialNote}`,
       skip: () => (archive ? false : `stopped after ${selected[selected.length - 1]}; pass --out FILE to get the partial chroot`),
-      task: async () => {
+      task: async (_c, task) => {
         throwIfAborted(ui.signal);
         await runner!.releaseMounts();
+        if (chain) await chain.view(untilIndex + 1);
         await runner!.archiveChroot(remoteImage);
+        if (chain) {
+          await chain.unmount();
+          const pruned = await chain.prune(request.layers!.maxMiB);
+          if (pruned.length > 0) task.title = `Archive the chroot${partialNote} (pruned ${pruned.length} old layer(s))`;
+        }
       },
     },
     {
@@ -208,14 +248,49 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
 
 export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<OsImageResult> {
   const logDir = runLogDir(request.os);
-  const phase = osImagePhase(request, ui, logDir);
-  const ctx: SessionCtx = {};
-  const tasks = createTaskList<SessionCtx>([...sessionTasks<SessionCtx>(request, ui, logDir), ...phase.tasks], ui.renderer, ctx);
+  const options = request.cache;
+  const plan = planOsImage(request);
+  const whole = !request.resumeFrom && !request.until && plan.phases[0]!.selected.length === plan.phases[0]!.stages.length;
+  // the cache holds whole images only: a resumed or cut-short run neither reads nor fills it
+  const cache = options?.enabled && whole && request.out ? new ArtifactCache(options.dir) : undefined;
+  let key: CacheKey | undefined;
+  let release: (() => void) | undefined;
   try {
-    await tasks.run();
+    if (cache && options) {
+      key = await osImageKey(request, describeSpec(request.machine));
+      const policy = { maxAgeDays: request.buildTime ? undefined : options.osImageMaxAgeDays, refresh: options.refreshOsImage };
+      let found = await lookup(cache, key, options, policy);
+      if (!found.entry) {
+        release = await cache.lockKey(key.key, (pid) => ui.emit?.({ type: 'cache', artifact: 'os-image', label: key!.label, key: key!.key, hit: false, why: [`waiting for another build of it (pid ${pid})`] }));
+        found = await lookup(cache, key, { ...options, explain: false }, policy).then((again) => (again.entry ? again : found));
+      }
+      ui.emit?.({ type: 'cache', artifact: 'os-image', label: key.label, key: key.key, hit: !!found.entry, why: found.why });
+      if (found.entry) {
+        const out = resolve(request.out!);
+        await handOut(cache, found.entry, out);
+        return { out, sha256: found.entry.digest, bytes: found.entry.size, records: [], logDir, skipped: [], releasedMounts: [], partial: false, cached: describeHit(found.entry) };
+      }
+    }
+    const phase = osImagePhase(request, ui, logDir);
+    const storeTask: ListrTask<SessionCtx>[] = cache && key
+      ? [{
+          title: 'Store the OS image in the cache',
+          task: async (_c, task) => {
+            const entry = await store(cache, key!, 'os-image', resolve(request.out!));
+            task.title = `Stored the OS image in the cache (key ${entry.key.slice(0, 12)}…)`;
+          },
+        }]
+      : [];
+    const ctx: SessionCtx = {};
+    const tasks = createTaskList<SessionCtx>([...sessionTasks<SessionCtx>(request, ui, logDir), ...phase.tasks, ...storeTask], ui.renderer, ctx);
+    try {
+      await tasks.run();
+    } finally {
+      await phase.release();
+      await ctx.machine?.close().catch(() => undefined);
+    }
+    return phase.result;
   } finally {
-    await phase.release();
-    await ctx.machine?.close().catch(() => undefined);
+    release?.();
   }
-  return phase.result;
 }

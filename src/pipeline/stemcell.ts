@@ -20,6 +20,10 @@ import { version as stemforgeVersion } from '../util/version.js';
 import type { ListrTask } from 'listr2';
 import { fetchArtifact, phaseSummary, runLogDir, runStage, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
 import { sessionTasks, type SessionCtx } from './session.js';
+import { builderTree } from './artifact-cache.js';
+import { LayerChain, layerKeys } from './layers.js';
+import { StageReads } from './stage-reads.js';
+import { keyedSettings } from '../cache/keys.js';
 import { buildLayout, type BuildLayout } from './layout.js';
 import { osSettingsInput, renderSettings, stemcellSettings } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
@@ -56,6 +60,8 @@ export interface StemcellRequest {
   allowUnwritten: boolean;
   /** the stages' environment beyond PATH/LANG: proxy variables, BUILD_TIME */
   stageEnv: Record<string, string>;
+  /** run each stage on its own overlay layer kept on the build machine (bounded to maxMiB); absent = in place */
+  layers?: { maxMiB: number };
 }
 
 export interface PlannedStemcell {
@@ -159,6 +165,7 @@ interface Ctx {
   machine?: Machine;
   runners: StageRunner[];
   osImageRemote?: string;
+  osImageSha256?: string;
   agentRemote?: { file: string; sha256: string } | { url: string; sha256: string };
   result: StemcellResult;
 }
@@ -180,6 +187,8 @@ export interface StemcellPhase {
   result: StemcellResult;
   release(): Promise<void>;
   buildDirs: string[];
+  /** the stemcells fetched so far */
+  built(): BuiltStemcell[];
 }
 
 export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: string): StemcellPhase {
@@ -203,28 +212,45 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
     const layout: BuildLayout = buildLayout(request.buildRoot, buildName(plan));
     const [buildPhase, packPhase] = plan.phases as [StemcellPlan['phases'][0], StemcellPlan['phases'][0]];
     const complete = packPhase.selected.at(-1) === packPhase.stages.at(-1);
-    const written = new Set(planned.phases.flatMap((p) => p.stages.filter((s) => s.written).map((s) => s.name)));
+    const allStages = [...buildPhase.stages, ...packPhase.stages];
     const selectedAll = [...buildPhase.selected, ...packPhase.selected];
-    const configured = planned.phases.flatMap((p) => p.stages).filter((s) => s.selected && s.written && s.hasConfig).map((s) => s.name);
+    // with layers every stage up to --until is in the tree: those whose layer is reused show as skipped
+    const layered = request.layers !== undefined;
+    const runList = layered ? allStages.slice(0, allStages.indexOf(selectedAll.at(-1)!) + 1) : selectedAll;
+    const stageInfo = planned.phases.flatMap((p) => p.stages).filter((s) => runList.includes(s.name));
+    const written = new Set(stageInfo.filter((s) => s.written).map((s) => s.name));
+    const configured = stageInfo.filter((s) => s.written && s.hasConfig).map((s) => s.name);
     const built: BuiltStemcell = { infrastructure: plan.infrastructure.name, diskFormat: plan.diskFormat, name: planned.name };
-    const stageTask = (stage: string) => ({
-      title: stage,
-      skip: () => (written.has(stage) ? false : 'not written yet'),
-      task: async (_c: SessionCtx, task: StageTaskHandle) => void (await runStage(ctx.runners[index]!, plan.infrastructure.name, stage, 'apply', task, ui)),
-    });
+    const group = plan.infrastructure.name;
+    const staging = posix.join(layout.workDir, 'stemcell');
+    let chain: LayerChain | undefined;
+    let start = 0;
+    const applyStage = async (c: SessionCtx, i: number, task: StageTaskHandle): Promise<void> => {
+      const stage = runList[i]!;
+      const runner = ctx.runners[index]!;
+      if (!chain) return void (await runStage(runner, group, stage, 'apply', task, ui));
+      const layers = chain;
+      const layerUi: RunUi = { ...ui, beforeRetry: async () => { await ui.beforeRetry?.(); await layers.reset(i); } };
+      await layers.run(i, async () => {
+        // the stemcell's files folder, in the first layer that needs it
+        await runChecked(c.machine!, ['mkdir', '-p', '--', staging], { sudo: true });
+        return runStage(runner, group, stage, 'apply', task, layerUi);
+      });
+    };
     return {
-      title: `${planned.name} ${request.version} (${phaseSummary(selectedAll.length, buildPhase.stages.length + packPhase.stages.length, planned.unwritten.length)})`,
+      title: `${planned.name} ${request.version} (${phaseSummary(runList.length, allStages.length, planned.unwritten.length)}${layered ? ', on layers' : ''})`,
       task: (_c: SessionCtx, phaseTask: { newListr: (tasks: unknown[], options: unknown) => unknown }) =>
         phaseTask.newListr(
           [
             {
-              title: request.resumeFrom ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
-              task: async (c: SessionCtx) => {
+              title: request.resumeFrom && !layered ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
+              task: async (c: SessionCtx, task: StageTaskHandle) => {
                 throwIfAborted(ui.signal);
                 const runner = new StageRunner(c.machine!, layout, join(logDir, plan.infrastructure.name), stageEnv, plan.infrastructure.name);
                 ctx.runners[index] = runner;
-                await runner.prepare({ resume: !!request.resumeFrom });
-                await runChecked(c.machine!, ['mkdir', '-p', '--', posix.join(layout.workDir, 'stemcell')], { sudo: true });
+                // with layers the work folder is rebuilt from them: nothing of the last build folder is needed
+                await runner.prepare({ resume: !!request.resumeFrom && !layered });
+                if (!layered) await runChecked(c.machine!, ['mkdir', '-p', '--', staging], { sudo: true });
                 const settings = stemcellSettings({
                   ...osSettingsInput(plan.os, request, stemforgeVersion),
                   infrastructure: plan.infrastructure,
@@ -236,22 +262,33 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
                   builderCommit: commit,
                 });
                 await runner.writeSettings(renderSettings(settings));
+                if (!layered) return;
+                const base = { phase: 'stemcell', osImage: ctx.osImageSha256 };
+                chain = new LayerChain(c.machine!, layout, allStages, layerKeys(base, allStages, await builderTree(), keyedSettings(settings), new StageReads()));
+                const reusable = await chain.probe();
+                const from = request.resumeFrom ? allStages.indexOf(request.resumeFrom) : Number.POSITIVE_INFINITY;
+                start = Math.min(reusable, from, runList.length);
+                task.title = `Prepared ${layout.buildDir}: ${start} of ${runList.length} stage layers reused${start < runList.length ? `, running from ${runList[start]}` : ''}`;
               },
             },
             {
               title: `configure (${configured.length} stages with config.sh)`,
               task: async (_c: SessionCtx, task: StageTaskHandle) => {
-                for (const stage of configured) await runStage(ctx.runners[index]!, plan.infrastructure.name, stage, 'config', task, ui);
+                for (const stage of configured) await runStage(ctx.runners[index]!, group, stage, 'config', task, ui);
               },
             },
-            ...buildPhase.selected.map(stageTask),
-            ...packPhase.selected.map(stageTask),
+            ...runList.map((stage, i) => ({
+              title: stage,
+              skip: () => (!written.has(stage) ? 'not written yet' : i < start ? `layer reused (${chain!.keys[i]!.slice(0, 12)})` : false),
+              task: (c: SessionCtx, task: StageTaskHandle) => applyStage(c, i, task),
+            })),
             {
               title: `Write stemcell.MF and pack ${planned.file}`,
               skip: () => (complete ? false : `stopped after ${selectedAll.at(-1)}: no stemcell`),
               task: async (c: SessionCtx) => {
                 throwIfAborted(ui.signal);
-                const staging = posix.join(layout.workDir, 'stemcell');
+                // over every layer, on a scratch layer: the stemcell.MF and the tarball are not kept
+                if (chain) await chain.scratch();
                 const sha1 = (await runChecked(c.machine!, ['sha1sum', '--', posix.join(staging, 'image')], { sudo: true })).split(/\s+/)[0]!;
                 const manifest = buildManifest({ os: plan.os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }, request.version, sha1, {
                   stemforge_version: stemforgeVersion,
@@ -273,6 +310,10 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
                 const fetched = await fetchArtifact(c.machine!, posix.join(layout.workDir, planned.file), out, 'the stemcell');
                 Object.assign(built, { out, ...fetched });
                 ui.emit?.({ type: 'artifact', kind: 'stemcell', path: out, ...fetched });
+                if (chain) {
+                  await chain.drop();
+                  await chain.prune(request.layers!.maxMiB);
+                }
                 task.title = `Fetched ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
               },
             },
@@ -304,7 +345,7 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
           } else {
             c.agentRemote = request.agent ?? { url: agentPin.url, sha256: agentPin.sha256 };
           }
-          Object.assign(ctx, { osImageRemote: c.osImageRemote, agentRemote: c.agentRemote });
+          Object.assign(ctx, { osImageRemote: c.osImageRemote, osImageSha256: imageSha, agentRemote: c.agentRemote });
           task.title = `Inputs on the build machine (OS image ${image}, agent ${agent})`;
         },
       },
@@ -315,6 +356,7 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
     tasks,
     result: ctx.result,
     buildDirs: stemcellPlans.map((plan) => buildLayout(request.buildRoot, buildName(plan)).buildDir),
+    built: () => stemcellTasks.map((t) => t.built).filter((b) => b.out !== undefined),
     release: async () => {
       ctx.result.records = ctx.runners.flatMap((r) => r?.records ?? []);
       ctx.result.stemcells = stemcellTasks.map((t) => t.built);

@@ -79,6 +79,8 @@ export const optionSpecs: readonly OptionSpec[] = [
   },
   { key: 'outputDir', flag: '--out', env: 'STEMFORGE_OUTPUT_DIR', stored: true, kind: 'string', builtin: (d) => d.outputDir, description: 'where stemcells and the OS image are written' },
   { key: 'cacheDir', flag: '--cache-dir', env: 'STEMFORGE_CACHE_DIR', stored: true, kind: 'string', builtin: (d) => d.cacheDir, description: 'stemforge\'s local cache of artifacts' },
+  { key: 'osImageMaxAge', flag: '--os-image-max-age', env: 'STEMFORGE_OS_IMAGE_MAX_AGE', stored: true, kind: 'integer', builtin: 7, description: 'days a cached OS image is used before it is rebuilt (security updates); not with BUILD_TIME' },
+  { key: 'layerLimit', flag: '--layer-limit', env: 'STEMFORGE_LAYER_LIMIT', stored: true, kind: 'integer', builtin: 30, description: 'GiB the stage layers may take on the build machine (the least recently used go first)' },
   { key: 'mirror', flag: '--mirror', env: 'STEMFORGE_MIRROR', stored: true, kind: 'string', check: checkUrl, description: 'the Debian/Ubuntu archive to build from' },
   { key: 'proxy', flag: '--proxy', env: 'STEMFORGE_PROXY', stored: true, kind: 'string', check: checkUrl, description: 'HTTP proxy for the build machine\'s downloads (default: http_proxy)' },
   { key: 'onError', flag: '--on-error', env: 'STEMFORGE_ON_ERROR', stored: true, kind: 'string', choices: ['ask', 'abort', 'keep', 'retry'], builtin: 'ask', description: 'when a stage fails: ask (on a terminal), abort, keep the machine, or retry once' },

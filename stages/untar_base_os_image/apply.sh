@@ -48,7 +48,8 @@ fi
 flock --shared 9
 
 # A fresh chroot: whatever an earlier run made of it goes (nothing may be mounted in it).
-assert_nothing_mounted_below "$work"
+# The work folder itself may be a mount: the stage's layer (stages/lib/layers.bash).
+assert_nothing_mounted_below "$chroot"
 assert_no_chroot_processes
 if [ -e "$chroot" ]; then rm -rf --one-file-system "$chroot"; fi
 for old in "$chroot".tmp.*; do

@@ -1,11 +1,13 @@
 // End to end, as root: `stemforge build --yes` does the whole job through the ssh machine
 // (a real sshd on loopback): the doctor's checks, the OS-image phase, the warden stemcell,
-// NDJSON events on stdout, a run log, and the version counter. Then a resume from a late
-// stemcell stage reuses the OS image the first build left, and a blocked doctor check stops
-// a build before it touches anything.
+// NDJSON events on stdout, a run log, the version counter, the artifact cache and the stage
+// layers. The same build again comes from the cache at once; a damaged cached blob is found
+// and the stemcell made again from its layers; a second infrastructure reuses the kernel
+// layers; a resume from a late stemcell stage reuses the OS image; a blocked doctor check
+// stops a build before it touches anything.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../src/util/paths.js';
@@ -53,10 +55,11 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     const tasks = all.filter((e) => e.type === 'task');
     const started = tasks.filter((e) => e.state === 'started').map((e) => String(e.title));
     const expected = ['Check this machine', 'Connect to ssh://', 'Check root or password-less sudo', 'Sync builder to', 'OS image debian-bookworm',
-      'Send the OS image and the agent', 'bosh-warden-boshlite-debian-bookworm 0.1'];
+      'Store the OS image in the cache', 'Send the OS image and the agent', 'bosh-warden-boshlite-debian-bookworm 0.1', 'Store the stemcells in the cache'];
     assert.equal(started.length, expected.length, started.join('\n'));
     expected.forEach((prefix, i) => assert.ok(started[i]!.startsWith(prefix), `${started[i]} starts with ${prefix}`));
     assert.ok(tasks.every((e) => e.state !== 'failed'));
+    assert.deepEqual(all.filter((e) => e.type === 'cache').map((e) => [e.artifact, e.hit]), [['os-image', false]], 'an empty cache: the OS image misses, the stemcell is not looked up (its OS image is new)');
     const stages = all.filter((e) => e.type === 'stage' && e.state === 'completed');
     assert.ok(stages.some((e) => e.group === 'debian-bookworm' && e.stage === 'base_debootstrap'), 'OS-image stages are events');
     assert.ok(stages.some((e) => e.group === 'warden' && e.stage === 'prepare_files_image_stemcell'), 'stemcell stages are events');
@@ -85,6 +88,64 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     assert.deepEqual(JSON.parse(versions.stdout), [{ os: 'debian-bookworm', iaas: 'warden', last: '0.1', next: '0.2' }]);
   });
 
+  const cachedStemcell = async (): Promise<{ digest: string; key: string }> => {
+    const ls = await runCli(['cache', 'ls', '--json']);
+    const entry = (JSON.parse(ls.stdout) as { kind: string; label: string; digest: string; key: string }[]).find((e) => e.kind === 'stemcell' && e.label.includes('warden'));
+    assert.ok(entry, ls.stdout);
+    return entry;
+  };
+
+  it('builds the same again from the cache at once: no machine, no stage', async () => {
+    const run = await runCli(['build', '--yes', '--iaas', 'warden', '--os', 'debian-bookworm', '--version', '0.1', '--json', ...common]);
+    assert.equal(run.code, 0, run.stderr.slice(-5000));
+    const all = events(run);
+    assert.deepEqual(all.filter((e) => e.type === 'cache').map((e) => [e.artifact, e.hit]), [['os-image', true], ['stemcell', true]]);
+    assert.deepEqual(all.filter((e) => e.type === 'task' && e.state === 'started'), [], 'no task ran: not even the doctor or a connection');
+    assert.deepEqual(all.filter((e) => e.type === 'stage'), []);
+    const result = all.at(-1)!;
+    assert.equal(result.ok, true);
+    const [built] = result.stemcells as { out: string; sha256: string }[];
+    assert.equal(built!.out, stemcell);
+    assert.equal(built!.sha256, (await cachedStemcell()).digest);
+  });
+
+  it('a flipped byte in a cached blob is found on use, and the stemcell is made again from its layers', async () => {
+    const { digest } = await cachedStemcell();
+    const blob = join(scratch, 'cache', 'stemforge', 'blobs', 'sha256', digest.slice(0, 2), digest.slice(2));
+    chmodSync(blob, 0o644);
+    const fd = openSync(blob, 'r+');
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, 4096);
+    writeSync(fd, Buffer.from([byte[0]! ^ 0x01]), 0, 1, 4096);
+    closeSync(fd);
+    const run = await runCli(['build', '--yes', '--iaas', 'warden', '--os', 'debian-bookworm', '--version', '0.1', '--skip-doctor', '--json', ...common]);
+    assert.equal(run.code, 0, run.stderr.slice(-5000));
+    const all = events(run);
+    const lookup = all.find((e) => e.type === 'cache' && e.artifact === 'stemcell')!;
+    assert.equal(lookup.hit, false);
+    assert.match(String((lookup.why as string[])[0]), /dropped: its blob's sha256 is [0-9a-f]{64}, not /);
+    assert.deepEqual(all.filter((e) => e.type === 'stage' && e.step === 'apply'), [], 'every stage layer was reused: only the packing ran');
+    assert.match(run.stderr, /16 of 16 stage layers reused/);
+    assert.equal((await cachedStemcell()).digest, (all.at(-1)!.stemcells as { sha256: string }[])[0]!.sha256, 'stored again');
+    const verify = await runCli(['cache', 'verify', '--json']);
+    assert.equal(verify.code, 0, verify.stdout);
+    assert.deepEqual((JSON.parse(verify.stdout) as { corrupt: unknown[] }).corrupt, []);
+  });
+
+  it('a second infrastructure from the same OS image reuses the kernel layers', async () => {
+    const run = await runCli(['build', '--yes', '--iaas', 'openstack', '--os', 'debian-bookworm', '--version', '0.1', '--skip-doctor', '--json', ...common]);
+    assert.equal(run.code, 0, run.stderr.slice(-5000));
+    const all = events(run);
+    assert.deepEqual(all.filter((e) => e.type === 'cache').map((e) => [e.artifact, e.hit]), [['os-image', true], ['stemcell', false]]);
+    const ran = all.filter((e) => e.type === 'stage' && e.step === 'apply' && e.state === 'completed').map((e) => e.stage);
+    for (const reused of ['untar_base_os_image', 'system_kernel', 'system_kernel_modules']) assert.ok(!ran.includes(reused), `${reused} came from warden's layer`);
+    assert.equal(ran[0], 'bosh_go_agent', 'the first stage that reads an infrastructure setting (agent.json)');
+    const out = String(all.find((e) => e.type === 'artifact' && e.kind === 'stemcell')!.path);
+    assert.match(out, /bosh-stemcell-0\.1-openstack-kvm-debian-bookworm\.tgz$/);
+    const inspect = await runCli(['inspect', out, '--json']);
+    assert.equal(inspect.code, 0, inspect.stderr);
+  });
+
   it('resumes from a late stemcell stage with the OS image of the last build, as the next version', async () => {
     const run = await runCli(['build', '--yes', '--iaas', 'warden', '--os', 'debian-bookworm', '--resume-from', 'bosh_clean_ssh', '--json', '--skip-doctor', ...common]);
     assert.equal(run.code, 0, run.stderr.slice(-5000));
@@ -93,7 +154,8 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     assert.equal(osTask?.state, 'skipped');
     assert.match(String(osTask?.reason), /reusing .*os-image-debian-bookworm\.tgz/);
     const ran = all.filter((e) => e.type === 'stage' && e.step === 'apply' && e.state === 'completed').map((e) => e.stage);
-    assert.deepEqual(ran, ['bosh_clean_ssh', 'sbom_create', 'bosh_package_list', 'prepare_files_image_stemcell']);
+    // on layers a resume starts at the stage asked for, or earlier: system_parameters is the first stage that reads the new version
+    assert.deepEqual(ran, ['system_parameters', 'base_warden', 'bosh_clean', 'bosh_harden', 'bosh_clean_ssh', 'sbom_create', 'bosh_package_list', 'prepare_files_image_stemcell']);
     assert.equal(all.at(-1)!.version, '0.2');
     assert.ok(existsSync(join(scratch, 'out', 'bosh-stemcell-0.2-warden-boshlite-debian-bookworm.tgz')));
   });

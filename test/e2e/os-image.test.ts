@@ -97,7 +97,9 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
     chroot = join(buildRoot, 'builds', 'os-image-debian-bookworm', 'work', 'chroot');
     image = join(scratch, 'out', 'debian-bookworm.tgz');
     root = join(scratch, 'rootfs');
-    sshArgs = ['--machine', sshd.machineUrl, '--identity', sshd.clientKey, '--known-hosts', sshd.knownHosts, '--build-root', buildRoot];
+    // in place (--no-layers): these tests look at the chroot in the build folder, and re-run stages on it;
+    // --no-cache: every run here builds (bench/rebuild.ts and the build e2e cover the cache)
+    sshArgs = ['--machine', sshd.machineUrl, '--identity', sshd.clientKey, '--known-hosts', sshd.knownHosts, '--build-root', buildRoot, '--no-layers', '--no-cache'];
   });
 
   after(async () => {

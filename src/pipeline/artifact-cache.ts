@@ -1,0 +1,147 @@
+// The build commands and the local artifact cache: the input key of an OS image or a
+// stemcell, the lookup (with the OS image's periodic rebuild), handing a cached file out to
+// the output folder, and storing what a build made.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { planOsImage, type StemcellPlan } from '../catalog/planner.js';
+import { explainMiss, inputKey, phaseManifest } from '../cache/keys.js';
+import { ArtifactCache, type CacheEntry } from '../cache/store.js';
+import { buildManifest, type Manifest } from '../sync/manifest.js';
+import { builderFolders, packageRoot } from '../util/paths.js';
+import { version } from '../util/version.js';
+import { osImageSettings, osSettingsInput, stemcellSettings } from './settings-file.js';
+
+export interface CacheOptions {
+  dir: string;
+  /** false with --no-cache: neither read nor written */
+  enabled: boolean;
+  /** --refresh-os-image: build the OS image even when a fresh one is cached */
+  refreshOsImage: boolean;
+  /** an OS image older than this is rebuilt, so security updates land (not with BUILD_TIME: a snapshot does not change) */
+  osImageMaxAgeDays: number;
+  /** print why a lookup missed */
+  explain: boolean;
+}
+
+export interface CacheKey {
+  key: string;
+  manifest: Record<string, unknown>;
+  label: string;
+  name: string;
+}
+
+export interface Lookup {
+  entry?: CacheEntry;
+  /** why there was no hit (missing, stale, refreshed, dropped as damaged), and with explain the inputs that changed */
+  why: string[];
+}
+
+let treeOnce: Promise<Manifest> | undefined;
+/** The builder tree as it will be synced: the stage contents the keys hash. */
+export function builderTree(): Promise<Manifest> {
+  treeOnce ??= buildManifest(packageRoot, builderFolders);
+  return treeOnce;
+}
+
+/** Where the archive comes from when no flag says: the build machine's apt configuration, which the key cannot see, so it names the machine. */
+function archiveSource(request: { mirror?: string; snapshotMirror?: string; buildTime?: string }, machine: string): string {
+  if (request.mirror) return request.mirror;
+  if (request.snapshotMirror && request.buildTime) return `${request.snapshotMirror}/${request.buildTime}`;
+  return `the apt configuration of ${machine}`;
+}
+
+export interface OsKeyRequest {
+  os: string;
+  mirror?: string;
+  securityMirror?: string;
+  snapshotMirror?: string;
+  buildTime?: string;
+  packageCache: string;
+}
+
+export async function osImageKey(request: OsKeyRequest, machine: string): Promise<CacheKey> {
+  const plan = planOsImage({ os: request.os });
+  const settings = osImageSettings(osSettingsInput(plan.os, request, version));
+  const manifest = phaseManifest({
+    phase: 'os-image',
+    tree: await builderTree(),
+    stages: plan.phases[0]!.stages,
+    settings,
+    extra: { archive: archiveSource(request, machine) },
+  });
+  return { key: inputKey(manifest), manifest, label: plan.os.name, name: `os-image-${plan.os.name}.tgz` };
+}
+
+export interface StemcellKeyRequest extends OsKeyRequest {
+  version: string;
+  blobstoreClis: boolean;
+  agentSha256: string;
+}
+
+export async function stemcellKey(request: StemcellKeyRequest, plan: StemcellPlan, osImageDigest: string, fileName: string, machine: string): Promise<CacheKey> {
+  const settings = stemcellSettings({
+    ...osSettingsInput(plan.os, request, version),
+    infrastructure: plan.infrastructure,
+    diskFormat: plan.diskFormat,
+    version: request.version,
+    // paths on the build machine: the digests below stand for them
+    osImageTgz: '',
+    agent: { file: '', sha256: request.agentSha256 },
+    blobstoreClis: request.blobstoreClis,
+    builderCommit: '',
+  });
+  const manifest = phaseManifest({
+    phase: 'stemcell',
+    tree: await builderTree(),
+    stages: plan.phases.flatMap((p) => p.stages),
+    settings,
+    extra: { osImage: osImageDigest, archive: archiveSource(request, machine) },
+  });
+  return { key: inputKey(manifest), manifest, label: `${plan.os.name} ${plan.infrastructure.name} ${plan.diskFormat} ${request.version}`, name: fileName };
+}
+
+function age(entry: CacheEntry): string {
+  const hours = (Date.now() - Date.parse(entry.createdAt)) / 3600_000;
+  return hours < 1 ? `${Math.round(hours * 60)} min` : hours < 48 ? `${hours.toFixed(1)} h` : `${(hours / 24).toFixed(1)} days`;
+}
+
+/** A cached entry's one-line description, for skipped tasks and messages. */
+export function describeHit(entry: CacheEntry): string {
+  return `cached sha256:${entry.digest.slice(0, 12)}… (${(entry.size / 1048576).toFixed(1)} MiB, ${age(entry)} old)`;
+}
+
+export async function lookup(cache: ArtifactCache, wanted: CacheKey, options: CacheOptions, policy: { maxAgeDays?: number; refresh?: boolean } = {}): Promise<Lookup> {
+  if (!options.enabled) return { why: ['--no-cache'] };
+  const explain = async (): Promise<string[]> =>
+    options.explain ? explainMiss(wanted.manifest, (await cache.list()).filter((e) => e.manifest.phase === wanted.manifest.phase && e.label.split(' ')[0] === wanted.label.split(' ')[0])) : [];
+  if (policy.refresh) return { why: ['a rebuild was asked for (--refresh-os-image)'] };
+  const found = await cache.lookup(wanted.key, { verify: true });
+  if (found.dropped) return { why: [`the cached entry was dropped: ${found.dropped}; building again`] };
+  if (!found.entry) return { why: ['not cached', ...(await explain())] };
+  const maxAge = policy.maxAgeDays;
+  if (maxAge !== undefined && Date.now() - Date.parse(found.entry.createdAt) > maxAge * 86_400_000) {
+    return { why: [`the cached one is ${age(found.entry)} old (more than ${maxAge} days): rebuilding so security updates land`] };
+  }
+  return { entry: found.entry, why: [] };
+}
+
+/** Put a cached artifact at `out` (a hard link when the cache is on the same file system, else a copy), with OUT.sha256 beside it. */
+export async function handOut(cache: ArtifactCache, entry: CacheEntry, out: string): Promise<void> {
+  await mkdir(dirname(out), { recursive: true });
+  const part = join(dirname(out), `.${basename(out)}.part`);
+  await rm(part, { force: true });
+  try {
+    await link(cache.blobPath(entry.digest), part);
+  } catch {
+    await pipeline(createReadStream(cache.blobPath(entry.digest)), createWriteStream(part, { mode: 0o644 }));
+  }
+  await rename(part, out);
+  await writeFile(`${out}.sha256`, `${entry.digest}  ${basename(out)}\n`);
+}
+
+/** Store a file a build made. */
+export function store(cache: ArtifactCache, wanted: CacheKey, kind: CacheEntry['kind'], path: string): Promise<CacheEntry> {
+  return cache.putFile(path, { key: wanted.key, kind, name: wanted.name, label: wanted.label, manifest: wanted.manifest });
+}

@@ -1,0 +1,108 @@
+// Stage layers on the build machine (stages/lib/layers.bash): every stage of a phase runs
+// on its own overlayfs layer over the ones before it. A layer's key chains the key before
+// it with the stage's files, so the next build reuses the longest unchanged prefix and runs
+// from the first changed stage; a failed stage's layer is thrown away.
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { canonicalJson, folderDigest } from '../cache/keys.js';
+import { runChecked, type Machine } from '../machine/machine.js';
+import type { Manifest } from '../sync/manifest.js';
+import type { BuildLayout } from './layout.js';
+import type { StageReads } from './stage-reads.js';
+
+/** Layers are kept below the build root, beside the builds (a fresh build folder leaves them). */
+export function layersRoot(buildRoot: string): string {
+  return posix.join(buildRoot, 'layers');
+}
+
+/** Default bound of the layers' disk use on the build machine. */
+export const defaultLayerLimitMiB = 30 * 1024;
+
+/**
+ * The key of each stage's layer: the base (the phase, and for a stemcell the OS image it
+ * starts from) and the shared library, chained with each stage's files and the values of
+ * the settings it reads. Short (32 hex digits): overlayfs takes the whole layer list as one
+ * mount option of at most a page.
+ */
+export function layerKeys(base: Record<string, unknown>, stages: readonly string[], tree: Manifest, settings: Readonly<Record<string, string>>, reads: StageReads): string[] {
+  const names = Object.keys(settings);
+  let previous = createHash('sha256').update(canonicalJson(base)).update(folderDigest(tree, 'stages/lib')).digest('hex');
+  return stages.map((stage) => {
+    const read = Object.fromEntries(reads.settingsFor(stage, names).map((n) => [n, settings[n]]));
+    previous = createHash('sha256').update(previous).update(stage).update(folderDigest(tree, `stages/${stage}`)).update(canonicalJson(read)).digest('hex');
+    return previous.slice(0, 32);
+  });
+}
+
+export class LayerChain {
+  readonly root: string;
+  private readonly script: string;
+  /** the mount point: the whole work folder, so what a stage writes beside the chroot (disk images, the stemcell's files) is in its layer too */
+  private readonly target: string;
+
+  constructor(
+    private readonly machine: Machine,
+    layout: BuildLayout,
+    readonly stages: readonly string[],
+    readonly keys: readonly string[],
+  ) {
+    this.root = layersRoot(layout.root);
+    this.script = posix.join(layout.builderDir, 'stages', 'lib', 'layers.bash');
+    this.target = layout.workDir;
+  }
+
+  private call(args: string[]): Promise<string> {
+    return runChecked(this.machine, ['bash', this.script, ...args], { sudo: true });
+  }
+
+  /** How many leading stages have a complete layer. */
+  async probe(): Promise<number> {
+    return Number((await this.call(['probe', this.root, ...this.keys])).trim());
+  }
+
+  /** Run stage `index` on a fresh layer over the ones before it; keep the layer when it succeeds, throw it away when not. */
+  async run<T>(index: number, stage: () => Promise<T>): Promise<T> {
+    const key = this.keys[index]!;
+    await this.call(['mount', this.root, this.target, key, ...this.keys.slice(0, index)]);
+    try {
+      const result = await stage();
+      await this.call(['commit', this.root, this.target, key, this.stages[index]!]);
+      return result;
+    } catch (err) {
+      await this.call(['discard', this.root, this.target, key]).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Throw away what a failed attempt left in stage `index`'s layer and mount a fresh one (a retry). */
+  async reset(index: number): Promise<void> {
+    await this.call(['mount', this.root, this.target, this.keys[index]!, ...this.keys.slice(0, index)]);
+  }
+
+  /** The work folder as the first `count` layers left it, read-only (to archive it). */
+  async view(count = this.keys.length): Promise<void> {
+    await this.call(['view', this.root, this.target, ...this.keys.slice(0, count)]);
+  }
+
+  /** The work folder over every layer, writable, on a scratch layer thrown away by `drop` (to pack the stemcell). */
+  async scratch(): Promise<void> {
+    await this.call(['mount', this.root, this.target, scratchKey(this.keys), ...this.keys]);
+  }
+
+  async drop(): Promise<void> {
+    await this.call(['discard', this.root, this.target, scratchKey(this.keys)]);
+  }
+
+  async unmount(): Promise<void> {
+    await this.call(['umount', this.target]);
+  }
+
+  /** Keep the layers' disk use under the bound, never removing this chain's. */
+  async prune(maxMiB: number): Promise<string[]> {
+    return (await this.call(['prune', this.root, String(maxMiB), ...this.keys])).split('\n').filter((l) => l !== '');
+  }
+}
+
+function scratchKey(keys: readonly string[]): string {
+  return createHash('sha256').update(`scratch:${keys.at(-1) ?? ''}`).digest('hex').slice(0, 32);
+}

@@ -1,0 +1,101 @@
+// End to end, as root, on the local machine: the OS-image phase on stage layers. A copy of
+// the checkout is built cold (every stage on a new layer), built again (every layer
+// reused, nothing runs), then a late stage of the copy is edited: only that stage and the
+// ones after it run. The image that makes is compared with a cold in-place build of the
+// same edited stages (--no-layers): same files, modes, owners and contents.
+import assert from 'node:assert/strict';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { findOperatingSystem } from '../../src/catalog/planner.js';
+import { packageRoot } from '../../src/util/paths.js';
+import { diffTrees, digestTree } from '../helpers/tree-digest.js';
+
+const skip = process.getuid?.() === 0 ? undefined : 'needs root (--machine local, overlay mounts)';
+const debian = findOperatingSystem('debian-bookworm');
+const edited = 'bosh_audit_debian';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** What differs between two independent builds by nature: logs, salted password hashes, backups, caches with time stamps. */
+function differsBetweenBuilds(path: string): boolean {
+  return /^var\/log\//.test(path) || /^etc\/(shadow|gshadow)-?$/.test(path) || /^etc\/(passwd|group)-$/.test(path)
+    || /-old$/.test(path) || path === 'var/cache/ldconfig/aux-cache';
+}
+
+describe('stage layers (debian-bookworm OS image, local machine)', { skip, timeout: 30 * 60_000 }, () => {
+  let scratch: string;
+  let checkout: string;
+  let common: string[];
+
+  const run = (args: string[]): Promise<Run> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [join(checkout, 'bin', 'stemforge.js'), ...args], {
+        env: { ...process.env, CI: 'true', NO_COLOR: '1', XDG_STATE_HOME: join(scratch, 'state'), STEMFORGE_CONFIG_DIR: join(scratch, 'config') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  const applied = (r: Run): string[] => (JSON.parse(r.stdout) as { stages: { stage: string; step: string }[] }).stages.filter((s) => s.step === 'apply').map((s) => s.stage);
+  const unpack = (image: string, name: string): string => {
+    const dir = join(scratch, name);
+    mkdirSync(dir);
+    execFileSync('tar', ['-xzf', image, '-C', dir, '--numeric-owner']);
+    return dir;
+  };
+
+  before(() => {
+    scratch = mkdtempSync('/var/tmp/stemforge-layers-e2e-');
+    // a copy of the checkout whose stages the test may edit; node_modules is shared
+    checkout = join(scratch, 'checkout');
+    mkdirSync(checkout);
+    for (const name of ['bin', 'dist', 'stages', 'templates', 'package.json']) cpSync(join(packageRoot, name), join(checkout, name), { recursive: true });
+    symlinkSync(join(packageRoot, 'node_modules'), join(checkout, 'node_modules'));
+    // --no-cache: the artifact cache would answer the second build before any layer is looked at
+    common = ['os-image', '--os', 'debian-bookworm', '--machine', 'local', '--json', '--no-cache', '--package-cache', join(scratch, 'debs')];
+  });
+
+  after(() => {
+    if (scratch) execFileSync('rm', ['-rf', '--one-file-system', scratch]);
+  });
+
+  it('builds every stage on its own layer, then reuses them all when nothing changed', async () => {
+    const layered = [...common, '--build-root', join(scratch, 'layered')];
+    const cold = await run([...layered, '--out', join(scratch, 'cold.tgz')]);
+    assert.equal(cold.code, 0, cold.stderr.slice(-4000));
+    assert.deepEqual(applied(cold), debian.osImageStages);
+    assert.match(cold.stderr, /0 of 27 stage layers reused, running from base_debootstrap/);
+    const layers = readdirSync(join(scratch, 'layered', 'layers')).filter((n) => /^[0-9a-f]{32}$/.test(n));
+    assert.equal(layers.length, debian.osImageStages.length, 'one layer per stage');
+
+    const again = await run([...layered, '--out', join(scratch, 'again.tgz')]);
+    assert.equal(again.code, 0, again.stderr.slice(-4000));
+    assert.deepEqual(applied(again), [], 'no stage ran');
+    assert.match(again.stderr, /27 of 27 stage layers reused/);
+  });
+
+  it(`after an edit of ${edited} only it and the stages after it run, and the image equals a cold build's`, async () => {
+    appendFileSync(join(checkout, 'stages', edited, 'apply.sh'), 'echo "edited by the layers test" >"$chroot/etc/stemforge-layers-test"\n');
+    const incremental = await run([...common, '--build-root', join(scratch, 'layered'), '--out', join(scratch, 'incremental.tgz')]);
+    assert.equal(incremental.code, 0, incremental.stderr.slice(-4000));
+    const from = debian.osImageStages.indexOf(edited);
+    assert.deepEqual(applied(incremental), debian.osImageStages.slice(from));
+
+    const inPlace = await run([...common, '--build-root', join(scratch, 'in-place'), '--no-layers', '--out', join(scratch, 'in-place.tgz')]);
+    assert.equal(inPlace.code, 0, inPlace.stderr.slice(-4000));
+    const a = digestTree(unpack(join(scratch, 'incremental.tgz'), 'incremental'), differsBetweenBuilds);
+    const b = digestTree(unpack(join(scratch, 'in-place.tgz'), 'in-place'), differsBetweenBuilds);
+    assert.ok(a.has('etc/stemforge-layers-test'), 'the edit is in the image');
+    assert.ok(a.size > 20_000, `${a.size} entries compared`);
+    assert.deepEqual(diffTrees(b, a), []);
+  });
+});
