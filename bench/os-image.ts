@@ -1,6 +1,7 @@
 // Benchmark: the debian-bookworm OS image through the ssh machine (sshd on loopback), side
 // by side in one run: cold (empty package cache), warm (same cache, fresh chroot), and a
-// resume from a late stage on the kept chroot. Run as root: npm run bench:os-image
+// resume from a late stage on the kept chroot, all in place (--no-layers; bench/rebuild.ts
+// measures the layers and the cache). Run as root: npm run bench:os-image
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ const scratch = mkdtempSync('/var/tmp/stemforge-bench-');
 const out = join(scratch, 'debian-bookworm.tgz');
 const common = ['os-image', '--os', 'debian-bookworm', '--machine', sshd.machineUrl, '--identity', sshd.clientKey,
   '--known-hosts', sshd.knownHosts, '--build-root', join(scratch, 'root'), '--package-cache', join(scratch, 'debs'),
-  '--out', out, '--json'];
+  '--out', out, '--json', '--no-layers', '--no-cache'];
 
 function build(label: string, extra: string[] = []): number {
   const started = performance.now();
