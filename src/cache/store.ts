@@ -5,7 +5,7 @@
 // entry, and a crash leaves at worst a temp file or an unreferenced blob, which verify removes.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readdirSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -151,9 +151,41 @@ export class ArtifactCache {
     await fsyncPath(this.indexDir);
   }
 
-  /** Store a file under an input key. */
-  async putFile(path: string, meta: Pick<CacheEntry, 'key' | 'kind' | 'name' | 'label' | 'manifest'>): Promise<CacheEntry> {
-    const { digest, size } = await this.putBlob(createReadStream(path));
+  /**
+   * A file whose sha256 is known already (it was hashed as it arrived) becomes a blob by a
+   * hard link when it is on the cache's file system: no second read. The file turns
+   * read-only with it. Resolves to false when a link is not possible (another file system).
+   */
+  private async linkBlob(path: string, digest: string): Promise<{ digest: string; size: number } | false> {
+    await this.ensure();
+    const tmp = this.tempPath();
+    try {
+      await link(path, tmp);
+    } catch {
+      return false;
+    }
+    try {
+      const size = (await stat(tmp)).size;
+      const target = this.blobPath(digest);
+      if (await stat(target).then((t) => t.size === size, () => false)) {
+        await rm(tmp, { force: true });
+      } else {
+        await mkdir(join(this.blobsDir, digest.slice(0, 2)), { recursive: true, mode: 0o700 });
+        await chmod(tmp, 0o444);
+        await rename(tmp, target);
+        await fsyncPath(join(this.blobsDir, digest.slice(0, 2)));
+      }
+      return { digest, size };
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Store a file under an input key; with `knownDigest` (the file was hashed as it arrived) a hard link replaces the copy where it can. */
+  async putFile(path: string, meta: Pick<CacheEntry, 'key' | 'kind' | 'name' | 'label' | 'manifest'>, knownDigest?: string): Promise<CacheEntry> {
+    const linked = knownDigest ? await this.linkBlob(path, knownDigest) : false;
+    const { digest, size } = linked || (await this.putBlob(createReadStream(path), knownDigest));
     const now = new Date().toISOString();
     const previous = await this.read(meta.key);
     const entry: CacheEntry = { schema: 1, ...meta, digest, size, createdAt: now, lastUsedAt: now, pinned: previous?.pinned ?? false };

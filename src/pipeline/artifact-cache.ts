@@ -141,7 +141,7 @@ export async function handOut(cache: ArtifactCache, entry: CacheEntry, out: stri
   await writeFile(`${out}.sha256`, `${entry.digest}  ${basename(out)}\n`);
 }
 
-/** Store a file a build made. */
-export function store(cache: ArtifactCache, wanted: CacheKey, kind: CacheEntry['kind'], path: string): Promise<CacheEntry> {
-  return cache.putFile(path, { key: wanted.key, kind, name: wanted.name, label: wanted.label, manifest: wanted.manifest });
+/** Store a file a build made; its sha256, when the fetch computed it, spares a second read. */
+export function store(cache: ArtifactCache, wanted: CacheKey, kind: CacheEntry['kind'], path: string, sha256?: string): Promise<CacheEntry> {
+  return cache.putFile(path, { key: wanted.key, kind, name: wanted.name, label: wanted.label, manifest: wanted.manifest }, sha256);
 }

@@ -241,7 +241,7 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
         top.push({
           title: 'Store the OS image in the cache',
           task: async (_c, task) => {
-            const entry = await store(cache, key, 'os-image', imagePath);
+            const entry = await store(cache, key, 'os-image', imagePath, osPhase.result.sha256);
             locks.pop()?.();
             task.title = `Stored the OS image in the cache (key ${entry.key.slice(0, 12)}…)`;
           },
@@ -260,7 +260,7 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
           let stored = 0;
           for (const s of scPhase.built()) {
             const plan = plans.find((p) => p.infrastructure.name === s.infrastructure)!;
-            await store(cache, await stemcellKey(keyRequest, plan, digest, fileOf(plan), machineLabel), 'stemcell', s.out!);
+            await store(cache, await stemcellKey(keyRequest, plan, digest, fileOf(plan), machineLabel), 'stemcell', s.out!, s.sha256);
             stored += 1;
           }
           task.title = `Stored ${stored} stemcell(s) in the cache`;

@@ -276,7 +276,7 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
       ? [{
           title: 'Store the OS image in the cache',
           task: async (_c, task) => {
-            const entry = await store(cache, key!, 'os-image', resolve(request.out!));
+            const entry = await store(cache, key!, 'os-image', resolve(request.out!), phase.result.sha256);
             task.title = `Stored the OS image in the cache (key ${entry.key.slice(0, 12)}…)`;
           },
         }]

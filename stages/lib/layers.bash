@@ -13,7 +13,7 @@
 #   layers.bash prune   ROOT MAX_MIB KEEP...     remove unfinished layers, then the least recently
 #                                                used complete ones not in KEEP while over MAX_MIB
 #
-# A layer is ROOT/KEY/{upper,meta}; its `meta` (stage, time) is written last, so a layer
+# A layer is ROOT/KEY/{upper,meta}; its `meta` (stage, time, size) is written last, so a layer
 # without it is not complete. Lower dirs are given relative to ROOT (mount runs there) to
 # keep the mount options short: overlayfs takes at most a page of them.
 set -euo pipefail
@@ -90,7 +90,9 @@ case "$cmd" in
     [ -d "$root/$key.part/upper" ] || { echo "layers: no layer $key.part to commit" >&2; exit 1; }
     rm -rf --one-file-system -- "${root:?}/$key" "$root/$key.part/work"
     mv -- "$root/$key.part" "$root/$key"
-    printf 'stage=%s\ncommitted=%s\n' "$stage" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$root/$key/meta.part"
+    # the layer's size once, here, so prune never walks the whole store
+    size=$(du -sm -- "$root/$key/upper" | cut -f1)
+    printf 'stage=%s\ncommitted=%s\nsize_mib=%s\n' "$stage" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$size" >"$root/$key/meta.part"
     sync -f "$root/$key/meta.part" 2>/dev/null || true
     mv -- "$root/$key/meta.part" "$root/$key/meta"
     ;;
@@ -113,14 +115,20 @@ case "$cmd" in
     find "$root" -mindepth 1 -maxdepth 1 -name '*.part' -exec rm -rf --one-file-system -- {} +
     # complete layers, least recently used first (mount and view touch the layers they use)
     mapfile -t layers < <(find "$root" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended -regex '.*/[0-9a-f]{16,64}' -printf '%T@ %f\n' | sort -n | cut -d' ' -f2)
-    total=$(du -sm -- "$root" | cut -f1)
+    declare -A sizes=()
+    total=0
+    for key in "${layers[@]}"; do
+      size=$(sed -n 's/^size_mib=//p' "$root/$key/meta" 2>/dev/null)
+      [[ "$size" =~ ^[0-9]+$ ]] || size=$(du -sm -- "$root/$key" | cut -f1)
+      sizes[$key]=$size
+      total=$((total + size))
+    done
     for key in "${layers[@]}"; do
       [ "$total" -gt "$max_mib" ] || break
       [ -z "${keep[$key]:-}" ] || continue
-      size=$(du -sm -- "$root/$key" | cut -f1)
       rm -rf --one-file-system -- "${root:?}/$key"
-      total=$((total - size))
-      echo "pruned layer $key ($size MiB)"
+      total=$((total - sizes[$key]))
+      echo "pruned layer $key (${sizes[$key]} MiB)"
     done
     ;;
   *) usage ;;

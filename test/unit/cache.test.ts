@@ -50,6 +50,18 @@ describe('cache store', () => {
     assert.ok(!existsSync(blob));
   });
 
+  it('a file hashed as it arrived is linked in, not copied (same file system), and turns read-only', async () => {
+    const dir = scratch();
+    const cache = new ArtifactCache(join(dir, 'cache'));
+    const file = artifact(dir, 20_000);
+    const { statSync } = await import('node:fs');
+    const entry = await cache.putFile(file, meta(3), await sha256Of(file));
+    assert.equal(statSync(cache.blobPath(entry.digest)).ino, statSync(file).ino);
+    assert.equal(statSync(file).mode & 0o777, 0o444);
+    assert.equal((await cache.lookup(key(3), { verify: true })).entry?.size, 20_000);
+    assert.deepEqual(readdirSync(cache.tmpDir), []);
+  });
+
   it('two entries of the same content share one blob; removing one keeps it for the other', async () => {
     const dir = scratch();
     const cache = new ArtifactCache(join(dir, 'cache'));
