@@ -121,21 +121,25 @@ export class ArtifactCache {
       const digest = hash.digest('hex');
       if (expectedDigest && digest !== expectedDigest) throw new Error(`blob arrived damaged: sha256 ${digest}, expected ${expectedDigest}`);
       await fsyncPath(tmp);
-      const target = this.blobPath(digest);
-      const present = await stat(target).then((s) => s.size === size, () => false);
-      if (present) {
-        await rm(tmp, { force: true });
-      } else {
-        await mkdir(join(this.blobsDir, digest.slice(0, 2)), { recursive: true, mode: 0o700 });
-        await chmod(tmp, 0o444);
-        await rename(tmp, target);
-        await fsyncPath(join(this.blobsDir, digest.slice(0, 2)));
-      }
+      await this.settle(tmp, digest, size);
       return { digest, size };
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
     }
+  }
+
+  /** Make a finished temp file the blob of `digest` (read-only, renamed into place), or drop it when that blob is there already. */
+  private async settle(tmp: string, digest: string, size: number): Promise<void> {
+    const target = this.blobPath(digest);
+    if (await stat(target).then((t) => t.size === size, () => false)) {
+      await rm(tmp, { force: true });
+      return;
+    }
+    await mkdir(join(this.blobsDir, digest.slice(0, 2)), { recursive: true, mode: 0o700 });
+    await chmod(tmp, 0o444);
+    await rename(tmp, target);
+    await fsyncPath(join(this.blobsDir, digest.slice(0, 2)));
   }
 
   private async writeEntry(entry: CacheEntry): Promise<void> {
@@ -166,15 +170,7 @@ export class ArtifactCache {
     }
     try {
       const size = (await stat(tmp)).size;
-      const target = this.blobPath(digest);
-      if (await stat(target).then((t) => t.size === size, () => false)) {
-        await rm(tmp, { force: true });
-      } else {
-        await mkdir(join(this.blobsDir, digest.slice(0, 2)), { recursive: true, mode: 0o700 });
-        await chmod(tmp, 0o444);
-        await rename(tmp, target);
-        await fsyncPath(join(this.blobsDir, digest.slice(0, 2)));
-      }
+      await this.settle(tmp, digest, size);
       return { digest, size };
     } catch (err) {
       await rm(tmp, { force: true });

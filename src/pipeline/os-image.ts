@@ -13,13 +13,12 @@ import { osImageSettings, osSettingsInput, renderSettings } from './settings-fil
 import { stageFiles } from './stage-files.js';
 import { StageRunner, type StageRecord } from './stage-runner.js';
 import { fetchArtifact, phaseSummary, runLogDir, runStage, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
-import { sessionTasks, type SessionCtx } from './session.js';
+import { runSession, type SessionCtx } from './session.js';
 import { builderTree, describeHit, handOut, lookup, osImageKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
 import { ArtifactCache } from '../cache/store.js';
 import { LayerChain, layerKeys } from './layers.js';
 import { StageReads } from './stage-reads.js';
 import { keyedSettings } from '../cache/keys.js';
-import { createTaskList } from './ui.js';
 
 export type { RunUi } from './common.js';
 
@@ -281,14 +280,7 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
           },
         }]
       : [];
-    const ctx: SessionCtx = {};
-    const tasks = createTaskList<SessionCtx>([...sessionTasks<SessionCtx>(request, ui, logDir), ...phase.tasks, ...storeTask], ui.renderer, ctx);
-    try {
-      await tasks.run();
-    } finally {
-      await phase.release();
-      await ctx.machine?.close().catch(() => undefined);
-    }
+    await runSession(request, ui, logDir, [...phase.tasks, ...storeTask], () => phase.release());
     return phase.result;
   } finally {
     release?.();

@@ -10,6 +10,7 @@ import { builderFolders, packageRoot } from '../util/paths.js';
 import { throwIfAborted, type RunUi } from './common.js';
 import { buildLayout } from './layout.js';
 import { StageRunner } from './stage-runner.js';
+import { createTaskList } from './ui.js';
 
 export interface SessionCtx {
   machine?: Machine;
@@ -53,4 +54,16 @@ export function sessionTasks<Ctx extends SessionCtx>(request: SessionRequest, ui
       },
     },
   ];
+}
+
+/** Run the session steps and then `tasks` as one tree; afterwards release the phase's mounts and close the connection, whatever happened. */
+export async function runSession(request: SessionRequest, ui: RunUi, logDir: string, tasks: ListrTask<SessionCtx>[], release: () => Promise<unknown>): Promise<void> {
+  const ctx: SessionCtx = {};
+  const list = createTaskList<SessionCtx>([...sessionTasks<SessionCtx>(request, ui, logDir), ...tasks], ui.renderer, ctx);
+  try {
+    await list.run();
+  } finally {
+    await release();
+    await ctx.machine?.close().catch(() => undefined);
+  }
 }

@@ -19,7 +19,7 @@ import { packageRoot } from '../util/paths.js';
 import { version as stemforgeVersion } from '../util/version.js';
 import type { ListrTask } from 'listr2';
 import { fetchArtifact, phaseSummary, runLogDir, runStage, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
-import { sessionTasks, type SessionCtx } from './session.js';
+import { runSession, type SessionCtx } from './session.js';
 import { builderTree } from './artifact-cache.js';
 import { LayerChain, layerKeys } from './layers.js';
 import { StageReads } from './stage-reads.js';
@@ -28,7 +28,6 @@ import { buildLayout, type BuildLayout } from './layout.js';
 import { osSettingsInput, renderSettings, stemcellSettings } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
 import { StageRunner, type StageRecord } from './stage-runner.js';
-import { createTaskList } from './ui.js';
 
 export type AgentSource = { file: string } | { url: string; sha256: string };
 
@@ -368,13 +367,6 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
 export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promise<StemcellResult> {
   const logDir = runLogDir(`stemcell-${request.os.name}`);
   const phase = stemcellPhase(request, ui, logDir);
-  const ctx: SessionCtx = {};
-  const tasks = createTaskList<SessionCtx>([...sessionTasks<SessionCtx>(request, ui, logDir), ...phase.tasks], ui.renderer, ctx);
-  try {
-    await tasks.run();
-  } finally {
-    await phase.release();
-    await ctx.machine?.close().catch(() => undefined);
-  }
+  await runSession(request, ui, logDir, phase.tasks, () => phase.release());
   return phase.result;
 }

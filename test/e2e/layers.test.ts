@@ -47,7 +47,7 @@ describe('stage layers (debian-bookworm OS image, local machine)', { skip, timeo
     });
   const applied = (r: Run): string[] => (JSON.parse(r.stdout) as { stages: { stage: string; step: string }[] }).stages.filter((s) => s.step === 'apply').map((s) => s.stage);
   const unpack = (image: string, name: string): string => {
-    const dir = join(scratch, name);
+    const dir = join(scratch, `unpacked-${name}`);
     mkdirSync(dir);
     execFileSync('tar', ['-xzf', image, '-C', dir, '--numeric-owner']);
     return dir;
