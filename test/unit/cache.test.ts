@@ -221,3 +221,27 @@ describe('cache export and import', () => {
     assert.throws(() => parseSize('lots'), /not a size/);
   });
 });
+
+describe('cache lookups for builds', () => {
+  const options = { dir: '', enabled: true, refreshOsImage: false, osImageMaxAgeDays: 7, explain: true };
+  it('a stale OS image, a refresh, --no-cache and an unknown key each miss, saying why', async () => {
+    const { lookup } = await import('../../src/pipeline/artifact-cache.js');
+    const dir = scratch();
+    const cache = new ArtifactCache(join(dir, 'cache'));
+    const manifest = { phase: 'os-image', stages: [{ name: 'a', digest: '1' }] };
+    const entry = await cache.putFile(artifact(dir, 1000), { key: key(5), kind: 'os-image', name: 'os.tgz', label: 'debian-bookworm', manifest });
+    const wanted = { key: key(5), manifest, label: 'debian-bookworm', name: 'os.tgz' };
+    assert.equal((await lookup(cache, wanted, options, { maxAgeDays: 7 })).entry?.digest, entry.digest);
+    writeFileSync(join(cache.indexDir, `${key(5)}.json`), JSON.stringify({ ...entry, createdAt: new Date(Date.now() - 10 * 86_400_000).toISOString() }));
+    const stale = await lookup(cache, wanted, options, { maxAgeDays: 7 });
+    assert.equal(stale.entry, undefined);
+    assert.match(stale.why[0]!, /10\.0 days old \(more than 7 days\): rebuilding so security updates land/);
+    assert.ok((await lookup(cache, wanted, options, { maxAgeDays: undefined })).entry, 'no age limit (BUILD_TIME): still a hit');
+    assert.match((await lookup(cache, wanted, options, { refresh: true })).why[0]!, /--refresh-os-image/);
+    assert.deepEqual((await lookup(cache, wanted, { ...options, enabled: false })).why, ['--no-cache']);
+    const changed = { ...wanted, key: key(6), manifest: { phase: 'os-image', stages: [{ name: 'a', digest: '2' }] } };
+    const miss = await lookup(cache, changed, options);
+    assert.deepEqual(miss.why.slice(0, 1), ['not cached']);
+    assert.match(miss.why.join('\n'), /closest cached entry 0{12} \(debian-bookworm, [^)]*\) differs in:[\s\S]*stages\[a\]\.digest: "1" → "2"/);
+  });
+});
