@@ -79,17 +79,22 @@ export class LocalMachine extends ShellMachine {
     if (!this.isRoot) return super.fetchFile(remotePath, into, options);
     const hash = createHash('sha256');
     let bytes = 0;
-    await pipeline(
-      createReadStream(remotePath),
-      async function* (chunks: AsyncIterable<Buffer>) {
-        for await (const chunk of chunks) {
-          hash.update(chunk);
-          bytes += chunk.length;
-          yield chunk;
-        }
-      },
-      into,
-    );
+    try {
+      await pipeline(
+        createReadStream(remotePath),
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            hash.update(chunk);
+            bytes += chunk.length;
+            yield chunk;
+          }
+        },
+        into,
+      );
+    } catch (err) {
+      // the Machine contract's message, as the cat-based fetch gives it
+      throw new Error(`fetching ${remotePath} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
     return { sha256: hash.digest('hex'), bytes };
   }
 
