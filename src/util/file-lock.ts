@@ -49,7 +49,12 @@ export async function acquireFileLock(path: string, options: LockOptions & { onW
         rmSync(path, { force: true });
         continue;
       }
-      const holder = readFileSync(path, 'utf8').trim();
+      let holder: string;
+      try {
+        holder = readFileSync(path, 'utf8').trim();
+      } catch {
+        continue; // released between our try and this read: try again
+      }
       if (Date.now() > deadline) throw new Error(`${options.what ?? 'this'} is locked by another stemforge (pid ${holder}, lock ${path})`);
       if (!told) options.onWait?.(holder);
       told = true;
