@@ -25,7 +25,7 @@ import { askAfterFailure, type PromptingTask } from '../wizard/on-error.js';
 import { commandLine, summary, unattendedAnswers, wizardDefaults } from './build-answers.js';
 import { exitCodes, reportError } from './errors.js';
 import { cacheLines } from './layer-option.js';
-import { addSshOptions, sshOptions, type SshFlags } from './machine-options.js';
+import { addSshOptions, positiveInteger, sshOptions, type SshFlags } from './machine-options.js';
 import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, proxyEnvironment } from './request.js';
 
 interface BuildFlags extends SshFlags {
@@ -114,13 +114,6 @@ function failurePolicy(policy: string, interactive: boolean, shell: string): Run
   }
 }
 
-function positive(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} takes a whole number above 0, not '${value}'`);
-  return n;
-}
-
 async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signal: AbortSignal): Promise<void> {
   const json = !!flags.json;
   const layers = loadLayers(flags);
@@ -173,7 +166,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
       memoryMiB: chosen('memory') ? answers.memory : undefined,
       diskGiB: chosen('diskSize') ? answers.diskSize : undefined,
       libvirtDriver: flags.libvirtDriver,
-      upTimeoutMinutes: positive('--vm-timeout', flags.vmTimeout),
+      upTimeoutMinutes: positiveInteger('--vm-timeout', flags.vmTimeout),
       proxy: proxyEnv,
     },
     agent: answers.agent.kind === 'file' ? { file: answers.agent.file } : answers.agent.kind === 'url' ? { url: answers.agent.url, sha256: answers.agent.sha256 } : undefined,

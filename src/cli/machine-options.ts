@@ -42,7 +42,7 @@ export function addVmOptions(command: Command): Command {
     .option('--vm-timeout <minutes>', `vagrant: bound for bringing the VM up and provisioning it (default ${defaultUpTimeoutMinutes})`);
 }
 
-function positiveInteger(flag: string, value: string | undefined): number | undefined {
+export function positiveInteger(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} takes a whole number above 0, not '${value}'`);

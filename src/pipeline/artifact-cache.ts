@@ -11,6 +11,7 @@ import { ArtifactCache, type CacheEntry } from '../cache/store.js';
 import { buildManifest, type Manifest } from '../sync/manifest.js';
 import { builderFolders, packageRoot } from '../util/paths.js';
 import { version } from '../util/version.js';
+import type { RunEvent } from './common.js';
 import { osImageSettings, osSettingsInput, stemcellSettings } from './settings-file.js';
 
 export interface CacheOptions {
@@ -144,4 +145,26 @@ export async function handOut(cache: ArtifactCache, entry: CacheEntry, out: stri
 /** Store a file a build made; its sha256, when the fetch computed it, spares a second read. */
 export function store(cache: ArtifactCache, wanted: CacheKey, kind: CacheEntry['kind'], path: string, sha256?: string): Promise<CacheEntry> {
   return cache.putFile(path, { key: wanted.key, kind, name: wanted.name, label: wanted.label, manifest: wanted.manifest }, sha256);
+}
+
+/**
+ * The OS image's lookup for a build: on a miss, take the key's lock (one build of an image
+ * at a time; a second waits, then finds it cached) and look again. `release` is set while
+ * the lock is held: the caller frees it once the image is stored (or the build ends).
+ */
+export async function lookupOsImage(cache: ArtifactCache, key: CacheKey, options: CacheOptions, policy: { maxAgeDays?: number; refresh?: boolean },
+  emit?: (e: RunEvent) => void): Promise<Lookup & { release?: () => void }> {
+  let found = await lookup(cache, key, options, policy);
+  let release: (() => void) | undefined;
+  if (!found.entry) {
+    release = await cache.lockKey(key.key, (pid) => emit?.({ type: 'cache', artifact: 'os-image', label: key.label, key: key.key, hit: false, why: [`waiting for another build of it (pid ${pid})`] }));
+    const again = await lookup(cache, key, { ...options, explain: false }, policy);
+    if (again.entry) found = again;
+  }
+  emit?.({ type: 'cache', artifact: 'os-image', label: key.label, key: key.key, hit: !!found.entry, why: found.why });
+  if (found.entry) {
+    release?.();
+    release = undefined;
+  }
+  return { ...found, release };
 }

@@ -11,7 +11,7 @@ import { ArtifactCache } from '../cache/store.js';
 import { describeSpec } from '../machine/spec.js';
 import { stemcellFileName, stemcellName } from '../stemcell/naming.js';
 import { sha256File } from '../stemcell/os-image-file.js';
-import { describeHit, handOut, lookup, osImageKey, stemcellKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
+import { describeHit, handOut, lookup, lookupOsImage, osImageKey, stemcellKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
 import { runChecked } from '../machine/machine.js';
 import { HintedError, UsageError } from '../util/errors.js';
 import { StoppedAfterFailure, type RunEvent, type RunUi } from './common.js';
@@ -158,19 +158,13 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
     if (!reuse && cache && cacheOptions) {
       osKey = await osImageKey(request, machineLabel);
       const policy = { maxAgeDays: request.buildTime ? undefined : cacheOptions.osImageMaxAgeDays, refresh: cacheOptions.refreshOsImage || phase === 'os-image' };
-      let found = await lookup(cache, osKey, cacheOptions, policy);
-      if (!found.entry) {
-        // one build of an OS image at a time: a second one waits, then finds it cached
-        locks.push(await cache.lockKey(osKey.key, (pid) => emit({ type: 'cache', artifact: 'os-image', label: osKey!.label, key: osKey!.key, hit: false, why: [`waiting for another build of it (pid ${pid})`] })));
-        found = await lookup(cache, osKey, { ...cacheOptions, explain: false }, policy).then((again) => (again.entry ? again : found));
-      }
-      emit({ type: 'cache', artifact: 'os-image', label: osKey.label, key: osKey.key, hit: !!found.entry, why: found.why });
+      const found = await lookupOsImage(cache, osKey, cacheOptions, policy, emit);
+      if (found.release) locks.push(found.release);
       if (found.entry) {
         await handOut(cache, found.entry, imagePath);
         reuse = true;
         osDigest = found.entry.digest;
         osSkip = `${describeHit(found.entry)} → ${imagePath}`;
-        locks.pop()?.();
       }
     }
 

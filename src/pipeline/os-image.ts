@@ -14,7 +14,7 @@ import { stageFiles } from './stage-files.js';
 import { StageRunner, type StageRecord } from './stage-runner.js';
 import { fetchArtifact, phaseSummary, runLogDir, runStage, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
 import { runSession, type SessionCtx } from './session.js';
-import { builderTree, describeHit, handOut, lookup, osImageKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
+import { builderTree, describeHit, handOut, lookupOsImage, osImageKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
 import { ArtifactCache } from '../cache/store.js';
 import { LayerChain, layerKeys } from './layers.js';
 import { StageReads } from './stage-reads.js';
@@ -258,12 +258,8 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
     if (cache && options) {
       key = await osImageKey(request, describeSpec(request.machine));
       const policy = { maxAgeDays: request.buildTime ? undefined : options.osImageMaxAgeDays, refresh: options.refreshOsImage };
-      let found = await lookup(cache, key, options, policy);
-      if (!found.entry) {
-        release = await cache.lockKey(key.key, (pid) => ui.emit?.({ type: 'cache', artifact: 'os-image', label: key!.label, key: key!.key, hit: false, why: [`waiting for another build of it (pid ${pid})`] }));
-        found = await lookup(cache, key, { ...options, explain: false }, policy).then((again) => (again.entry ? again : found));
-      }
-      ui.emit?.({ type: 'cache', artifact: 'os-image', label: key.label, key: key.key, hit: !!found.entry, why: found.why });
+      const found = await lookupOsImage(cache, key, options, policy, ui.emit);
+      release = found.release;
       if (found.entry) {
         const out = resolve(request.out!);
         await handOut(cache, found.entry, out);
