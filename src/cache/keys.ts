@@ -9,8 +9,12 @@ import type { CacheEntry } from './store.js';
 /** Bump when the meaning of a key changes, so old entries stop matching. */
 export const keySchema = 1;
 
-/** Settings that do not change what is built: where the build machine keeps its .deb files, and which git commit ran (the stage contents are hashed instead). */
-const settingsOutsideKey = new Set(['pkg_cache_root', 'stemforge_commit']);
+/**
+ * Settings that do not change what is built: where the build machine keeps its .deb files,
+ * which git commit ran (the stage contents are hashed instead), and where monit's source
+ * comes from (its sha256 is keyed: the same tarball from a URL or a local file builds the same).
+ */
+const settingsOutsideKey = new Set(['pkg_cache_root', 'stemforge_commit', 'monit_source_url', 'monit_source_file']);
 
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

@@ -32,11 +32,23 @@ export interface OperatingSystem {
   /** what supervises monit (and later the agent): runit on Jammy as in the reference, systemd units elsewhere */
   serviceManager: 'runit' | 'systemd';
   /**
+   * what keeps /etc/resolv.conf, as the agent expects for the line's service manager: with
+   * ServiceManager systemd it writes /etc/systemd/resolved.conf.d/10-bosh.conf and restarts
+   * systemd-resolved; with runit it writes resolvconf's base file and runs `resolvconf -u`.
+   */
+  dnsResolver: 'systemd-resolved' | 'resolvconf';
+  /**
    * kernel arguments of the reference's command line this line leaves out: Debian 12's
    * initramfs sleeps the whole rootdelay instead of waiting up to it (measured: root
    * mounted at 315 s under QEMU), so rootdelay=300 would add five minutes to every boot.
    */
   kernelArgsOmitted: string[];
+  /**
+   * kernel arguments this line adds to the reference's command line: Jammy boots on cgroup v1
+   * (systemd.unified_cgroup_hierarchy=false), where the net_cls controller the monit API
+   * filter (iptables) matches on exists; on cgroup v2 there is none and the agent is shut out.
+   */
+  kernelArgsAdded: string[];
   /** stemcell names end in -go_agent (Jammy, as the reference); newer lines drop it (Noble) */
   goAgentSuffix: boolean;
   /** how the monit HTTP API is closed to everything but the agent: iptables+net_cls (cgroup v1) or nftables (cgroup v2) */
@@ -137,7 +149,9 @@ export const operatingSystems: readonly OperatingSystem[] = [
     packages: renames(referencePackages, { 'libreadline6-dev': 'libreadline-dev', 'libcap2-dev': 'libcap-dev' }, rsyslogPackages),
     purgePackages: referencePurge,
     serviceManager: 'runit',
+    dnsResolver: 'resolvconf',
     kernelArgsOmitted: [],
+    kernelArgsAdded: ['systemd.unified_cgroup_hierarchy=false'],
     goAgentSuffix: true,
     monitApiFilter: 'iptables',
     osImageStages: osImageStages('ubuntu', { delayMonitStart: true }),
@@ -147,19 +161,21 @@ export const operatingSystems: readonly OperatingSystem[] = [
     name: 'ubuntu-noble',
     suite: 'noble',
     version: '24.04',
-    // Noble: the t64 library transition, cracklib gone for pwquality, resolvconf gone
-    // (systemd-resolved), nftables for the monit API filter.
+    // Noble: the t64 library transition, cracklib gone for pwquality, systemd-resolved for
+    // resolvconf (the agent drives it on systemd lines), nftables for the monit API filter.
     packages: renames(referencePackages, {
       'libreadline6-dev': 'libreadline-dev',
       'libcap2-dev': 'libcap-dev',
       'libncurses5-dev': 'libncurses-dev',
       libaio1: 'libaio1t64',
       'libpam-cracklib': 'libpam-pwquality',
-      resolvconf: null,
+      resolvconf: 'systemd-resolved',
     }, [...rsyslogPackages, 'nftables']),
     purgePackages: referencePurge,
     serviceManager: 'systemd',
+    dnsResolver: 'systemd-resolved',
     kernelArgsOmitted: [],
+    kernelArgsAdded: [],
     goAgentSuffix: false,
     monitApiFilter: 'nftables',
     osImageStages: osImageStages('ubuntu', { delayMonitStart: false }),
@@ -178,7 +194,8 @@ export const operatingSystems: readonly OperatingSystem[] = [
     kernelPackages: ['linux-image-amd64'],
     // Debian 12 names (checked against the bookworm archive): rng-tools5 is upstream
     // rng-tools; software-properties-common only served the reference's
-    // PPA (add-apt-repository), which a Debian image has no use for.
+    // PPA (add-apt-repository), which a Debian image has no use for; systemd-resolved (which
+    // conflicts with resolvconf) because the agent drives it on systemd lines.
     packages: renames(referencePackages, {
       'libreadline6-dev': 'libreadline-dev',
       'rng-tools': 'rng-tools5',
@@ -187,10 +204,13 @@ export const operatingSystems: readonly OperatingSystem[] = [
       'libgcrypt-dev': 'libgcrypt20-dev',
       'libpam-cracklib': 'libpam-pwquality',
       'software-properties-common': null,
+      resolvconf: 'systemd-resolved',
     }, [...rsyslogPackages, 'nftables']),
     purgePackages: referencePurge,
     serviceManager: 'systemd',
+    dnsResolver: 'systemd-resolved',
     kernelArgsOmitted: ['rootdelay=300'],
+    kernelArgsAdded: [],
     goAgentSuffix: false,
     monitApiFilter: 'nftables',
     osImageStages: osImageStages('debian', { delayMonitStart: false }),

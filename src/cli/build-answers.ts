@@ -2,7 +2,7 @@
 // what is given, what is a default, and what is missing (an error naming the flag when no
 // one can be asked). Also the one-line command that repeats a build without questions.
 import { resolve } from 'node:path';
-import { agentPin } from '../catalog/agent.js';
+import { agentPin } from '../catalog/pins.js';
 import { shellJoin } from '../machine/quote.js';
 import { optionSpec, type SettingValue } from '../settings/options.js';
 import type { ResolvedSetting } from '../settings/resolve.js';

@@ -26,7 +26,7 @@ import { commandLine, summary, unattendedAnswers, wizardDefaults } from './build
 import { exitCodes, reportError } from './errors.js';
 import { cacheLines } from './layer-option.js';
 import { addSshOptions, positiveInteger, sshOptions, type SshFlags } from './machine-options.js';
-import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, proxyEnvironment } from './request.js';
+import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, monitSource, proxyEnvironment } from './request.js';
 
 interface BuildFlags extends SshFlags {
   [key: string]: unknown;
@@ -173,6 +173,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     blobstoreClis: !flags.skipBlobstoreClis,
     outDir: answers.outputDir,
     osImage: flags.osImage,
+    monit: monitSource(resolved.get('monitFile')!.value as string | undefined),
     resumeFrom: flags.resumeFrom,
     ...archiveFlags({ mirror: resolved.get('mirror')!.value as string | undefined, securityMirror: flags.securityMirror, snapshotMirror: flags.snapshotMirror }),
     buildTime,
@@ -192,6 +193,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
   // flags the answers do not carry, for the resume and no-questions command lines
   const carried = [
     ...(flags.skipBlobstoreClis ? ['--skip-blobstore-clis'] : []),
+    ...(request.monit ? ['--monit-file', request.monit.file] : []),
     ...(flags.skipDoctor ? ['--skip-doctor'] : []),
     ...(flags.cache === false ? ['--no-cache'] : []),
     ...(flags.layers === false ? ['--no-layers'] : []),

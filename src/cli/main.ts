@@ -9,7 +9,7 @@ import { version } from '../util/version.js';
 import { exitCodes, reportError } from './errors.js';
 import { printOsImageDescription, printOsImageResult } from './output.js';
 import { addSshOptions, addVmOptions, defaultMachine, sshOptions, vmOptions, type SshFlags, type VmFlags } from './machine-options.js';
-import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, proxyEnvironment, resumeCommand, type ArchiveFlags } from './request.js';
+import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, monitSource, proxyEnvironment, resumeCommand, type ArchiveFlags } from './request.js';
 import { addBuildCommand } from './build-command.js';
 import { addCacheCommands } from './cache-command.js';
 import { addCompletionCommand } from './completion-command.js';
@@ -36,6 +36,7 @@ interface OsImageFlags extends SshFlags, VmFlags, ArchiveFlags {
   refreshOsImage?: boolean;
   osImageMaxAge?: string;
   explainCache?: boolean;
+  monitFile?: string;
   dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -57,6 +58,7 @@ function osImageRequest(flags: OsImageFlags): OsImageRequest {
     buildRoot: flags.buildRoot,
     packageCache: flags.packageCache,
     allowUnwritten: !!flags.allowUnwritten,
+    monit: monitSource(flags.monitFile ?? (process.env.STEMFORGE_MONIT_FILE || undefined)),
     stageEnv: { ...proxyEnvironment(process.env), ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
     layers: layerOption(flags),
     cache: cacheOption(flags),
@@ -91,6 +93,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
     .option('--mirror <url>', 'archive to build from, used as given (default: with BUILD_TIME the snapshot, else for Debian the build machine\'s own apt configuration)')
     .option('--security-mirror <url>', 'archive of the SUITE-security pocket (default: Ubuntu the archive itself, Debian the build machine\'s apt configuration)')
     .option('--snapshot-mirror <url>', 'dated snapshot archive base; with BUILD_TIME=YYYYMMDDTHHMMSSZ the archive is URL/BUILD_TIME')
+    .option('--monit-file <file>', 'build monit from this source tarball instead of the pinned download [env STEMFORGE_MONIT_FILE]')
     .option('--build-root <dir>', 'stemforge\'s folder on the build machine', defaultBuildRoot)
     .option('--package-cache <dir>', 'where the build machine keeps downloaded .deb files between builds', defaultPackageCacheRoot)
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')

@@ -1,5 +1,9 @@
 // Helpers that turn the process's flags and environment into parts of a request.
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { shellJoin } from '../machine/quote.js';
+import type { MonitSource } from '../pipeline/settings-file.js';
 import { UsageError } from '../util/errors.js';
 
 export interface ArchiveFlags {
@@ -74,4 +78,17 @@ export function checkBuildMachineDirs(flags: { buildRoot: string; packageCache: 
   for (const [flag, dir] of [['--build-root', flags.buildRoot], ['--package-cache', flags.packageCache]] as const) {
     if (!dir.startsWith('/')) throw new UsageError(`${flag} must be an absolute path on the build machine, not '${dir}'`);
   }
+}
+
+/** --monit-file (or STEMFORGE_MONIT_FILE): a local monit source tarball with its digest; absent = the pinned download. */
+export function monitSource(file: string | undefined): MonitSource | undefined {
+  if (!file) return undefined;
+  let data: Buffer;
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a file');
+    data = readFileSync(file);
+  } catch {
+    throw new UsageError(`--monit-file ${file}: no such file (a monit source tarball, e.g. monit-5.2.5.tar.gz)`);
+  }
+  return { file: resolve(file), sha256: createHash('sha256').update(data).digest('hex') };
 }

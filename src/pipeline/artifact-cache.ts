@@ -12,7 +12,7 @@ import { buildManifest, type Manifest } from '../sync/manifest.js';
 import { builderFolders, packageRoot } from '../util/paths.js';
 import { version } from '../util/version.js';
 import type { RunEvent } from './common.js';
-import { osImageSettings, osSettingsInput, stemcellSettings } from './settings-file.js';
+import { osImageSettings, osSettingsInput, stemcellSettings, type MonitSource } from './settings-file.js';
 
 export interface CacheOptions {
   dir: string;
@@ -60,6 +60,8 @@ export interface OsKeyRequest {
   snapshotMirror?: string;
   buildTime?: string;
   packageCache: string;
+  buildRoot: string;
+  monit?: MonitSource;
 }
 
 export async function osImageKey(request: OsKeyRequest, machine: string): Promise<CacheKey> {

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Listr, type ListrTask } from 'listr2';
-import { agentPin } from '../catalog/agent.js';
+import { agentPin } from '../catalog/pins.js';
 import { findOperatingSystem, planOsImage, planStemcell, type StemcellPlan } from '../catalog/planner.js';
 import { ArtifactCache } from '../cache/store.js';
 import { describeSpec } from '../machine/spec.js';

@@ -1,7 +1,7 @@
 // Pieces every build command shares: the UI options, abort checks, fetching an artifact.
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, posix } from 'node:path';
 import { runChecked, type Machine } from '../machine/machine.js';
 import { userPaths } from '../util/paths.js';
 import { StageFailure, type StageRecord, type StageRunner, type StageStep } from './stage-runner.js';
@@ -116,4 +116,15 @@ export async function fetchArtifact(machine: Machine, remote: string, out: strin
 export function runLogDir(what: string): string {
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${what}`;
   return join(userPaths.log, 'runs', runId);
+}
+
+/** Send a local file to the build machine's inputs, unless a file of that digest and size is there already. */
+export async function sendInput(machine: Machine, local: string, remote: string): Promise<'sent' | 'present'> {
+  const size = (await stat(local)).size;
+  // names carry the sha256 and files arrive through a temp name: same size = same file
+  const remoteSize = await runChecked(machine, ['sh', '-c', 'stat -c %s -- "$1" 2>/dev/null || echo none', 'sh', remote], { sudo: true });
+  if (remoteSize.trim() === String(size)) return 'present';
+  await runChecked(machine, ['mkdir', '-p', '--', posix.dirname(remote)], { sudo: true });
+  await machine.sendFile(local, remote, { sudo: true, mode: 0o644 });
+  return 'sent';
 }

@@ -9,10 +9,10 @@ import { describeSpec, type MachineSpec } from '../machine/spec.js';
 import { UsageError } from '../util/errors.js';
 import { version } from '../util/version.js';
 import { buildLayout, type BuildLayout } from './layout.js';
-import { osImageSettings, osSettingsInput, renderSettings } from './settings-file.js';
+import { monitSourceRemote, osImageSettings, osSettingsInput, renderSettings, type MonitSource } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
 import { StageRunner, type StageRecord } from './stage-runner.js';
-import { fetchArtifact, phaseSummary, runLogDir, runStage, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
+import { fetchArtifact, phaseSummary, runLogDir, runStage, sendInput, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
 import { runSession, type SessionCtx } from './session.js';
 import { builderTree, describeHit, handOut, lookupOsImage, osImageKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
 import { ArtifactCache } from '../cache/store.js';
@@ -50,6 +50,8 @@ export interface OsImageRequest {
   layers?: { maxMiB: number };
   /** the local artifact cache (whole images only); absent = not used */
   cache?: CacheOptions;
+  /** monit's source as a local tarball (--monit-file); absent = the catalog's pinned download */
+  monit?: MonitSource;
 }
 
 export interface PlannedStage {
@@ -173,6 +175,10 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
         runner = new StageRunner(c.machine!, layout, logDir, stageEnv, plan.os.name);
         // with layers the chroot is rebuilt from them: nothing of the last build folder is needed
         await runner.prepare({ resume: !!request.resumeFrom && !layered });
+        if (request.monit) {
+          const sent = await sendInput(c.machine!, request.monit.file, monitSourceRemote(request.buildRoot, request.monit.sha256));
+          task.output = `monit source ${request.monit.file}: ${sent}`;
+        }
         const settings = settingsFor(request, plan);
         await runner.writeSettings(renderSettings(settings));
         if (!layered) return;

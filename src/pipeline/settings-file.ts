@@ -1,5 +1,6 @@
 // The settings file every stage sources (bash `key='value'` lines), built from the plan.
-import { blobstoreCliPins } from '../catalog/agent.js';
+import { posix } from 'node:path';
+import { blobstoreCliPins, monitSourcePin } from '../catalog/pins.js';
 import { agentJsonFor, kernelCmdline, kernelCmdlineExtra } from '../catalog/agent-settings.js';
 import type { DiskFormat, Infrastructure } from '../catalog/infrastructures.js';
 import type { OperatingSystem } from '../catalog/operating-systems.js';
@@ -28,13 +29,31 @@ export interface OsImageSettingsInput {
   buildTime?: string;
   usersPassword: string;
   packageCacheRoot: string;
+  /** monit's source: a local tarball sent to the build machine's inputs, or the catalog's pin */
+  monit?: MonitSource;
+  buildRoot: string;
+}
+
+/** A local monit source tarball (--monit-file) with its sha256. */
+export interface MonitSource {
+  file: string;
+  sha256: string;
+}
+
+/** Where a local monit source lands on the build machine: named by digest, so a second run sends nothing. */
+export function monitSourceRemote(buildRoot: string, sha256: string): string {
+  return posix.join(buildRoot, 'inputs', `monit-${sha256}.tar.gz`);
 }
 
 /** The password of root and vcap in every image: the reference's well-known default. */
 export const boshUsersPassword = 'c1oudc0w';
 
 /** The OS-phase settings input both build commands take from their request. */
-export function osSettingsInput(os: OperatingSystem, request: { mirror?: string; securityMirror?: string; snapshotMirror?: string; buildTime?: string; packageCache: string }, stemforgeVersion: string): OsImageSettingsInput {
+export function osSettingsInput(
+  os: OperatingSystem,
+  request: { mirror?: string; securityMirror?: string; snapshotMirror?: string; buildTime?: string; packageCache: string; buildRoot: string; monit?: MonitSource },
+  stemforgeVersion: string,
+): OsImageSettingsInput {
   return {
     os,
     stemforgeVersion,
@@ -44,6 +63,8 @@ export function osSettingsInput(os: OperatingSystem, request: { mirror?: string;
     buildTime: request.buildTime,
     usersPassword: boshUsersPassword,
     packageCacheRoot: request.packageCache,
+    monit: request.monit,
+    buildRoot: request.buildRoot,
   };
 }
 
@@ -68,9 +89,14 @@ export function osImageSettings(input: OsImageSettingsInput): Record<string, str
     os_packages: os.packages.join(' '),
     os_purge_packages: os.purgePackages.join(' '),
     os_service_manager: os.serviceManager,
+    os_dns_resolver: os.dnsResolver,
     monit_api_filter: os.monitApiFilter,
     bosh_users_password: input.usersPassword,
     pkg_cache_root: input.packageCacheRoot,
+    // bosh_monit builds monit from this source; the build machine checks the digest
+    monit_source_url: input.monit ? '' : monitSourcePin.url,
+    monit_source_file: input.monit ? monitSourceRemote(input.buildRoot, input.monit.sha256) : '',
+    monit_source_sha256: input.monit?.sha256 ?? monitSourcePin.sha256,
   };
 }
 
@@ -92,7 +118,7 @@ export interface StemcellSettingsInput extends OsImageSettingsInput {
 export function stemcellSettings(input: StemcellSettingsInput): Record<string, string> {
   const { infrastructure: iaas, os, diskFormat } = input;
   const id = { os, infrastructure: iaas, diskFormat };
-  const cmdline = [...kernelCmdline, ...(kernelCmdlineExtra[iaas.name] ?? [])].filter((arg) => !os.kernelArgsOmitted.includes(arg));
+  const cmdline = [...kernelCmdline, ...(kernelCmdlineExtra[iaas.name] ?? []), ...os.kernelArgsAdded].filter((arg) => !os.kernelArgsOmitted.includes(arg));
   return {
     ...osImageSettings(input),
     stemcell_infrastructure: iaas.name,

@@ -2,9 +2,8 @@
 // inputs (OS image, agent file) once → per infrastructure: prepare the build, configure
 // pass, stemcell stages, packaging stages, stemcell.MF and the tarball, fetch it. Mounts
 // below each build directory are released and the connection closed, whatever happens.
-import { stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
-import { agentPin } from '../catalog/agent.js';
+import { agentPin } from '../catalog/pins.js';
 import { planStemcell, type StemcellPlan } from '../catalog/planner.js';
 import type { OperatingSystem } from '../catalog/operating-systems.js';
 import { runChecked, type Machine } from '../machine/machine.js';
@@ -18,7 +17,7 @@ import { builderCommit } from '../util/git-commit.js';
 import { packageRoot } from '../util/paths.js';
 import { version as stemforgeVersion } from '../util/version.js';
 import type { ListrTask } from 'listr2';
-import { fetchArtifact, phaseSummary, runLogDir, runStage, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
+import { fetchArtifact, phaseSummary, runLogDir, runStage, sendInput, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
 import { runSession, type SessionCtx } from './session.js';
 import { builderTree } from './artifact-cache.js';
 import { LayerChain, layerKeys } from './layers.js';
@@ -167,17 +166,6 @@ interface Ctx {
   osImageSha256?: string;
   agentRemote?: { file: string; sha256: string } | { url: string; sha256: string };
   result: StemcellResult;
-}
-
-/** Send a local file to the build machine's inputs, unless a file of that digest and size is there already. */
-async function sendInput(machine: Machine, local: string, remote: string): Promise<'sent' | 'present'> {
-  const size = (await stat(local)).size;
-  // names carry the sha256 and files arrive through a temp name: same size = same file
-  const remoteSize = await runChecked(machine, ['sh', '-c', 'stat -c %s -- "$1" 2>/dev/null || echo none', 'sh', remote], { sudo: true });
-  if (remoteSize.trim() === String(size)) return 'present';
-  await runChecked(machine, ['mkdir', '-p', '--', posix.dirname(remote)], { sudo: true });
-  await machine.sendFile(local, remote, { sudo: true, mode: 0o644 });
-  return 'sent';
 }
 
 /** The stemcell phase's tasks, after the session steps: send the inputs, then per infrastructure prepare, stages, pack, fetch. */

@@ -77,6 +77,7 @@ export const optionSpecs: readonly OptionSpec[] = [
       if (!/^[0-9a-f]{64}$/.test(String(v))) throw new UsageError(`${where}: '${v}' is not 64 lowercase hex digits`);
     },
   },
+  { key: 'monitFile', flag: '--monit-file', env: 'STEMFORGE_MONIT_FILE', stored: false, kind: 'string', description: 'build monit from this source tarball instead of the pinned download' },
   { key: 'outputDir', flag: '--out', env: 'STEMFORGE_OUTPUT_DIR', stored: true, kind: 'string', builtin: (d) => d.outputDir, description: 'where stemcells and the OS image are written' },
   { key: 'cacheDir', flag: '--cache-dir', env: 'STEMFORGE_CACHE_DIR', stored: true, kind: 'string', builtin: (d) => d.cacheDir, description: 'stemforge\'s local cache of artifacts' },
   { key: 'osImageMaxAge', flag: '--os-image-max-age', env: 'STEMFORGE_OS_IMAGE_MAX_AGE', stored: true, kind: 'integer', builtin: 7, description: 'days a cached OS image is used before it is rebuilt (security updates); not with BUILD_TIME' },

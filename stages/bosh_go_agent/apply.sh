@@ -7,7 +7,7 @@ source "$lib_dir/hardening.bash"
 
 assert_service_manager
 [ -n "${agent_binary:-}" ] || fail "no agent binary was found by config.sh (run it first)"
-[ -x "$chroot/usr/bin/monit" ] || fail "monit is missing: bosh_monit must have run in the OS image"
+[ -x "$chroot/var/vcap/bosh/bin/monit-actual" ] || fail "monit is missing: bosh_monit must have run in the OS image"
 chroot "$chroot" getent passwd vcap >/dev/null || fail "user vcap is missing: bosh_users must have run in the OS image"
 
 ensure_bosh_dirs

@@ -1,45 +1,79 @@
 #!/usr/bin/env bash
-# Installs monit as BOSH's job supervisor: /var/vcap/bosh/bin/monit, its monitrc, its service and the filter that keeps its API to the agent.
+# Compiles monit 5.2.5 as BOSH's job supervisor (/var/vcap/bosh/bin/monit-actual behind the wrapper /var/vcap/bosh/bin/monit), with its monitrc, its service and the filter that keeps its API to the agent.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
 source "$lib_dir/bosh.bash"
 source "$lib_dir/packages.bash"
+source "$lib_dir/downloads.bash"
 
-# Which monit: the distribution's package, not the reference's monit 5.2.5 compiled from a
-# bundled tarball. The package gets security updates through apt, and that tarball's host
-# is not reachable from here. Jobs' control files keep their syntax, and the agent's status
-# requests (GET /_status2?format=xml over the HTTP API) work as before.
-# NOT YET USABLE WITH THE AGENT: the packaged monit (5.33 here) refuses every POST without a
-# CSRF token (a "securitytoken" cookie and form field), and the agent's start, stop and
-# unmonitor requests carry none: monit answers them "403 Invalid CSRF Token". That has to
-# be settled (a monit without the check, or an agent that sends the token) before an image
-# with this monit can run BOSH jobs.
-# The package's own daemon (/etc/init.d/monit with /etc/monit/monitrc) never runs.
+# Which monit: 5.2.5, compiled from source into /var/vcap/bosh as the reference does. The
+# BOSH agent drives jobs through monit's HTTP API with plain form posts (start, stop,
+# unmonitor); the monit of today's distributions (5.33) refuses those without a CSRF token
+# ("403 Invalid CSRF Token"), so a stemcell with it cannot run a single job.
 assert_service_manager
 case "${monit_api_filter:-}" in
   iptables) filter_tool=iptables ;;
   nftables) filter_tool=nftables ;;
   *) fail "monit_api_filter is '${monit_api_filter:-}', expected iptables or nftables" ;;
 esac
+[ -n "${monit_tarball:-}" ] || fail "no monit source was found by config.sh (run it first)"
+[ -f "$monit_tarball" ] || fail "$monit_tarball is missing on the build machine (run config.sh again)"
+got=$(sha256_of "$monit_tarball")
+[ "$got" = "$monit_source_sha256" ] || fail "$monit_tarball has sha256 $got, expected $monit_source_sha256"
 
-missing=()
-for p in monit "$filter_tool"; do
-  [ "$(package_status "$p")" = installed ] || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing ${missing[*]}"
-  pkg_install "${missing[@]}"
-  drop_apt_lists
-  assert_no_chroot_processes
+# The distribution's monit, from an image built before stemforge compiled its own, must
+# not stay beside ours.
+if [ "$(package_status monit)" = installed ]; then
+  log "removing the distribution's monit package"
+  pkg_purge monit
 fi
-[ -x "$chroot/usr/bin/monit" ] || fail "/usr/bin/monit is missing after installing monit"
-log "$(chroot "$chroot" /usr/bin/monit -V | head -n 1)"
 
-# The distribution's monit must not start at boot: its init script's links are disabled
-# (update-rc.d also disables the unit systemd generates from it). On systemd lines our
-# monit.service below replaces that unit; on runit lines it is masked.
-# (update-rc.d's own "systemctl disable" finds no unit file offline and says so: ignored.)
-rc_out=$(run_in_chroot 'update-rc.d monit disable' 2>&1) || fail "update-rc.d monit disable failed: $rc_out"
-for link in "$chroot"/etc/rc[2-5].d/S*monit; do fail "${link#"$chroot"} still starts the distribution's monit"; done
+# What compiling needs: a compiler and make (base_*_build_essential), flex, bison and zlib's
+# headers. What this stage installs for it, it removes again.
+[ -x "$chroot/usr/bin/gcc" ] && [ -x "$chroot/usr/bin/make" ] || fail "gcc and make must be in the image (base_${os_distro}_build_essential)"
+added=()
+for p in flex bison zlib1g-dev "$filter_tool"; do
+  [ "$(package_status "$p")" = installed ] || added+=("$p")
+done
+if [ "${#added[@]}" -gt 0 ]; then
+  log "installing ${added[*]}"
+  pkg_install "${added[@]}"
+fi
+
+src=/var/vcap/bosh/src/monit
+src_dir=$(target "$src")
+rm -rf "$src_dir"
+install -d -m 0755 "$src_dir"
+tar -xzf "$monit_tarball" -C "$src_dir" --strip-components=1 --no-same-owner
+[ -x "$src_dir/configure" ] || fail "$monit_tarball has no configure script at its top: not a monit source tarball"
+log "compiling monit ($(basename "$monit_tarball"))"
+# -fcommon: monit 5.2.5 defines globals in a header, which GCC 10 and later refuse by default.
+# shellcheck disable=SC2016 # expanded inside the chroot
+run_in_chroot "
+  set -euo pipefail
+  cd $src
+  ./configure --prefix=$bosh_dir --without-ssl CFLAGS=-fcommon > configure.log 2>&1 || { tail -n 30 configure.log; exit 1; }
+  make -j\$(nproc) > make.log 2>&1 || { tail -n 30 make.log; exit 1; }
+  make install > install.log 2>&1 || { tail -n 30 install.log; exit 1; }
+"
+# The real binary is monit-actual; /var/vcap/bosh/bin/monit is BOSH's wrapper (below).
+mv -f "$(target "$bosh_bin_dir/monit")" "$(target "$bosh_bin_dir/monit-actual")"
+chown root:root "$(target "$bosh_bin_dir/monit-actual")"
+chmod 0755 "$(target "$bosh_bin_dir/monit-actual")"
+rm -rf "$src_dir"
+rmdir "$(target /var/vcap/bosh/src)" 2>/dev/null || true
+monit_version=$(chroot "$chroot" "$bosh_bin_dir/monit-actual" -V | head -n 1)
+log "$monit_version"
+[[ $monit_version == *"version 5.2.5"* ]] || log "warning: this is not monit 5.2.5, the version the BOSH agent's job control is written against"
+
+removable=()
+for p in "${added[@]}"; do [ "$p" = "$filter_tool" ] || removable+=("$p"); done
+if [ "${#removable[@]}" -gt 0 ]; then
+  log "removing ${removable[*]} again"
+  pkg_purge "${removable[@]}"
+  run_in_chroot 'apt-get autoremove -y -q --purge'
+fi
+drop_apt_lists
+assert_no_chroot_processes
 
 ensure_bosh_dirs
 monit_dir=$(target "$bosh_app_dir/monit")
@@ -84,6 +118,8 @@ case "$os_service_manager" in
       cat > /etc/sv/monit/run.new
       chmod 0755 /etc/sv/monit/run.new
       mv /etc/sv/monit/run.new /etc/sv/monit/run
+      # down: runsv does not start monit on its own, only when the agent says sv start
+      touch /etc/sv/monit/down
       ln -sfn /etc/sv/monit /etc/service/monit
     ' < "$assets_dir/sv-monit-run"
     check_script /etc/sv/monit/run

@@ -78,7 +78,7 @@ check_monit_control_file() {
     before=$(ls -A)
     if [ ! -e monit.user ]; then printf "vcap:placeholder\n" > monit.user; chmod 0600 monit.user; fi
     rc=0
-    out=$(/usr/bin/monit -t -c /var/vcap/bosh/etc/monitrc 2>&1) || rc=$?
+    out=$(/var/vcap/bosh/bin/monit-actual -t -c /var/vcap/bosh/etc/monitrc 2>&1) || rc=$?
     printf "%s\n" "$out" | grep -Ev "Include failed|Monit id|Stored in|Control file syntax OK" >&2 || true
     for f in $(ls -A); do
       case "

@@ -7,6 +7,21 @@ root=$1 pkg_cache=$2 script=$3
 mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
 mount -t sysfs -o ro sysfs "$root/sys"
+# Once a resolver that lives in /run on a booted system owns /etc/resolv.conf (a link to
+# systemd-resolved's stub-resolv.conf or resolvconf's file), the link dangles in the image:
+# this run gets the build machine's name servers there, on a tmpfs that vanishes with it.
+link=$(readlink "$root/etc/resolv.conf" || true)
+if [ -n "$link" ]; then
+  case "$link" in
+    /*) target=$(realpath -m -s "$link") ;;
+    *) target=$(realpath -m -s "/etc/$link") ;;
+  esac
+  if [[ $target == /run/* ]] && [ ! -e "$root$target" ] && [ -f /etc/resolv.conf ]; then
+    mount -t tmpfs -o mode=0755 stemforge-run "$root/run"
+    mkdir -p "$root$(dirname "$target")"
+    cat /etc/resolv.conf > "$root$target"
+  fi
+fi
 if [ -n "$pkg_cache" ]; then
   mkdir -p "$pkg_cache" "$root/var/cache/apt/archives"
   mount --bind "$pkg_cache" "$root/var/cache/apt/archives"

@@ -6,15 +6,8 @@
 # The staging directory of the six stemcell files (the packager refuses any other file).
 stemcell_dir="$work/stemcell"
 
-# sha256_of FILE: the file's sha256 in lowercase hex.
-sha256_of() {
-  sha256sum -- "$1" | cut -d' ' -f1
-}
-
-# assert_sha256 SHA: fail unless SHA is 64 lowercase hex digits.
-assert_sha256() {
-  [[ $1 =~ ^[0-9a-f]{64}$ ]] || fail "'$1' is not a sha256 (64 lowercase hex digits)"
-}
+# shellcheck source=downloads.bash
+source "$lib_dir/downloads.bash"
 
 # assert_nothing_mounted_below DIR: fail if anything is mounted at or below DIR (a chroot
 # about to be deleted or replaced must not have /proc, /dev or a cache bound into it).
@@ -25,60 +18,6 @@ assert_nothing_mounted_below() {
     while IFS= read -r p; do printf '%b\n' "$p"; done |
     awk -v d="$dir" '$0 == d || index($0, d "/") == 1')
   [ -z "$mounts" ] || fail "still mounted below $dir: $(tr '\n' ' ' <<< "$mounts")"
-}
-
-# stemcell_download_dir: where pinned downloads are kept on the build machine, named by
-# their sha256, so several stemcells of a run (and later runs) download each file once:
-# <build root>/downloads for a build dir <build root>/builds/<name>, else <build dir>/downloads.
-stemcell_download_dir() {
-  local parent
-  parent=$(dirname "$build_dir")
-  if [ "$(basename "$parent")" = builds ]; then
-    printf '%s/downloads\n' "$(dirname "$parent")"
-  else
-    printf '%s/downloads\n' "$build_dir"
-  fi
-}
-
-# fetch_pinned NAME URL SHA256 HINT: print the path of a file on the build machine whose
-# sha256 is SHA256, downloading URL (5 tries) into the download cache when it is not there
-# yet. Fails the stage when URL cannot be fetched (saying HINT, what the user can do) or
-# when what arrives has another digest. Progress goes to stderr: stdout is the path only.
-# Call it as path=$(fetch_pinned ...): a failure then stops the calling stage too.
-fetch_pinned() {
-  local name=$1 url=$2 sha=$3 hint=$4 dir file tmp try err got
-  assert_sha256 "$sha"
-  dir=$(stemcell_download_dir)
-  mkdir -p "$dir"
-  file="$dir/$name-$sha"
-  if [ -f "$file" ] && [ "$(sha256_of "$file")" = "$sha" ]; then
-    log "$name: using the cached download $file" >&2
-    printf '%s\n' "$file"
-    return 0
-  fi
-  rm -f "$file"
-  tmp=$(mktemp "$file.part.XXXXXX")
-  for try in 1 2 3 4 5; do
-    if err=$(curl --fail --silent --show-error --location --connect-timeout 20 --max-time 900 \
-      --output "$tmp" -- "$url" 2>&1); then
-      break
-    fi
-    log "$name: download failed (try $try of 5): $err" >&2
-    if [ "$try" = 5 ]; then
-      rm -f "$tmp"
-      fail "cannot download $name from $url (5 tries, see above). $hint"
-    fi
-    sleep $((try * 2))
-  done
-  got=$(sha256_of "$tmp")
-  if [ "$got" != "$sha" ]; then
-    rm -f "$tmp"
-    fail "$name from $url has sha256 $got, expected $sha: refusing it"
-  fi
-  chmod 0644 "$tmp"
-  mv -f "$tmp" "$file"
-  log "$name: downloaded and verified (sha256 $sha)" >&2
-  printf '%s\n' "$file"
 }
 
 # install_binary SOURCE SHA256 PATH: install the build machine's file SOURCE as PATH of the

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { findInfrastructure, findOperatingSystem } from '../../src/catalog/planner.js';
+import { monitSourcePin } from '../../src/catalog/pins.js';
 import { osImageSettings, renderSettings, stemcellSettings } from '../../src/pipeline/settings-file.js';
 import { hostileArguments } from '../helpers/hostile.js';
 
@@ -39,6 +40,7 @@ describe('osImageSettings', () => {
       stemforgeVersion: '0.1.0',
       usersPassword: 'pw',
       packageCacheRoot: '/var/cache/x',
+      buildRoot: '/var/tmp/sf',
     });
     assert.equal(s.os_suite, 'bookworm');
     assert.equal(s.os_distro, 'debian');
@@ -48,6 +50,19 @@ describe('osImageSettings', () => {
     const back = sourceInBash(renderSettings(s), Object.keys(s));
     assert.deepEqual(back, s);
   });
+
+  it('names monit\'s source: the catalog pin, or a local tarball sent to the build machine\'s inputs by digest', () => {
+    const base = { os: findOperatingSystem('debian-bookworm'), stemforgeVersion: '0.1.0', usersPassword: 'pw', packageCacheRoot: '/var/cache/x', buildRoot: '/var/tmp/sf' };
+    const pinned = osImageSettings(base);
+    assert.equal(pinned.monit_source_url, monitSourcePin.url);
+    assert.equal(pinned.monit_source_sha256, monitSourcePin.sha256);
+    assert.equal(pinned.monit_source_file, '');
+    const sha = 'ab'.repeat(32);
+    const local = osImageSettings({ ...base, monit: { file: '/home/me/monit.tgz', sha256: sha } });
+    assert.equal(local.monit_source_url, '');
+    assert.equal(local.monit_source_sha256, sha);
+    assert.equal(local.monit_source_file, `/var/tmp/sf/inputs/monit-${sha}.tar.gz`);
+  });
 });
 
 describe('stemcellSettings', () => {
@@ -56,6 +71,7 @@ describe('stemcellSettings', () => {
     stemforgeVersion: '0.1.0',
     usersPassword: 'pw',
     packageCacheRoot: '/var/cache/x',
+    buildRoot: '/var/tmp/sf',
     infrastructure: findInfrastructure(iaas),
     diskFormat: findInfrastructure(iaas).diskFormats[0]!,
     version: '1.622',

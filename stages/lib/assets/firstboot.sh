@@ -9,6 +9,11 @@ if ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1; then :; else
   ssh-keygen -A
 fi
 rm -f /etc/ssh/ssh_host_dsa_key /etc/ssh/ssh_host_dsa_key.pub
+# Their fingerprints on the console (the unit sends its output there too), so whoever
+# connects first can check the key against what the VM itself said (stemforge verify does).
+for pub in /etc/ssh/ssh_host_*_key.pub; do
+  echo "stemforge-ssh-host-key: $(ssh-keygen -l -E sha256 -f "$pub")"
+done
 
 # sysstat's data directory and cron entries for this host.
 if command -v dpkg-reconfigure >/dev/null && dpkg-query -W sysstat >/dev/null 2>&1; then

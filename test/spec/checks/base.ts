@@ -51,6 +51,24 @@ export const baseChecks: Check[] = [
     },
   },
   {
+    stages: ['base_debian_packages', 'base_ubuntu_packages'],
+    title: 'the name service the agent drives for the line\'s service manager: systemd-resolved running at boot, or resolvconf fed by networkd',
+    run(img) {
+      const wants = (unit: string): boolean => img.list('etc/systemd/system').some((d) => d.endsWith('.wants') && img.exists(`etc/systemd/system/${d}/${unit}`));
+      if (img.os.dnsResolver === 'systemd-resolved') {
+        assert.ok(img.installed('systemd-resolved'), 'systemd-resolved installed');
+        assert.ok(!img.installed('resolvconf'), 'resolvconf (it conflicts) not installed');
+        assert.ok(wants('systemd-resolved.service'), 'systemd-resolved.service enabled');
+        // the agent never touches resolv.conf on this path: it must lead to resolved's own file
+        assert.match(img.runOk(['readlink', '/etc/resolv.conf']).trim(), /^(\.\.)?\/run\/systemd\/resolve\/(stub-)?resolv\.conf$/);
+      } else {
+        assert.ok(img.installed('resolvconf'), 'resolvconf installed');
+        assert.ok(wants('networkd-dns-to-resolvconf.path'), 'the networkd → resolvconf path unit is enabled');
+        img.runOk(['sh', '-n', '/usr/libexec/stemforge/networkd-dns-to-resolvconf']);
+      }
+    },
+  },
+  {
     stages: ['base_file_permission'],
     title: 'shadow and gshadow root:root 0000, setuid/setgid only on sudo, su and sudoedit',
     run(img) {

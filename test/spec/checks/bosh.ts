@@ -85,6 +85,10 @@ export const boshChecks: Check[] = [
       }
       assert.equal(img.mode('etc/sudoers'), 0o440);
       img.runOk(['visudo', '-c', '-f', '/etc/sudoers']);
+      // as sudo itself reads it: vcap may run anything as root with its own password (the reference's %admin rule)
+      const rights = img.runOk(['sudo', '-l', '-U', 'vcap']);
+      assert.match(rights, /\(ALL\) ALL/, `sudo -l -U vcap: ${rights}`);
+      assert.doesNotMatch(rights.split('\n').filter((l) => /\(ALL\)/.test(l)).join('\n'), /NOPASSWD/, 'vcap needs its password');
     },
   },
   {
@@ -113,8 +117,8 @@ export const boshChecks: Check[] = [
     stages: ['bosh_monit'],
     title: 'monit: 0700 /var/vcap/bosh and monitrc, poll 10 s, API on 127.0.0.1:2822 with the agent\'s credentials, job includes',
     run(img) {
-      assert.ok(img.installed('monit'));
-      for (const [p, mode] of [['var/vcap/bosh', 0o700], [monitrc.slice(1), 0o700], ['var/vcap/bosh/bin/monit', 0o755], ['var/vcap/monit', 0o700]] as const) {
+      for (const [p, mode] of [['var/vcap/bosh', 0o700], [monitrc.slice(1), 0o700], ['var/vcap/bosh/bin/monit', 0o755], ['var/vcap/bosh/bin/monit-actual', 0o755],
+        ['var/vcap/monit', 0o700]] as const) {
         assert.equal(img.mode(p), mode, p);
         assert.equal(img.lstat(p)!.uid, 0, `${p} owned by root`);
       }
@@ -124,6 +128,18 @@ export const boshChecks: Check[] = [
       assert.match(rc, /^include \/var\/vcap\/monit\/\*\.monitrc$/m);
       assert.match(rc, /^include \/var\/vcap\/monit\/job\/\*\.monitrc$/m);
       assert.deepEqual(img.list('var/vcap/monit'), [], 'no credentials, id or state shipped');
+    },
+  },
+  {
+    stages: ['bosh_monit'],
+    title: 'monit is 5.2.5 compiled from source (no CSRF check on the agent\'s form posts); no distribution monit, no sources left, build packages as the line lists them',
+    run(img) {
+      assert.match(img.runOk(['/var/vcap/bosh/bin/monit-actual', '-V']), /This is monit version 5\.2\.5/i);
+      assert.ok(!img.installed('monit'), 'the distribution\'s monit package is not installed');
+      assert.ok(!img.exists('usr/bin/monit') && !img.exists('etc/init.d/monit'), 'no distribution monit files');
+      assert.ok(!img.exists('var/vcap/bosh/src'), 'the source tree is gone');
+      // flex, bison and zlib's headers were needed to compile; what the package set does not list is removed again
+      for (const p of ['flex', 'bison', 'zlib1g-dev']) assert.equal(img.installed(p), img.os.packages.includes(p), `${p} installed exactly when the line lists it`);
     },
   },
   {
@@ -138,17 +154,15 @@ export const boshChecks: Check[] = [
       assert.match(out, /Control file syntax OK/);
       img.runOk(['bash', '-n', '/var/vcap/bosh/bin/monit']);
       assert.match(img.read('var/vcap/bosh/bin/monit'), /^control_file=\/var\/vcap\/bosh\/etc\/monitrc$/m);
+      assert.match(img.read('var/vcap/bosh/bin/monit'), /^real_monit=\/var\/vcap\/bosh\/bin\/monit-actual$/m);
     },
   },
   {
     stages: ['bosh_monit'],
-    title: 'BOSH\'s monit is supervised as the line says and started by the agent only; the distribution\'s never starts',
+    title: 'BOSH\'s monit is supervised as the line says and started by the agent only',
     run(img) {
-      for (const rc of ['rc2.d', 'rc3.d', 'rc4.d', 'rc5.d']) {
-        assert.deepEqual(img.list(`etc/${rc}`).filter((f) => /^S\d\dmonit$/.test(f)), [], `${rc}: no start link for /etc/init.d/monit`);
-      }
       assert.deepEqual(enabledUnits(img).filter((u) => u === 'monit.service'), [], 'monit.service not enabled at boot');
-      const exec = `/usr/bin/monit -I -c ${monitrc}`;
+      const exec = `/var/vcap/bosh/bin/monit-actual -I -c ${monitrc}`;
       if (img.os.serviceManager === 'systemd') {
         const unit = unitLines(img, 'etc/systemd/system/monit.service');
         assert.ok(unit.includes(`Service.ExecStart=${exec}`), 'ExecStart runs monit in the foreground with our monitrc');
@@ -159,6 +173,7 @@ export const boshChecks: Check[] = [
         assert.match(img.read('etc/sv/monit/run'), new RegExp(`^exec ${exec.replace(/[.*/]/g, '\\$&')}$`, 'm'));
         img.runOk(['sh', '-n', '/etc/sv/monit/run']);
         assert.equal(img.runOk(['readlink', '/etc/service/monit']).trim(), '/etc/sv/monit');
+        assert.ok(img.exists('etc/sv/monit/down'), 'down: runsv waits for the agent\'s sv start');
         assert.equal(img.runOk(['readlink', '/etc/systemd/system/monit.service']).trim(), '/dev/null', 'monit.service masked');
       }
     },

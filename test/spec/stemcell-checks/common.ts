@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { blobstoreCliPins } from '../../../src/catalog/agent.js';
+import { blobstoreCliPins } from '../../../src/catalog/pins.js';
 import { infrastructures } from '../../../src/catalog/infrastructures.js';
+import { agentCommandsFor, agentImageNeeds, agentServicePath } from '../agent-bootstrap.js';
 import type { ImageView } from '../image.js';
 import type { StemcellCheck } from '../stemcell-spec.js';
 
@@ -160,6 +161,18 @@ export const commonStemcellChecks: StemcellCheck[] = [
       const agentJson: unknown = JSON.parse(img.read('var/vcap/bosh/agent.json'));
       assert.ok(agentJson !== null && typeof agentJson === 'object' && !Array.isArray(agentJson), 'agent.json is a JSON object');
       assert.ok(img.lstat('var/vcap/micro_bosh/data/cache')?.isDirectory(), '/var/vcap/micro_bosh/data/cache');
+    },
+  },
+  {
+    stages: ['bosh_go_agent'],
+    title: 'every command the agent runs (test/spec/agent-bootstrap.ts) resolves in the image with its PATH; its groups and folders exist',
+    run(img) {
+      const missing = agentCommandsFor(img.os.serviceManager).filter(({ command }) =>
+        img.run(['sh', '-c', 'PATH="$1" command -v "$2" >/dev/null', 'sh', agentServicePath, command]).code !== 0);
+      assert.deepEqual(missing.map((c) => `${c.command} (${c.why})`), [], 'commands the agent runs that the image lacks');
+      const groups = img.groups();
+      assert.deepEqual(agentImageNeeds.groups.filter((g) => !groups.has(g)), [], 'groups the agent chowns to or adds ssh users to');
+      for (const dir of agentImageNeeds.dirs) assert.ok(img.lstat(dir)?.isDirectory(), `/${dir} exists`);
     },
   },
   {

@@ -1,7 +1,8 @@
-// Pinned downloads of the stemcell phase: the BOSH agent and the blobstore CLIs. A pin is a
-// URL with its sha256; the build machine refuses a download whose digest differs. Each can
-// be replaced by a local file (--agent-file) or, for the CLIs, left out with a flag that
-// the stemcell's manifest then records.
+// Pinned downloads: monit's source for the OS-image phase; the BOSH agent and the blobstore
+// CLIs for the stemcell phase. A pin is a URL with its sha256; the build machine refuses a
+// download whose digest differs. Each can be replaced by a local file (--monit-file,
+// --agent-file) or, for the CLIs, left out with a flag that the stemcell's manifest then
+// records.
 
 export interface Pin {
   name: string;
@@ -35,3 +36,17 @@ export const blobstoreCliPins: readonly Pin[] = [
   { name: 'bosh-blobstore-azure-storage', version: '0.0.89', url: 'https://s3.amazonaws.com/bosh-azure-storage-cli-artifacts/azure-storage-cli-0.0.89-linux-amd64',
     sha256: 'fa6173d76d41662ab7e264e5f401611adee03fa11b6d62129757c333d8f1718c' },
 ];
+
+/**
+ * monit 5.2.5's source, the version the BOSH agent's job control is written against (newer
+ * monits refuse its form posts without a CSRF token). The digest is that of the tarball the
+ * reference builder ships as an asset of its bosh_monit stage; the URL is monit's public
+ * archive, which our machines cannot reach to check, so a copy that differs fails the build.
+ */
+export const monitSourcePin: Pin = {
+  name: 'monit',
+  version: '5.2.5',
+  url: 'https://mmonit.com/monit/dist/monit-5.2.5.tar.gz',
+  sha256: '3c2496e9f653ff8a46b75b61126a86cb3861ad35e4eeb7379d64a0fc55c1fd8d',
+  bytes: 608861,
+};
