@@ -195,7 +195,9 @@ export const commonStemcellChecks: StemcellCheck[] = [
         const unit = img.activeLines('etc/systemd/system/bosh-agent.service');
         assert.ok(unit.includes(`ExecStart=${command}`), 'ExecStart');
         assert.ok(unit.includes('Alias=agent.service'), 'Alias=agent.service');
-        assert.ok(unit.some((l) => /^After=.*\bnetwork-online\.target\b/.test(l)), 'After=network-online.target');
+        assert.ok(unit.some((l) => /^After=.*\bnetwork\.target\b/.test(l)), 'After=network.target');
+        // the agent brings the network up itself: waiting for network-online would cost wait-online's timeout
+        assert.ok(!unit.some((l) => /network-online\.target/.test(l)), 'no network-online.target');
         assert.ok(unit.some((l) => /^Environment=PATH=\/var\/vcap\/bosh\/bin:/.test(l)), 'PATH starts with /var/vcap/bosh/bin');
         assert.ok(img.lstat('etc/systemd/system/multi-user.target.wants/bosh-agent.service')?.isSymbolicLink(), 'enabled');
         assert.equal(img.runOk(['readlink', '/etc/systemd/system/agent.service']).trim(), '/etc/systemd/system/bosh-agent.service', 'agent.service alias');
