@@ -1,6 +1,7 @@
-// `stemforge inspect FILE` and `stemforge verify FILE --boot`: checks on a finished stemcell tarball.
+// `stemforge inspect FILE` and `stemforge verify FILE --boot|--agent`: checks on a finished stemcell tarball.
 import type { Command } from 'commander';
 import { formatInspection, inspectStemcell } from '../stemcell/inspect.js';
+import { formatAgentResult, verifyAgent } from '../stemcell/verify-agent.js';
 import { formatBootResult, verifyBoot } from '../stemcell/verify-boot.js';
 import { UsageError } from '../util/errors.js';
 import { exitCodes, reportError } from './errors.js';
@@ -11,7 +12,8 @@ interface InspectFlags {
 
 interface VerifyFlags {
   boot?: boolean;
-  timeout: string;
+  agent?: boolean;
+  timeout?: string;
   consoleLog?: string;
   json?: boolean;
 }
@@ -40,25 +42,33 @@ export function addStemcellCommands(program: Command, onExit: (code: number) => 
 
   program
     .command('verify')
-    .description('verify a stemcell tarball; --boot boots its raw, rawdisk or qcow2 image under QEMU until systemd reaches multi-user and sshd answers')
+    .description('verify a stemcell tarball under QEMU: --boot boots its raw, rawdisk or qcow2 image until systemd reaches multi-user and sshd answers; ' +
+      '--agent also gives it its infrastructure\'s settings and drives the BOSH agent as bosh create-env does (ping, ssh, a job started and stopped)')
     .argument('<file>', 'the stemcell tarball (.tgz)')
     .option('--boot', 'boot the image (the guest reaches no network; only its port 22 is forwarded to 127.0.0.1)')
-    .option('--timeout <minutes>', 'give up after this many minutes (emulated, a stemcell takes 5 to 10)', '15')
+    .option('--agent', 'boot it with a settings source (config drive or metadata service) and talk to its agent over the HTTPS mbus')
+    .option('--timeout <minutes>', 'give up after this many minutes (--boot: until sshd, default 15; --agent: until the agent answers, default 20)')
     .option('--console-log <path>', 'keep the serial console log here (default: kept only on failure)')
     .option('--json', 'print the result as one JSON document on stdout')
     .action(async (file: string, flags: VerifyFlags) => {
       try {
-        if (!flags.boot) throw new UsageError('say what to verify: --boot (boot the image under QEMU)');
+        if (flags.boot && flags.agent) throw new UsageError('--boot and --agent are two ways to verify: give one (--agent boots the image too)');
+        if (!flags.boot && !flags.agent) {
+          throw new UsageError('say what to verify: --boot (boot the image under QEMU) or --agent (boot it and drive its BOSH agent)');
+        }
         const json = !!flags.json;
-        const result = await verifyBoot({
+        const common = {
           file,
-          timeoutMs: timeoutMs(flags.timeout),
+          timeoutMs: timeoutMs(flags.timeout ?? (flags.agent ? '20' : '15')),
           consoleLog: flags.consoleLog,
           signal,
-          onProgress: (line) => process.stderr.write(`  ${line}\n`),
-        });
-        process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatBootResult(result)}\n`);
-        if (!result.ok) onExit(signal.aborted ? exitCodes.interrupted : exitCodes.failed);
+          onProgress: (line: string) => process.stderr.write(`  ${line}\n`),
+        };
+        const { ok, text, result } = flags.agent
+          ? await verifyAgent(common).then((r) => ({ ok: r.ok, text: formatAgentResult(r), result: r as object }))
+          : await verifyBoot(common).then((r) => ({ ok: r.ok, text: formatBootResult(r), result: r as object }));
+        process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${text}\n`);
+        if (!ok) onExit(signal.aborted ? exitCodes.interrupted : exitCodes.failed);
       } catch (err) {
         onExit(reportError(err, { json: !!flags.json }));
       }

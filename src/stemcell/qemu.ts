@@ -1,4 +1,4 @@
-// The QEMU commands `verify --boot` runs, each behind one small function.
+// The QEMU commands `verify --boot` and `verify --agent` run, each behind one small function.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, readFile, writeFile } from 'node:fs/promises';
@@ -20,9 +20,9 @@ export async function qemuImgInfo(path: string, format: 'raw' | 'qcow2'): Promis
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
-/** A throw-away qcow2 overlay, so the guest never writes to the extracted disk. */
-export async function qemuImgOverlay(overlay: string, backing: string, backingFormat: 'raw' | 'qcow2'): Promise<void> {
-  await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', backing, '-F', backingFormat, overlay]);
+/** A throw-away qcow2 overlay, so the guest never writes to the extracted disk; `sizeBytes` makes its disk bigger than the image. */
+export async function qemuImgOverlay(overlay: string, backing: string, backingFormat: 'raw' | 'qcow2', sizeBytes?: number): Promise<void> {
+  await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', backing, '-F', backingFormat, overlay, ...(sizeBytes ? [String(sizeBytes)] : [])]);
 }
 
 /** The first `bytes` of a qcow2 image's virtual disk, as raw bytes (for its partition table). */
