@@ -83,14 +83,14 @@ export function connectGuest(target: GuestSshTarget): Promise<GuestSsh> {
   let refused: string | undefined;
   return new Promise((resolve, reject) => {
     client.once('ready', () => {
-      client.on('error', () => undefined);
       resolve({
         hostKey: accepted ?? { type: '?', fingerprint: '?' },
         run: (argv, options = {}) => run(client, argv, options),
         close: () => client.end(),
       });
     });
-    client.once('error', (err: Error) => {
+    // ssh2 may emit more than one error (a handshake that fails, then the socket closing): an unhandled one would end the process
+    client.on('error', (err: Error) => {
       client.end();
       reject(refused ? new Error(refused) : err);
     });

@@ -329,7 +329,8 @@ async function verifySteps(run: Run, plan: Verifiability & { verifiable: true },
     let ssh: GuestSsh | undefined;
     for (let attempt = 1; !ssh; attempt++) {
       ssh = await connectGuest(target).catch(async (err: Error) => {
-        if (attempt >= 4 || /refusing|no stemforge-ssh-host-key/.test(err.message)) throw err;
+        if (attempt >= 12 || /refusing|no stemforge-ssh-host-key/.test(err.message)) throw err;
+        run.progress(`ssh to 127.0.0.1:${sshPort} failed (${err.message}); trying again in 5 s`);
         await sleep(5000, undefined, { signal });
         return undefined;
       });

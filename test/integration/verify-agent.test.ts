@@ -111,7 +111,9 @@ describe('stemforge verify --agent: blank disks that never answer', { skip: noQe
     assert.ok(pid, run.out.stderr);
     const args = cmdline(pid);
     const netdev = after1(args, '-netdev');
-    assert.match(netdev, /^user,id=n,restrict=on,net=169\.254\.169\.0\/24,hostfwd=tcp:127\.0\.0\.1:\d+-:6868,hostfwd=tcp:127\.0\.0\.1:\d+-:22,/);
+    // a /8 around the link-local metadata address (networkd refuses a link-local lease), its addresses named
+    assert.match(netdev, /^user,id=n,restrict=on,net=169\.0\.0\.0\/8,host=169\.0\.0\.2,dns=169\.0\.0\.3,dhcpstart=169\.0\.0\.15,/);
+    assert.match(netdev, /,hostfwd=tcp:127\.0\.0\.1:\d+-169\.0\.0\.15:6868,hostfwd=tcp:127\.0\.0\.1:\d+-169\.0\.0\.15:22,/);
     assert.match(netdev, /,guestfwd=tcp:169\.254\.169\.254:80-cmd:\S*node\S* --no-warnings \S+metadata-relay\.mjs 127\.0\.0\.1 \d+$/);
     assert.match(after1(args, '-sandbox'), /elevateprivileges=allow,spawn=allow/);
     assert.match(after1(args, '-device'), /^virtio-net-pci,netdev=n,mac=52:54:00(:[0-9a-f]{2}){3}$/);
@@ -144,7 +146,8 @@ describe('stemforge verify --agent: blank disks that never answer', { skip: noQe
     }
     assert.ok(pid, run.out.stderr);
     const args = cmdline(pid);
-    assert.match(after1(args, '-netdev'), /^user,id=n,restrict=on,net=10\.0\.2\.0\/24,hostfwd=tcp:127\.0\.0\.1:\d+-:6868,hostfwd=tcp:127\.0\.0\.1:\d+-:22$/);
+    assert.match(after1(args, '-netdev'),
+      /^user,id=n,restrict=on,net=10\.0\.2\.0\/24,host=10\.0\.2\.2,dns=10\.0\.2\.3,dhcpstart=10\.0\.2\.15,hostfwd=tcp:127\.0\.0\.1:\d+-10\.0\.2\.15:6868,hostfwd=tcp:127\.0\.0\.1:\d+-10\.0\.2\.15:22$/);
     assert.match(after1(args, '-sandbox'), /elevateprivileges=deny,spawn=deny/);
     assert.match(after1(args, '-drive', 1), /config-drive\.img,format=raw,if=virtio,readonly=on$/);
     const work = readdirSync(tmp).find((n) => n.startsWith('stemforge-agent-'));
