@@ -229,7 +229,8 @@ async function makeSettings(run: Run, plan: Verifiability & { verifiable: true }
     qemu.spawn = true;
   }
   const target = (port: number): MbusTarget => ({ host: '127.0.0.1', port, user: mbusUser, password: mbusPassword, ca: certs.ca });
-  const detail = `agent_id ${identity.agentId}, manual network ${plan.network.ip} netmask ${plan.network.netmask} gw ${plan.network.gateway} dns ${plan.network.dns}, ` +
+  const { network } = plan;
+  const detail = `agent_id ${identity.agentId}, manual network ${network.ip} netmask ${network.netmask} gw ${network.gateway} dns ${network.dns}, ` +
     `mac ${mac}; ${describeSource(source)}${run.metadata ? ` (served from 127.0.0.1:${run.metadata.port})` : ''}`;
   return { settings, qemu, target, detail, mac };
 }

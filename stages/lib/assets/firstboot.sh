@@ -1,6 +1,10 @@
 #!/bin/bash
 # Written by stemforge (base_*_firstboot): runs once, on a stemcell VM's first boot.
 set -euo pipefail
+# bosh-firstboot.service and /etc/rc.local both start this at boot: the second waits here for
+# the first, then finds the marker (two at once made two different host keys).
+exec 9> /run/bosh-firstboot.lock
+flock 9
 marker=/root/firstboot_done
 [ -e "$marker" ] && exit 0
 
