@@ -7,21 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { VerifyAgentResult } from '../../src/stemcell/verify-agent.js';
+import { hasCommand, pidAlive, qemuPidOf } from '../helpers/processes.js';
 import { stemforgeSpawn, stemforgeSync } from '../helpers/stemcell-cli.js';
 import { rawImage, rawTar, stemcellTarball } from '../helpers/stemcell-tarball.js';
 
-function hasCommand(command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const noQemu = ['qemu-system-x86_64', 'qemu-img', 'openssl'].every(hasCommand) ? undefined : 'qemu-system-x86_64, qemu-img and openssl are needed';
 const noMtools = noQemu ?? (hasCommand('mkfs.vfat') && hasCommand('mcopy') ? undefined : 'dosfstools and mtools are needed for the config drive');
@@ -35,14 +27,6 @@ function freshTmp(name: string): string {
   return dir;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function cmdline(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -103,11 +87,7 @@ describe('stemforge verify --agent: blank disks that never answer', { skip: noQe
     writeFileSync(path, stemcellTarball({ iaas: 'aws', diskFormat: 'raw', image: rawImage(Buffer.alloc(1024 * 1024)) }));
     const tmp = freshTmp('aws-blank');
     const run = stemforgeSpawn(['verify', path, '--agent', '--json', '--timeout', '0.25'], { TMPDIR: tmp });
-    let pid: number | undefined;
-    for (let i = 0; i < 600 && pid === undefined && run.child.exitCode === null; i++) {
-      pid = Number(/QEMU pid (\d+)/.exec(run.out.stderr)?.[1]) || undefined;
-      await sleep(100);
-    }
+    const pid = await qemuPidOf(run);
     assert.ok(pid, run.out.stderr);
     const args = cmdline(pid);
     const netdev = after1(args, '-netdev');
@@ -139,11 +119,7 @@ describe('stemforge verify --agent: blank disks that never answer', { skip: noQe
     writeFileSync(path, stemcellTarball({ iaas: 'openstack', diskFormat: 'qcow2', image: rawImage(readFileSync(qcow)) }));
     const tmp = freshTmp('openstack-blank');
     const run = stemforgeSpawn(['verify', path, '--agent', '--timeout', '10'], { TMPDIR: tmp });
-    let pid: number | undefined;
-    for (let i = 0; i < 600 && pid === undefined && run.child.exitCode === null; i++) {
-      pid = Number(/QEMU pid (\d+)/.exec(run.out.stderr)?.[1]) || undefined;
-      await sleep(100);
-    }
+    const pid = await qemuPidOf(run);
     assert.ok(pid, run.out.stderr);
     const args = cmdline(pid);
     assert.match(after1(args, '-netdev'),

@@ -7,11 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { chooseFirmware, findOvmf, partitionTableFirmware } from '../../src/stemcell/firmware.js';
 import type { VerifyBootResult } from '../../src/stemcell/verify-boot.js';
+import { hasCommand, pidAlive, qemuPidOf } from '../helpers/processes.js';
 import { stemforgeSpawn, stemforgeSync } from '../helpers/stemcell-cli.js';
 import { rawImage, rawTar, stemcellFromDisk, stemcellTarball } from '../helpers/stemcell-tarball.js';
 
@@ -19,14 +19,6 @@ import { rawImage, rawTar, stemcellFromDisk, stemcellTarball } from '../helpers/
 const biosDisk = process.env.STEMFORGE_TEST_DISK_BIOS || '';
 const efiDisk = process.env.STEMFORGE_TEST_DISK_EFI || '';
 
-function hasCommand(command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const noQemu = !hasCommand('qemu-system-x86_64') || !hasCommand('qemu-img')
   ? 'qemu-system-x86_64 and qemu-img are not installed (apt-get install qemu-system-x86 qemu-utils)'
@@ -43,14 +35,6 @@ function freshTmp(name: string): string {
   return dir;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 before(() => {
   sandbox = mkdtempSync(join(tmpdir(), 'sf-verify-boot-test-'));
@@ -193,12 +177,7 @@ describe('stemforge verify --boot: a disk that does not boot', { skip: noQemu },
   it('Ctrl-C stops QEMU (by its pid) and removes the temp dir; the guest net is restricted to a loopback port', async () => {
     const tmp = freshTmp('sigint');
     const run = stemforgeSpawn(['verify', blank, '--boot', '--timeout', '10'], { TMPDIR: tmp });
-    let pid: number | undefined;
-    for (let i = 0; i < 600 && pid === undefined; i++) {
-      pid = Number(/QEMU pid (\d+)/.exec(run.out.stderr)?.[1]) || undefined;
-      if (run.child.exitCode !== null) break;
-      await sleep(100);
-    }
+    const pid = await qemuPidOf(run);
     assert.ok(pid, run.out.stderr);
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     const netdev = cmdline[cmdline.indexOf('-netdev') + 1] ?? '';

@@ -11,18 +11,11 @@ import { agentSettings } from '../../src/catalog/agent-settings.js';
 import { infrastructures } from '../../src/catalog/infrastructures.js';
 import { agentSettingsDocument, randomMac, userData } from '../../src/stemcell/agent-settings-doc.js';
 import { qemuSandbox } from '../../src/stemcell/boot-prep.js';
+import { hasCommand } from '../helpers/processes.js';
 import { makeConfigDrive } from '../../src/stemcell/config-drive.js';
 import { ipSubjectAltName, makeMbusCerts, sha512Crypt, type MbusCerts } from '../../src/stemcell/mbus-certs.js';
 import { guestNetwork, verifiability, type ConfigDriveSource, type HttpSource } from '../../src/stemcell/settings-sources.js';
 
-function has(command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 let dir: string;
 before(() => (dir = mkdtempSync(join(tmpdir(), 'sf-verify-agent-unit-'))));
@@ -140,7 +133,7 @@ describe('QEMU sandbox', () => {
   });
 });
 
-describe('mbus certificates (openssl)', { skip: has('openssl') ? undefined : 'no openssl' }, () => {
+describe('mbus certificates (openssl)', { skip: hasCommand('openssl') ? undefined : 'no openssl' }, () => {
   let certs: MbusCerts;
   let other: MbusCerts;
   before(async () => {
@@ -189,7 +182,7 @@ describe('mbus certificates (openssl)', { skip: has('openssl') ? undefined : 'no
   });
 });
 
-const noMtools = has('mkfs.vfat') && has('mcopy') && has('mdir') && has('mtype') ? undefined : 'dosfstools and mtools are not installed';
+const noMtools = hasCommand('mkfs.vfat') && hasCommand('mcopy') && hasCommand('mdir') && hasCommand('mtype') ? undefined : 'dosfstools and mtools are not installed';
 
 describe('config drive image', { skip: noMtools }, () => {
   it('holds the files, readable with mtools, under the label config-2', async () => {
@@ -203,7 +196,7 @@ describe('config drive image', { skip: noMtools }, () => {
     assert.equal(execFileSync('mtype', ['-i', image, '::ec2/latest/meta-data.json'], { env }).toString(), '{"instance-id":"i-1"}');
     assert.match(execFileSync('mdir', ['-i', image, '::ec2/latest'], { env }).toString(), /user-data/);
     assert.equal(statSync(image).mode & 0o777, 0o600);
-    const label = has('blkid')
+    const label = hasCommand('blkid')
       ? execFileSync('blkid', ['-o', 'value', '-s', 'LABEL', image]).toString().trim()
       : /label: "?([^",]+)/i.exec(execFileSync('file', [image]).toString())?.[1]?.trim();
     assert.equal(label?.toLowerCase(), 'config-2');
