@@ -14,14 +14,14 @@ export interface Infrastructure {
   stemcellFormats: string[];
   diskSizeMiB: number;
   cloudProperties: Record<string, string | number | boolean>;
-  /** build_stemcell_image_stages, before bosh_package_list */
+  /** build_stemcell_image_stages, before bosh_package_list; plus system_initramfs (ours) before the disk image */
   imageStages: string[];
 }
 
 // vSphere and vCloud build the same image; only names and formats differ.
 const vsphereImageStages = ['system_network', 'system_open_vm_tools', 'system_vsphere_cdrom', 'system_parameters',
   'bosh_clean', 'bosh_harden', 'bosh_enable_password_authentication', 'bosh_vsphere_agent_settings', 'bosh_clean_ssh',
-  'image_create_efi', 'image_install_grub_efi', 'sbom_create'];
+  'system_initramfs', 'image_create_efi', 'image_install_grub_efi', 'sbom_create'];
 
 export const infrastructures: readonly Infrastructure[] = [
   {
@@ -33,7 +33,7 @@ export const infrastructures: readonly Infrastructure[] = [
     diskSizeMiB: 5120,
     cloudProperties: { root_device_name: '/dev/sda1' },
     imageStages: ['system_network', 'system_aws_modules', 'system_parameters', 'bosh_clean', 'bosh_harden',
-      'bosh_aws_agent_settings', 'bosh_clean_ssh', 'udev_aws_rules', 'image_create', 'image_install_grub', 'sbom_create'],
+      'bosh_aws_agent_settings', 'bosh_clean_ssh', 'udev_aws_rules', 'system_initramfs', 'image_create', 'image_install_grub', 'sbom_create'],
   },
   {
     name: 'alicloud',
@@ -44,7 +44,7 @@ export const infrastructures: readonly Infrastructure[] = [
     diskSizeMiB: 5120,
     cloudProperties: { root_device_name: '/dev/vda1' },
     imageStages: ['system_network', 'system_alicloud', 'system_parameters', 'bosh_clean', 'bosh_harden',
-      'bosh_alicloud_agent_settings', 'bosh_clean_ssh', 'image_create', 'image_install_grub', 'sbom_create'],
+      'bosh_alicloud_agent_settings', 'bosh_clean_ssh', 'system_initramfs', 'image_create', 'image_install_grub', 'sbom_create'],
   },
   {
     name: 'azure',
@@ -55,7 +55,7 @@ export const infrastructures: readonly Infrastructure[] = [
     diskSizeMiB: 5120,
     cloudProperties: { root_device_name: '/dev/sda1' },
     imageStages: ['system_azure_network', 'system_azure_init', 'system_parameters', 'enable_udf_module',
-      'bosh_azure_chrony', 'bosh_clean', 'bosh_harden', 'bosh_azure_agent_settings', 'bosh_clean_ssh', 'image_create',
+      'bosh_azure_chrony', 'bosh_clean', 'bosh_harden', 'bosh_azure_agent_settings', 'bosh_clean_ssh', 'system_initramfs', 'image_create',
       'image_install_grub', 'sbom_create'],
   },
   {
@@ -67,7 +67,7 @@ export const infrastructures: readonly Infrastructure[] = [
     diskSizeMiB: 5120,
     cloudProperties: { root_device_name: '/dev/sda1' },
     imageStages: ['system_network', 'system_google_modules', 'system_google_packages', 'system_parameters',
-      'bosh_clean', 'bosh_harden', 'bosh_google_agent_settings', 'bosh_clean_ssh', 'image_create', 'image_install_grub',
+      'bosh_clean', 'bosh_harden', 'bosh_google_agent_settings', 'bosh_clean_ssh', 'system_initramfs', 'image_create', 'image_install_grub',
       'sbom_create'],
   },
   {
@@ -79,7 +79,7 @@ export const infrastructures: readonly Infrastructure[] = [
     diskSizeMiB: 5120,
     cloudProperties: { auto_disk_config: true },
     imageStages: ['system_network', 'system_openstack_clock', 'system_openstack_modules', 'system_parameters',
-      'bosh_clean', 'bosh_harden', 'bosh_openstack_agent_settings', 'bosh_clean_ssh', 'image_create', 'image_install_grub',
+      'bosh_clean', 'bosh_harden', 'bosh_openstack_agent_settings', 'bosh_clean_ssh', 'system_initramfs', 'image_create', 'image_install_grub',
       'sbom_create'],
   },
   {
@@ -112,7 +112,7 @@ export const infrastructures: readonly Infrastructure[] = [
     cloudProperties: { root_device_name: '/dev/sda1' },
     // The reference also makes a GRUB disk image here, which the files format never uses
     // (it packs the chroot); we leave those two stages out.
-    imageStages: ['system_parameters', 'base_warden', 'bosh_clean', 'bosh_harden', 'bosh_clean_ssh', 'sbom_create'],
+    imageStages: ['system_parameters', 'base_warden', 'bosh_clean', 'bosh_harden', 'bosh_clean_ssh', 'system_initramfs', 'sbom_create'],
   },
   {
     name: 'cloudstack',
@@ -124,7 +124,7 @@ export const infrastructures: readonly Infrastructure[] = [
     cloudProperties: { auto_disk_config: true },
     imageStages: ['system_network', 'system_openstack_modules', 'bosh_cloudstack_ubuntu_vr_metadata',
       'system_ubuntu_xen_tools', 'system_parameters', 'system_vhd_utils_tools', 'bosh_clean', 'bosh_harden',
-      'bosh_cloudstack_agent_settings', 'bosh_clean_ssh', 'image_create', 'image_install_grub', 'sbom_create'],
+      'bosh_cloudstack_agent_settings', 'bosh_clean_ssh', 'system_initramfs', 'image_create', 'image_install_grub', 'sbom_create'],
   },
   {
     name: 'softlayer',
@@ -139,7 +139,7 @@ export const infrastructures: readonly Infrastructure[] = [
     imageStages: ['system_network', 'system_softlayer_open_iscsi', 'system_softlayer_multipath_tools',
       'system_softlayer_netplan', 'system_parameters', 'bosh_clean', 'bosh_harden',
       'bosh_enable_password_authentication', 'bosh_softlayer_agent_settings', 'bosh_config_root_ssh_login',
-      'bosh_clean_ssh', 'image_create_softlayer_two_partitions', 'image_install_grub_softlayer_two_partitions',
+      'bosh_clean_ssh', 'system_initramfs', 'image_create_softlayer_two_partitions', 'image_install_grub_softlayer_two_partitions',
       'sbom_create'],
   },
 ];

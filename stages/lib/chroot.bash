@@ -26,17 +26,19 @@ run_in_chroot() {
   return "$rc"
 }
 
-# pkg_install PACKAGE...: install packages in the chroot without recommends, then drop the
-# apt lists again so no stage leaves them behind.
+# pkg_install_commands PACKAGE...: the commands pkg_install runs in the chroot. dpkg
+# --configure -a first: a resumed build may find a package half-configured by a run that was
+# stopped in the middle of an install. The apt lists are dropped again so no stage leaves
+# them behind.
+pkg_install_commands() {
+  printf '%s\n' 'dpkg --configure -a' 'apt-get update -q' \
+    "apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $(printf '%q ' "$@")" \
+    'rm -rf /var/lib/apt/lists/*'
+}
+
+# pkg_install PACKAGE...: install packages in the chroot without recommends.
 pkg_install() {
-  # dpkg --configure -a first: a resumed build may find a package half-configured by a run
-  # that was stopped in the middle of an install.
-  run_in_chroot "
-    dpkg --configure -a
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $(printf '%q ' "$@")
-    rm -rf /var/lib/apt/lists/*
-  "
+  run_in_chroot "$(pkg_install_commands "$@")"
 }
 
 # pkg_purge PACKAGE...: remove packages (and their configuration) that are installed.

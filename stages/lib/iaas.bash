@@ -112,28 +112,13 @@ image_kernels() {
   done
 }
 
-# initramfs_lacks KERNEL: true when KERNEL's initramfs is missing or lacks a module file
-# named in the caller's associative array initramfs_files ("KERNEL MODULE" -> file name).
-initramfs_lacks() {
-  local k=$1 key name listing
-  [ -f "$chroot/boot/initrd.img-$k" ] || return 0
-  listing=$(run_in_chroot "lsinitramfs /boot/initrd.img-$k") || return 0
-  for key in "${!initramfs_files[@]}"; do
-    [ "${key%% *}" = "$k" ] || continue
-    name=${initramfs_files[$key]}
-    grep -q -- "/${name//./\\.}\$" <<< "$listing" || return 0
-  done
-  return 1
-}
-
-# ensure_initramfs_modules MODULE...: every MODULE must exist for every installed kernel
+# request_initramfs_modules MODULE...: every MODULE must exist for every installed kernel
 # (as a module file or built in); all are listed in a block of /etc/initramfs-tools/modules
-# owned by this stage, and the loadable ones must be in each kernel's initramfs afterwards,
-# so the VM finds its boot disk before the root file system is mounted. The initramfs is
-# only rebuilt when the block changed or a module is missing from it.
-ensure_initramfs_modules() {
-  local kernels=() k m where file tmp begin end rebuild=0 missing=() absent=()
-  local -A initramfs_files=()
+# owned by this stage, so the VM finds its boot disk before the root file system is
+# mounted. system_initramfs builds the initramfs once, after every stage that changes what
+# goes into it, and checks the loadable ones are inside.
+request_initramfs_modules() {
+  local kernels=() k m where file tmp begin end missing=()
   mapfile -t kernels < <(image_kernels)
   [ "${#kernels[@]}" -gt 0 ] || fail "no kernel in the image (/boot/vmlinuz-* with /lib/modules/*): system_kernel runs before $stage_name"
   [ -x "$chroot/usr/sbin/update-initramfs" ] || fail "update-initramfs is missing: initramfs-tools comes with the kernel (system_kernel)"
@@ -141,11 +126,7 @@ ensure_initramfs_modules() {
   for k in "${kernels[@]}"; do
     for m in "$@"; do
       where=$(chroot "$chroot" modinfo -k "$k" -F filename "$m" 2>/dev/null) || where=
-      case "$where" in
-        '') missing+=("$m ($k)") ;;
-        '(builtin)') ;;
-        *) initramfs_files["$k $m"]=${where##*/} ;;
-      esac
+      [ -n "$where" ] || missing+=("$m ($k)")
     done
   done
   [ "${#missing[@]}" -eq 0 ] || fail "modules missing from the kernel: ${missing[*]}"
@@ -159,21 +140,8 @@ ensure_initramfs_modules() {
   printf '%s\n' "$begin" "# In the initramfs: the drivers of this infrastructure's boot disks." "$@" "$end" >> "$tmp"
   chmod --reference="$file" "$tmp"
   chown --reference="$file" "$tmp"
-  if cmp -s "$tmp" "$file"; then rm -f "$tmp"; else mv "$tmp" "$file"; rebuild=1; fi
-
-  for k in "${kernels[@]}"; do
-    if initramfs_lacks "$k"; then rebuild=1; fi
-  done
-  if [ "$rebuild" = 1 ]; then
-    log "rebuilding the initramfs of ${kernels[*]}"
-    run_in_chroot 'update-initramfs -u -k all' || fail "update-initramfs failed"
-    assert_no_chroot_processes
-  fi
-  for k in "${kernels[@]}"; do
-    if initramfs_lacks "$k"; then absent+=("$k"); fi
-  done
-  [ "${#absent[@]}" -eq 0 ] || fail "the initramfs of ${absent[*]} lacks some of: $*"
-  log "initramfs of ${kernels[*]}: $* (loadable ones inside, the rest built into the kernel)"
+  if cmp -s "$tmp" "$file"; then rm -f "$tmp"; else mv "$tmp" "$file"; fi
+  log "/etc/initramfs-tools/modules names $* for ${kernels[*]} (system_initramfs puts the loadable ones in the initramfs)"
 }
 
 # assert_kernel_modules MODULE...: every installed kernel has each MODULE (a module file or

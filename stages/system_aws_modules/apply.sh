@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure the initramfs holds the EC2 boot disk drivers (NVMe for Nitro EBS, xen-blkfront) and the kernel the ENA and Xen network drivers.
+# Names the EC2 boot disk drivers (NVMe for Nitro EBS, xen-blkfront) for the initramfs and checks the kernel has the ENA and Xen network drivers.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
 source "$lib_dir/bosh.bash"
 source "$lib_dir/iaas.bash"
@@ -9,5 +9,5 @@ source "$lib_dir/iaas.bash"
 # instance (Nitro: NVMe; Xen: xen-blkfront) or would have no network (ENA, xen-netfront)
 # fails the build. The network drivers load after the root file system is mounted, so
 # they only need to be in the kernel.
-ensure_initramfs_modules nvme xen-blkfront
+request_initramfs_modules nvme xen-blkfront
 assert_kernel_modules ena xen-netfront

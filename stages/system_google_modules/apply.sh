@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Loads virtio_scsi at boot (/etc/modules), puts the GCE boot disk drivers (virtio-scsi, NVMe) in the initramfs, checks the network drivers.
+# Loads virtio_scsi at boot (/etc/modules), names the GCE boot disk drivers (virtio-scsi, NVMe) for the initramfs, checks the network drivers.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
 source "$lib_dir/bosh.bash"
 source "$lib_dir/iaas.bash"
@@ -14,5 +14,5 @@ if ! grep -qx 'virtio_scsi' "$modules_file"; then
   log "virtio_scsi added to /etc/modules"
 fi
 [ "$(grep -cx 'virtio_scsi' "$modules_file")" = 1 ] || fail "/etc/modules must name virtio_scsi exactly once"
-ensure_initramfs_modules virtio_pci virtio_scsi nvme
+request_initramfs_modules virtio_pci virtio_scsi nvme
 assert_kernel_modules virtio_net gve

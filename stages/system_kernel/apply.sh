@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the line's kernel (kernel_packages) and initramfs-tools, with no bootloader written: the image stages install GRUB onto the stemcell's disk.
+# Installs the line's kernel (kernel_packages) and initramfs-tools, with no bootloader written (the image stages install GRUB) and no initramfs yet (system_initramfs builds it).
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
 source "$lib_dir/packages.bash"
 source "$lib_dir/stemcell.bash"
@@ -23,7 +23,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   hold_bootloader_commands
   trap 'release_bootloader_commands' EXIT
   log "installing ${missing[*]}"
-  pkg_install "${missing[@]}"
+  # INITRD=No: the kernel's hook makes no initramfs now. Later stages still change what goes
+  # into it (modprobe.d, the infrastructure's disk drivers), and each build costs a minute
+  # or more, so system_initramfs builds it once, after them.
+  run_in_chroot "export INITRD=No
+$(pkg_install_commands "${missing[@]}")"
   release_bootloader_commands
   trap - EXIT
   drop_apt_lists
@@ -44,12 +48,13 @@ done
 # No boot loader configuration may come from this stage (the image stages write it).
 [ ! -e "$chroot/boot/grub/grub.cfg" ] || fail "/boot/grub/grub.cfg exists: something ran update-grub in the image"
 
-# Exactly one kernel, with its initramfs and modules.
+# Exactly one kernel, with its modules; no initramfs made by this install.
 version=$(image_kernel_version)
-[ -f "$chroot/boot/initrd.img-$version" ] || fail "/boot/initrd.img-$version is missing: initramfs-tools did not build it"
-[ -s "$chroot/boot/initrd.img-$version" ] || fail "/boot/initrd.img-$version is empty"
 [ -d "$chroot/lib/modules/$version" ] || fail "/lib/modules/$version is missing"
-for i in "$chroot"/boot/initrd.img-*; do
-  [ "$i" = "$chroot/boot/initrd.img-$version" ] || fail "an initramfs without its kernel: ${i#"$chroot"}"
-done
-log "kernel $version: /boot/vmlinuz-$version ($(stat -c %s "$chroot/boot/vmlinuz-$version") bytes), /boot/initrd.img-$version ($(stat -c %s "$chroot/boot/initrd.img-$version") bytes)"
+[ -x "$chroot/usr/sbin/update-initramfs" ] || fail "update-initramfs is missing after installing initramfs-tools"
+if [ "${#missing[@]}" -gt 0 ]; then
+  for i in "$chroot"/boot/initrd.img-*; do
+    [ ! -e "$i" ] || fail "an initramfs was built during the install: ${i#"$chroot"} (system_initramfs builds it)"
+  done
+fi
+log "kernel $version: /boot/vmlinuz-$version ($(stat -c %s "$chroot/boot/vmlinuz-$version") bytes); its initramfs comes from system_initramfs"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Keeps rare file systems, unused protocols, USB storage, bluetooth and nouveau from loading, sets "ipv6 disable=1", removes ZFS modules, and rebuilds the initramfs with that.
+# Keeps rare file systems, unused protocols, USB storage, bluetooth and nouveau from loading, sets "ipv6 disable=1", removes ZFS modules; system_initramfs puts that configuration in the initramfs.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
 source "$lib_dir/stemcell.bash"
 
@@ -80,28 +80,7 @@ grep -qx 'options ipv6 disable=1' <<< "$config" || fail "modprobe does not pass 
 [ -z "$(find "$chroot/lib/modules" -xdev -type f \( -name 'zfs.ko*' -o -name 'spl.ko*' \) -print -quit)" ] || fail "ZFS modules are left"
 
 # The initramfs carries its own copy of /etc/modprobe.d (modules load from it before the
-# root file system is mounted): rebuild it when the configuration changed, or when it does
-# not carry our files yet (an earlier run stopped before the rebuild).
-initrd=/boot/initrd.img-$version
-in_initrd() {
-  local listing
-  listing=$(run_in_chroot "lsinitramfs $(printf '%q' "$initrd")") || fail "lsinitramfs cannot read $initrd"
-  grep -Eq '(^|/)etc/modprobe\.d/bosh-blacklist\.conf$' <<< "$listing"
-}
-if [ "$changed" = 1 ] || ! in_initrd; then
-  release_bootloader_commands
-  hold_bootloader_commands
-  trap 'release_bootloader_commands' EXIT
-  started=$SECONDS
-  run_in_chroot "update-initramfs -u -k $(printf '%q' "$version")" || fail "update-initramfs failed"
-  release_bootloader_commands
-  trap - EXIT
-  calls=$(bootloader_calls)
-  if [ -n "$calls" ]; then log "held during the rebuild (not run): $(tr '\n' ';' <<< "$calls")"; fi
-  in_initrd || fail "$initrd does not carry /etc/modprobe.d/bosh-blacklist.conf after update-initramfs"
-  log "rebuilt $initrd in $((SECONDS - started))s"
-else
-  log "$initrd already carries this configuration"
-fi
+# root file system is mounted): system_initramfs builds it after every stage that changes it.
 assert_no_chroot_processes
-log "kernel $version: ${#blacklisted[@]} modules and nouveau blacklisted, ipv6 disable=1, ${#zfs[@]} ZFS paths removed"
+if [ "$changed" = 1 ]; then state=written; else state='already in place'; fi
+log "kernel $version: ${#blacklisted[@]} modules and nouveau blacklisted, ipv6 disable=1, ${#zfs[@]} ZFS paths removed (configuration $state)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure the initramfs holds the paravirtual boot disk drivers (virtio; on Xen hosts also xen-blkfront) and the kernel the network ones.
+# Names the paravirtual boot disk drivers (virtio; on Xen hosts also xen-blkfront) for the initramfs and checks the kernel has the network ones.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
 source "$lib_dir/bosh.bash"
 source "$lib_dir/iaas.bash"
@@ -15,5 +15,5 @@ case "${stemcell_hypervisor:-}" in
   kvm) ;;
   *) fail "stemcell_hypervisor is '${stemcell_hypervisor:-}', expected kvm or xen" ;;
 esac
-ensure_initramfs_modules "${disk_modules[@]}"
+request_initramfs_modules "${disk_modules[@]}"
 assert_kernel_modules "${net_modules[@]}"

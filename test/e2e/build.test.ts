@@ -125,7 +125,7 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     assert.equal(lookup.hit, false);
     assert.match(String((lookup.why as string[])[0]), /dropped: its blob's sha256 is [0-9a-f]{64}, not /);
     assert.deepEqual(all.filter((e) => e.type === 'stage' && e.step === 'apply'), [], 'every stage layer was reused: only the packing ran');
-    assert.match(run.stderr, /16 of 16 stage layers reused/);
+    assert.match(run.stderr, /17 of 17 stage layers reused/);
     assert.equal((await cachedStemcell()).digest, (all.at(-1)!.stemcells as { sha256: string }[])[0]!.sha256, 'stored again');
     const verify = await runCli(['cache', 'verify', '--json']);
     assert.equal(verify.code, 0, verify.stdout);
@@ -155,7 +155,7 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     assert.match(String(osTask?.reason), /reusing .*os-image-debian-bookworm\.tgz/);
     const ran = all.filter((e) => e.type === 'stage' && e.step === 'apply' && e.state === 'completed').map((e) => e.stage);
     // on layers a resume starts at the stage asked for, or earlier: system_parameters is the first stage that reads the new version
-    assert.deepEqual(ran, ['system_parameters', 'base_warden', 'bosh_clean', 'bosh_harden', 'bosh_clean_ssh', 'sbom_create', 'bosh_package_list', 'prepare_files_image_stemcell']);
+    assert.deepEqual(ran, ['system_parameters', 'base_warden', 'bosh_clean', 'bosh_harden', 'bosh_clean_ssh', 'system_initramfs', 'sbom_create', 'bosh_package_list', 'prepare_files_image_stemcell']);
     assert.equal(all.at(-1)!.version, '0.2');
     assert.ok(existsSync(join(scratch, 'out', 'bosh-stemcell-0.2-warden-boshlite-debian-bookworm.tgz')));
   });

@@ -127,11 +127,23 @@ describe('infrastructures', () => {
     assert.deepEqual(byName.cloudstack!.cloudProperties, { auto_disk_config: true });
   });
 
-  it('pins the aws and vsphere image stages to the reference', () => {
+  it('pins the aws and vsphere image stages to the reference (plus system_initramfs, ours)', () => {
     assert.deepEqual(byName.aws!.imageStages, ['system_network', 'system_aws_modules', 'system_parameters', 'bosh_clean',
-      'bosh_harden', 'bosh_aws_agent_settings', 'bosh_clean_ssh', 'udev_aws_rules', 'image_create', 'image_install_grub',
-      'sbom_create']);
-    assert.deepEqual(byName.vsphere!.imageStages.slice(-3), ['image_create_efi', 'image_install_grub_efi', 'sbom_create']);
+      'bosh_harden', 'bosh_aws_agent_settings', 'bosh_clean_ssh', 'udev_aws_rules', 'system_initramfs', 'image_create',
+      'image_install_grub', 'sbom_create']);
+    assert.deepEqual(byName.vsphere!.imageStages.slice(-4), ['system_initramfs', 'image_create_efi', 'image_install_grub_efi', 'sbom_create']);
+  });
+
+  it('builds the initramfs once, after every stage that changes it and before the disk image', () => {
+    const changesInitramfs = /_modules$|^enable_udf_module$/;
+    for (const i of infrastructures) {
+      const at = i.imageStages.indexOf('system_initramfs');
+      assert.equal(i.imageStages.filter((s) => s === 'system_initramfs').length, 1, i.name);
+      i.imageStages.forEach((s, n) => {
+        if (changesInitramfs.test(s)) assert.ok(n < at, `${i.name}: ${s} before system_initramfs`);
+        if (s.startsWith('image_')) assert.ok(n > at, `${i.name}: ${s} after system_initramfs`);
+      });
+    }
   });
 
   it('ends every image list with the SBOM and has packaging stages for every format', () => {
