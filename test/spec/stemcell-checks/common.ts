@@ -206,6 +206,8 @@ export const commonStemcellChecks: StemcellCheck[] = [
         assert.ok(unit.includes(`ExecStart=${command}`), 'ExecStart');
         assert.ok(unit.includes('Alias=agent.service'), 'Alias=agent.service');
         assert.ok(unit.some((l) => /^After=.*\bnetwork\.target\b/.test(l)), 'After=network.target');
+        // its ssh action reads the host key the first boot makes
+        assert.ok(unit.some((l) => /^After=.*\bbosh-firstboot\.service\b/.test(l)), 'After=bosh-firstboot.service');
         // the agent brings the network up itself: waiting for network-online would cost wait-online's timeout
         assert.ok(!unit.some((l) => /network-online\.target/.test(l)), 'no network-online.target');
         assert.ok(unit.some((l) => /^Environment=PATH=\/var\/vcap\/bosh\/bin:/.test(l)), 'PATH starts with /var/vcap/bosh/bin');
