@@ -5,16 +5,43 @@
 // and the stemcell made again from its layers; a second infrastructure reuses the kernel
 // layers; a resume from a late stemcell stage reuses the OS image; a blocked doctor check
 // stops a build before it touches anything.
+// The stage layers of the OS-image phase: the cold layered image equals, file by file, the
+// in-place build (--no-layers) of the same stages that the os-image e2e keeps as the shared
+// OS-image fixture (built here when missing); `os-image` on the same build root reuses every
+// layer; after an edit of a late stage only it and the stages after it run, and the image
+// differs from the cold one by exactly what the edit adds. The CLI runs from a copy of the
+// checkout, whose stages the test may edit.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { findOperatingSystem } from '../../src/catalog/planner.js';
 import { packageRoot } from '../../src/util/paths.js';
+import { osImageFixture } from '../helpers/os-image-fixture.js';
 import { buildOverSshUnavailable, startSshd, type TestSshd } from '../helpers/sshd.js';
-import { stemforgeSpawn, type CliResult } from '../helpers/stemcell-cli.js';
+import { diffTrees, digestTree } from '../helpers/tree-digest.js';
 
 const skip = buildOverSshUnavailable();
+const debian = findOperatingSystem('debian-bookworm');
+const edited = 'bosh_audit_debian';
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * What differs between two independent builds by nature: logs, salted password hashes,
+ * backups, caches with time stamps, and what packages generate at random when installed
+ * (openssh-server's host keys, which the stemcell phase removes; nvme-cli's host id).
+ */
+function differsBetweenBuilds(path: string): boolean {
+  return /^var\/log\//.test(path) || /^etc\/(shadow|gshadow)-?$/.test(path) || /^etc\/(passwd|group)-$/.test(path)
+    || /-old$/.test(path) || path === 'var/cache/ldconfig/aux-cache'
+    || /^etc\/ssh\/ssh_host_[a-z0-9]+_key(\.pub)?$/.test(path) || /^etc\/nvme\/host(id|nqn)$/.test(path);
+}
 
 interface Event {
   type: string;
@@ -25,22 +52,45 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
   let sshd: TestSshd;
   let scratch: string;
   let env: NodeJS.ProcessEnv = {};
+  let machine: string[];
   let common: string[];
   let stemcell: string;
+  let checkout: string;
+  let osImage: string;
 
-  const runCli = (args: string[]): Promise<CliResult> => stemforgeSpawn(args, env).done;
+  const runCli = (args: string[]): Promise<CliResult> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [join(checkout, 'bin', 'stemforge.js'), ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  const unpack = (image: string, name: string): string => {
+    const dir = join(scratch, `unpacked-${name}`);
+    mkdirSync(dir);
+    execFileSync('tar', ['-xzf', image, '-C', dir, '--numeric-owner']);
+    return dir;
+  };
+  const applied = (r: CliResult): string[] => (JSON.parse(r.stdout) as { stages: { stage: string; step: string }[] }).stages.filter((s) => s.step === 'apply').map((s) => s.stage);
   const events = (run: CliResult): Event[] => run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Event);
 
   before(async () => {
     sshd = await startSshd();
     scratch = mkdtempSync('/var/tmp/stemforge-build-e2e-');
+    // a copy of the checkout whose stages the test may edit; node_modules is shared
+    checkout = join(scratch, 'checkout');
+    mkdirSync(checkout);
+    for (const name of ['bin', 'dist', 'stages', 'templates', 'package.json']) cpSync(join(packageRoot, name), join(checkout, name), { recursive: true });
+    symlinkSync(join(packageRoot, 'node_modules'), join(checkout, 'node_modules'));
     // settings, cache and logs of this test only; CI set: nothing may prompt
     env = {
       CI: 'true',
       STEMFORGE_CONFIG_DIR: join(scratch, 'config'), XDG_CACHE_HOME: join(scratch, 'cache'), XDG_STATE_HOME: join(scratch, 'state'),
     };
-    common = ['--machine', sshd.machineUrl, '--identity', sshd.clientKey, '--known-hosts', sshd.knownHosts, '--build-root', join(scratch, 'build-root'),
-      '--agent-file', join(packageRoot, 'test', 'fixtures', 'test-agent.sh'), '--skip-blobstore-clis', '--out', join(scratch, 'out')];
+    machine = ['--machine', sshd.machineUrl, '--identity', sshd.clientKey, '--known-hosts', sshd.knownHosts, '--build-root', join(scratch, 'build-root')];
+    common = [...machine, '--agent-file', join(packageRoot, 'test', 'fixtures', 'test-agent.sh'), '--skip-blobstore-clis', '--out', join(scratch, 'out')];
   });
 
   after(async () => {
@@ -72,7 +122,9 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     stemcell = String(artifacts[1]!.path);
     assert.match(stemcell, /\/out\/bosh-stemcell-0\.1-warden-boshlite-debian-bookworm\.tgz$/);
     assert.ok(existsSync(stemcell));
-    assert.ok(existsSync(join(scratch, 'out', 'os-image-debian-bookworm.tgz')), 'the OS image is kept beside the stemcells');
+    osImage = join(scratch, 'out', 'os-image-debian-bookworm.tgz');
+    assert.ok(existsSync(osImage), 'the OS image is kept beside the stemcells');
+    assert.match(run.stderr, /0 of 27 stage layers reused, running from base_debootstrap/, 'every OS-image stage on a new layer');
     // the version is quoted in stemcell.MF and inspect agrees with everything else
     const mf = execFileSync('tar', ['-xzOf', stemcell, 'stemcell.MF']).toString();
     assert.match(mf, /^version: "0\.1"$/m);
@@ -158,6 +210,34 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     assert.deepEqual(ran, ['system_parameters', 'base_warden', 'bosh_clean', 'bosh_harden', 'bosh_clean_ssh', 'system_initramfs', 'sbom_create', 'bosh_package_list', 'prepare_files_image_stemcell']);
     assert.equal(all.at(-1)!.version, '0.2');
     assert.ok(existsSync(join(scratch, 'out', 'bosh-stemcell-0.2-warden-boshlite-debian-bookworm.tgz')));
+  });
+
+  it('the OS image built on layers equals the in-place build of the same stages, file by file', async () => {
+    const inPlace = digestTree(unpack(await osImageFixture(), 'in-place'), differsBetweenBuilds);
+    const layered = digestTree(unpack(osImage, 'layered'), differsBetweenBuilds);
+    assert.ok(inPlace.size > 20_000, `${inPlace.size} entries compared`);
+    assert.deepEqual(diffTrees(inPlace, layered), []);
+  });
+
+  const osImageRun = (out: string): Promise<CliResult> =>
+    runCli(['os-image', '--os', 'debian-bookworm', '--json', '--no-cache', '--out', join(scratch, out), ...machine]);
+
+  it('os-image on the same build root reuses every OS-image layer: no stage runs', async () => {
+    const again = await osImageRun('again.tgz');
+    assert.equal(again.code, 0, again.stderr.slice(-4000));
+    assert.deepEqual(applied(again), [], 'no stage ran');
+    assert.match(again.stderr, /27 of 27 stage layers reused/);
+  });
+
+  it(`after an edit of ${edited} only it and the stages after it run, and the image is the cold one plus the edit`, async () => {
+    appendFileSync(join(checkout, 'stages', edited, 'apply.sh'), 'echo "edited by the layers test" >"$chroot/etc/stemforge-layers-test"\n');
+    const incremental = await osImageRun('incremental.tgz');
+    assert.equal(incremental.code, 0, incremental.stderr.slice(-4000));
+    assert.deepEqual(applied(incremental), debian.osImageStages.slice(debian.osImageStages.indexOf(edited)));
+    // the stages before the edit come from the cold build's layers: nothing may differ but the edit
+    const cold = digestTree(unpack(osImage, 'cold'), differsBetweenBuilds);
+    const after = digestTree(unpack(join(scratch, 'incremental.tgz'), 'incremental'), differsBetweenBuilds);
+    assert.deepEqual(diffTrees(cold, after), ['+ etc/stemforge-layers-test']);
   });
 
   it('stops before touching anything when the doctor finds a blocking issue', async () => {

@@ -1,6 +1,7 @@
-// One debian-bookworm OS image shared by the tests that start from one (the stemcell e2e),
-// kept in the test cache and keyed by the content of stages/ and the OS catalog, so a
-// change to any OS stage makes a new one. The os-image e2e stores the image it built.
+// One debian-bookworm OS image shared by the tests that start from one (the stemcell e2e, the
+// build e2e's layered-vs-in-place comparison), kept in the test cache and keyed by the
+// content of stages/ and the OS catalog, so a change to any OS stage makes a new one. The
+// os-image e2e stores the image it built.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
