@@ -2,13 +2,15 @@
 // total: CI's per-file time table. Used beside the spec reporter (package.json "test").
 // Files run one after another (--test-concurrency=1), so a file's time is the wall clock
 // from its first event to its last: hooks and set-up count, not only the tests' own time.
+// The runner enqueues every file at the start (test:enqueue), so those events are not a
+// file's start; its dequeue is.
 import { basename, dirname } from 'node:path';
 
 export default async function* fileTimes(source) {
   const files = new Map();
   for await (const event of source) {
     const file = event.data?.file;
-    if (!file) continue;
+    if (!file || event.type === 'test:enqueue') continue;
     const now = Date.now();
     const entry = files.get(file) ?? { first: now, last: now, tests: 0, failed: 0 };
     entry.last = now;
