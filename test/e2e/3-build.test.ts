@@ -12,7 +12,7 @@
 // differs from the cold one by exactly what the edit adds. The CLI runs from a copy of the
 // checkout, whose stages the test may edit.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,17 +20,12 @@ import { findOperatingSystem } from '../../src/catalog/planner.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { osImageFixture } from '../helpers/os-image-fixture.js';
 import { buildOverSshUnavailable, startSshd, type TestSshd } from '../helpers/sshd.js';
+import { stemforgeSpawn, type CliResult } from '../helpers/stemcell-cli.js';
 import { diffTrees, digestTree } from '../helpers/tree-digest.js';
 
 const skip = buildOverSshUnavailable();
 const debian = findOperatingSystem('debian-bookworm');
 const edited = 'bosh_audit_debian';
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * What differs between two independent builds by nature: logs, salted password hashes,
@@ -58,15 +53,7 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
   let checkout: string;
   let osImage: string;
 
-  const runCli = (args: string[]): Promise<CliResult> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [join(checkout, 'bin', 'stemforge.js'), ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+  const runCli = (args: string[]): Promise<CliResult> => stemforgeSpawn(args, env, join(checkout, 'bin', 'stemforge.js')).done;
   const unpack = (image: string, name: string): string => {
     const dir = join(scratch, `unpacked-${name}`);
     mkdirSync(dir);

@@ -28,9 +28,12 @@ export function stemforgeSync(args: string[], env: NodeJS.ProcessEnv = {}): CliR
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Started in the background, e.g. to interrupt it; `stderr` grows as the command writes. */
-export function stemforgeSpawn(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [stemforgeEntry(), ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Started in the background, e.g. to interrupt it; `stderr` grows as the command writes.
+ * `entry`: another copy's bin/stemforge.js (a test that edits the stages runs a copy).
+ */
+export function stemforgeSpawn(args: string[], env: NodeJS.ProcessEnv = {}, entry: string = stemforgeEntry()) {
+  const child = spawn(process.execPath, [entry, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (c: Buffer) => (out.stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out.stderr += c.toString()));
