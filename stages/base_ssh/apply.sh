@@ -51,8 +51,14 @@ chmod --reference="$sshd_config" "$tmp"
 chown --reference="$sshd_config" "$tmp"
 mv "$tmp" "$sshd_config"
 
+# sshd's configuration is root's alone (the reference's 0600).
+chmod 0600 "$sshd_config"
+
 write_file 0644 "$chroot/etc/issue" < "$assets_dir/issue"
 write_file 0644 "$chroot/etc/issue.net" < "$assets_dir/issue.net"
+
+# No distribution greeting after login: the banner above is the only text (CIS 11.1).
+write_file 0644 "$chroot/etc/motd" < /dev/null
 
 # Ubuntu fetches news into the login message; a stemcell must not call out on login.
 motd_news="$chroot/etc/default/motd-news"

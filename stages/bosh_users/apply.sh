@@ -80,6 +80,11 @@ set_bashrc_block() {
   mv "$tmp" "$file"
   chroot "$chroot" chown "$owner" "${file#"$chroot"}"
 }
+install -D -o root -g root -m 0644 "$assets_dir/00-bosh-ps1" "$chroot/etc/profile.d/00-bosh-ps1"
+# skel first: the users the agent makes for bosh ssh get the same PATH and prompt
+set_bashrc_block "$chroot/etc/skel/.bashrc" root:root
 set_bashrc_block "$chroot/root/.bashrc" root:root
 set_bashrc_block "$chroot/home/vcap/.bashrc" vcap:vcap
+# vcap's home is vcap's alone
+chmod 0700 "$chroot/home/vcap"
 log "vcap: $(chroot "$chroot" id vcap)"

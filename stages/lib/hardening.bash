@@ -464,6 +464,7 @@ $(audit_watch /etc/sudoers.d wa scope)
 $(audit_watch /var/log/faillog wa logins)
 $(audit_watch /var/log/lastlog wa logins)
 $(audit_watch /run/faillock wa logins)
+$(audit_watch /var/log/tallylog wa logins)
 
 ## Sessions
 $(audit_watch /run/utmp wa session)
@@ -490,8 +491,16 @@ $(audit_watch /etc/networks wa system-locale)
 $(audit_watch /etc/apparmor wa MAC-policy)
 $(audit_watch /etc/apparmor.d wa MAC-policy)
 
-## Administrator actions
+## Administrator actions: sudo's log, and every program users run as root (CIS 8.1.16)
 $(audit_watch /var/log/sudo.log wa actions)
+-a always,exit -F arch=b64 -S execve -F euid=0 $user -k sudo_log
+-a always,exit -F arch=b32 -S execve -F euid=0 $user -k sudo_log
+
+## Programs run with privileges other than the caller's (setuid/setgid; STIG V-75689)
+-a always,exit -F arch=b64 -S execve -C uid!=euid -k execpriv
+-a always,exit -F arch=b64 -S execve -C gid!=egid -k execpriv
+-a always,exit -F arch=b32 -S execve -C uid!=euid -k execpriv
+-a always,exit -F arch=b32 -S execve -C gid!=egid -k execpriv
 
 ## Mounts by users
 -a always,exit -F arch=b64 -S mount $user -k mounts
@@ -513,10 +522,23 @@ $(audit_watch /var/log/sudo.log wa actions)
 EOF
 }
 
-# audit_privileged_rules_text: an exec rule for every setuid/setgid file in the image and
-# for the reference's list of other privileged tools that the image has, by real path.
+# Tools whose exec the reference records under a key of their own (STIG V-75707, V-75765,
+# V-75779, V-75785, V-80969); every other privileged command gets "privileged".
+audit_named_tools=(
+  /usr/lib/openssh/ssh-keysign=privileged-ssh
+  /sbin/apparmor_parser=perm_chng
+  /usr/bin/chcon=perm_chng
+  /usr/sbin/usermod=privileged-usermod
+  /sbin/unix_update=privileged-unix-update
+)
+
+# audit_privileged_rules_text: an exec rule for every setuid/setgid file in the image, for
+# the reference's list of other privileged tools and for the named tools above, those the
+# image has, by real path (the kernel records the file executed, not a link's name): one
+# rule per file, keyed by its name in the table or "privileged".
 audit_privileged_rules_text() {
-  local uid_min p real list=()
+  local uid_min p real key entry list=()
+  declare -A keys=()
   uid_min=$(audit_uid_min)
   while IFS= read -r p; do list+=("$p"); done < <(
     chroot "$chroot" find / -xdev -type f \( -perm -4000 -o -perm -2000 \) 2>/dev/null | sort
@@ -524,8 +546,15 @@ audit_privileged_rules_text() {
   for p in /sbin/unix_chkpwd /sbin/mount.nfs /usr/sbin/pam_timestamp_check /usr/bin/write \
     /bin/mount /bin/umount /usr/bin/newgrp /usr/bin/wall /usr/bin/passwd /usr/bin/crontab \
     /usr/bin/chfn /usr/bin/chsh /usr/bin/chage /usr/bin/gpasswd /usr/bin/ssh-agent /usr/bin/su \
-    /usr/bin/sudo /usr/bin/sudoedit /usr/sbin/service; do
+    /usr/bin/sudo /usr/bin/sudoedit /usr/sbin/service /usr/sbin/netreport /usr/sbin/postdrop \
+    /usr/sbin/postqueue /usr/sbin/usernetctl /usr/sbin/mount.nfs; do
     list+=("$p")
+  done
+  for entry in "${audit_named_tools[@]}"; do
+    real=$(audit_canonical "${entry%%=*}")
+    [ -n "$real" ] || continue
+    keys[$real]=${entry#*=}
+    list+=("$real")
   done
   printf '## stemforge (bosh_audit): exec of privileged commands by users. Generated; do not edit.\n'
   for p in "${list[@]}"; do
@@ -533,7 +562,8 @@ audit_privileged_rules_text() {
     [ -n "$real" ] || continue
     printf '%s\n' "$real"
   done | awk '!seen[$0]++' | while IFS= read -r real; do
-    printf -- '-a always,exit -F path=%s -F perm=x -F auid>=%s -F auid!=4294967295 -k privileged\n' "$real" "$uid_min"
+    key=${keys[$real]:-privileged}
+    printf -- '-a always,exit -F path=%s -F perm=x -F auid>=%s -F auid!=4294967295 -k %s\n' "$real" "$uid_min" "$key"
   done
 }
 
@@ -572,6 +602,7 @@ audit_lint() {
             if (name == "perm") { v = f; sub(/^perm=/, "", v); if (v !~ /^[rwxa]+$/) bad("bad perm " v) }
             continue
           }
+          if (o == "-C") { if ($(i + 1) !~ /^(uid|gid|auid|euid|egid|suid|sgid|fsuid|fsgid)(=|!=)(uid|gid|auid|euid|egid|suid|sgid|fsuid|fsgid)$/) bad("bad comparison " $(i + 1)); i++; continue }
           if (o == "-S") { sc[++nsc] = NR " " (arch == "" ? "none" : arch) " " $(i + 1); i++; continue }
           bad("unknown option " o)
         }

@@ -5,8 +5,8 @@ source "$lib_dir/hardening.bash"
 
 # The reference only trims the securetty its release shipped (dropping the vc/* lines).
 # Debian 12 ships no /etc/securetty and its /etc/pam.d/login no longer calls pam_securetty,
-# so a file alone would be read by nothing: we install the whole list (assets/securetty)
-# on every line and make sure login's stack checks it, as Jammy's does already.
+# so a file alone would be read by nothing: we install our own (assets/securetty: the
+# console only, as the reference's specs demand) on every line and make sure login's stack checks it, as Jammy's does already.
 install_if_changed 0644 "$chroot/etc/securetty" < "$assets_dir/securetty"
 
 login_pam="$chroot/etc/pam.d/login"
