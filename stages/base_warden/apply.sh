@@ -22,6 +22,17 @@ ensure_bosh_dirs
 dev_dir=$(target /warden-cpi-dev)
 install -d -o root -g root -m 0755 "$dev_dir"
 
+# /var/vcap/bosh/bin/unshare: tests of the warden CPI start a process as PID 1 of its own
+# namespace with it (-p). The reference ships a binary of its own from the days when the
+# distribution's unshare lacked -p; every line's util-linux has it now, so this is a link
+# to the image's, which package upgrades keep current.
+unshare_bin=$(chroot "$chroot" sh -c 'command -v unshare' || true)
+[ -n "$unshare_bin" ] || fail "the image has no unshare (util-linux)"
+chroot "$chroot" "$unshare_bin" --help | grep -- '--pid' > /dev/null || fail "$unshare_bin has no --pid"
+run_in_chroot "ln -sfn '$unshare_bin' '$bosh_bin_dir/unshare'"
+[ "$(chroot "$chroot" readlink -f "$bosh_bin_dir/unshare")" = "$(chroot "$chroot" readlink -f "$unshare_bin")" ] \
+  || fail "$bosh_bin_dir/unshare does not lead to $unshare_bin"
+
 file=$(target "$bosh_bin_dir/restart_networking")
 write_file 0755 "$file" < "$assets_dir/restart_networking"
 check_script "$bosh_bin_dir/restart_networking"

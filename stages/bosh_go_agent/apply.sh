@@ -44,6 +44,35 @@ rm -f "$chroot/etc/cron.deny" "$chroot/etc/at.deny"
 if chroot "$chroot" getent group crontab >/dev/null; then chroot "$chroot" chgrp crontab /etc/cron.allow; fi
 if chroot "$chroot" getent group daemon >/dev/null; then chroot "$chroot" chgrp daemon /etc/at.allow; fi
 
+# cron's own files and folders: root's only (CIS 9.1.2-9.1.7); cron runs as root and reads
+# them whatever their mode.
+for f in /etc/crontab /etc/cron.hourly /etc/cron.daily /etc/cron.weekly /etc/cron.monthly /etc/cron.d; do
+  [ -e "$chroot$f" ] || continue
+  [ ! -L "$chroot$f" ] || fail "$f is a symlink; expected cron's own file or folder"
+  chown root:root "$chroot$f"
+  chmod og-rwx "$chroot$f"
+done
+# The files in /etc/cron.d are root's too (their folder is closed anyway).
+find "$chroot/etc/cron.d" -maxdepth 1 -type f -exec chown root:root {} + -exec chmod og-rwx {} +
+
+# /var/lock (a link to /run/lock): jobs, which run as vcap, keep their lock files there;
+# nobody else but root writes it. /run is a tmpfs at boot, so systemd-tmpfiles sets the
+# same owner and mode there; our file sorts before legacy.conf, whose entry it replaces.
+lock_dir=$(chroot "$chroot" readlink -f /var/lock)
+[ -n "$lock_dir" ] && [ "$lock_dir" != / ] || fail "/var/lock does not resolve in the image"
+# (Set from here: run_in_chroot may put a tmpfs on /run for the time of its script.)
+vcap_gid=$(chroot "$chroot" getent group vcap | cut -d: -f3)
+[ -n "$vcap_gid" ] || fail "group vcap is missing: bosh_users must have run in the OS image"
+lock_path=$(target "$lock_dir")
+install -d -o 0 -g "$vcap_gid" -m 0770 "$lock_path"
+chown 0:"$vcap_gid" "$lock_path"
+chmod 0770 "$lock_path"
+lock_conf=$(target /etc/tmpfiles.d/bosh-lock.conf)
+install_if_changed 0644 "$lock_conf" <<EOF2
+# Written by stemforge (bosh_go_agent): /var/lock ($lock_dir) for root and the vcap group only.
+d $lock_dir 0770 root vcap -
+EOF2
+
 # monit tells the agent about job events by mail; monit includes /var/vcap/monit/*.monitrc.
 alerts=$(target /var/vcap/monit/alerts.monitrc)
 install_if_changed 0600 "$alerts" < "$assets_dir/alerts.monitrc"

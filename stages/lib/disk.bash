@@ -241,7 +241,7 @@ grub_cfg() {
   title="${title:-$os_name} (stemcell)"
   cat << EOF
 # written by stemforge ($stage_name); not by grub-mkconfig
-set default=0
+set default="0"
 set timeout=1
 if serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1; then
   terminal_input --append serial

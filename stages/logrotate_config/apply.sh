@@ -45,7 +45,8 @@ runner=$(target /usr/local/sbin/bosh-logrotate)
 install_if_changed 0755 "$runner" < "$assets_dir/bosh-logrotate"
 check_script /usr/local/sbin/bosh-logrotate
 cron_file=$(target /etc/cron.d/logrotate)
-install_if_changed 0644 "$cron_file" <<'EOF2'
+# root's only, as every file of cron (bosh_go_agent closes the rest).
+install_if_changed 0600 "$cron_file" <<'EOF2'
 # Written by stemforge (logrotate_config): log rotation every 15 minutes (the script waits
 # a per-VM offset first).
 SHELL=/bin/sh

@@ -71,6 +71,32 @@ for unit in "$wa_unit" "$kvp_unit" cloud-init-local.service cloud-init.service c
   chroot "$chroot" systemctl is-enabled --quiet "$unit" || fail "$unit is not enabled"
 done
 
+# cloud-init's rsyslog rule (its own log file for [CLOUDINIT] messages) goes into
+# 50-default.conf, as the reference does it (at its top, where the file's name had it):
+# /etc/rsyslog.d holds only 50-default.conf.
+rsyslog_default=$(target /etc/rsyslog.d/50-default.conf)
+cloudinit_rsyslog=$(target /etc/rsyslog.d/21-cloudinit.conf)
+[ -f "$rsyslog_default" ] || fail "/etc/rsyslog.d/50-default.conf is missing: rsyslog_config must have run in the OS image"
+if [ -f "$cloudinit_rsyslog" ]; then
+  begin='# >>> stemforge system_azure_init: from cloud-init (21-cloudinit.conf) >>>'
+  end='# <<< stemforge system_azure_init <<<'
+  tmp=$(mktemp "$rsyslog_default.XXXXXX")
+  # first, where its file name (21- before 50-) had it
+  {
+    printf '%s\n' "$begin"
+    grep -Ev '^[[:space:]]*(#|$)' "$cloudinit_rsyslog" || true
+    printf '%s\n' "$end"
+    B="$begin" E="$end" awk '$0 == ENVIRON["B"] { skip = 1 } !skip { print } $0 == ENVIRON["E"] { skip = 0 }' "$rsyslog_default"
+  } > "$tmp"
+  chmod --reference="$rsyslog_default" "$tmp"
+  chown --reference="$rsyslog_default" "$tmp"
+  mv "$tmp" "$rsyslog_default"
+  rm -f "$cloudinit_rsyslog"
+  run_in_chroot 'rsyslogd -N1 > /dev/null 2>&1' || fail "rsyslogd rejects its configuration with cloud-init's rule"
+fi
+extra=$(ls -A "$chroot/etc/rsyslog.d" | grep -vx '50-default.conf' || true)
+[ -z "$extra" ] || fail "/etc/rsyslog.d has more than 50-default.conf: $extra"
+
 # /var/log/waagent.log is rotated by the package's logrotate file (Debian ships one) or,
 # where there is none, by ours; never by two.
 rotating=$(grep -ls '/var/log/waagent\.log' "$chroot"/etc/logrotate.d/* | grep -v '/waagent$' || true)

@@ -23,7 +23,9 @@ left=$(chroot "$chroot" sh -c 'ls /usr/bin/fusermount /usr/bin/fusermount3 /bin/
 # (garden, silk, docker, OVS, NSX, CNI plugins, libvirt) would crowd out the VM's own.
 # open-vm-tools matches these with * and ? only.
 tools_conf=$(target /etc/vmware-tools/tools.conf)
-exclude='veth*,docker*,virbr*,silk-vtep,s-*,ovs*,erspan*,nsx-container*,cni*,flannel*,cali*,vxlan*,????????-????-*'
+# The reference's list comes first, as it has it (NSX and Antrea name their container
+# interfaces with 15 characters), then the ones we add.
+exclude='veth*,docker*,virbr*,silk-vtep,s-*,ovs*,erspan*,nsx-container,antrea*,???????????????,nsx-container*,cni*,flannel*,cali*,vxlan*,????????-????-*'
 if [ -f "$tools_conf" ]; then
   begin='# >>> stemforge system_open_vm_tools >>>'
   end='# <<< stemforge system_open_vm_tools <<<'
