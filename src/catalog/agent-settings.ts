@@ -21,43 +21,55 @@ const ec2Http = (uri: string, extra: Record<string, Json> = {}): Record<string, 
   ...extra,
 });
 
+// Infrastructure.Settings flags exactly as each reference stage writes them (some write none, some only one).
+// The agent we pin no longer reads UseRegistry, UseServerName or ScrubEphemeralDisk (bosh-agent dropped the
+// registry in 2022, and decodes agent.json leniently); they are kept so the file is the reference's.
 const agentJson = (platform: Record<string, Json>, sources: Json[], settings: Record<string, Json> = {}): Record<string, Json> => ({
   Platform: { Linux: platform },
-  Infrastructure: { Settings: { Sources: sources, UseServerName: false, UseRegistry: false, ...settings } },
+  Infrastructure: { Settings: { Sources: sources, ...settings } },
 });
 
-const vsphere = agentJson(linux('scsi'), [{ Type: 'CDROM', FileName: 'env' }]);
+// vSphere's stage sets neither CreatePartitionIfNoEphemeralDisk nor any Settings flag.
+const vsphere = agentJson({ PartitionerType: 'parted', DevicePathResolutionType: 'scsi' }, [{ Type: 'CDROM', FileName: 'env' }]);
 
 export const agentSettings: Readonly<Record<string, Record<string, Json>>> = {
-  aws: agentJson(linux('virtio'), [ec2Http('http://169.254.169.254', { TokenPath: '/latest/api/token' })]),
-  alicloud: agentJson(linux('virtio'), [ec2Http('http://100.100.100.200')]),
-  azure: agentJson(linux('scsi'), [{ Type: 'File', SettingsPath: '/var/lib/cloud/instance/user-data.txt' }]),
+  aws: agentJson(linux('virtio'), [ec2Http('http://169.254.169.254', { TokenPath: '/latest/api/token' })], { UseRegistry: true }),
+  alicloud: agentJson(linux('virtio'), [ec2Http('http://100.100.100.200')], { UseServerName: false, UseRegistry: true }),
+  azure: agentJson(linux('scsi'), [{
+    Type: 'File',
+    MetaDataPath: '',
+    UserDataPath: '/var/lib/cloud/instance/user-data.txt',
+    SettingsPath: '/var/lib/cloud/instance/user-data.txt',
+  }], { UseServerName: true }),
   google: agentJson(linux('virtio', { VirtioDevicePrefix: 'google' }), [{
     Type: 'InstanceMetadata',
     URI: 'http://169.254.169.254',
     SettingsPath: '/computeMetadata/v1/instance/attributes/bosh_settings',
     Headers: { 'Metadata-Flavor': 'Google' },
-  }], { UseServerName: true }),
+  }], { UseServerName: true, UseRegistry: false }),
   openstack: agentJson(linux('virtio'), [
     { Type: 'File', SettingsPath: '/var/vcap/bosh/agent-bootstrap-env.json' },
     { Type: 'ConfigDrive', DiskPaths: ['/dev/disk/by-label/CONFIG-2', '/dev/disk/by-label/config-2'],
       MetaDataPath: 'ec2/latest/meta-data.json', UserDataPath: 'ec2/latest/user-data' },
     ec2Http('http://169.254.169.254'),
-  ], { UseServerName: true }),
+  ], { UseServerName: true, UseRegistry: true }),
   vsphere,
   vcloud: vsphere,
-  warden: agentJson(linux('virtio', {
+  // A container: no partitioner, no device path resolution (the CPI's paths are taken as given), no disk setup.
+  warden: agentJson({
     UseDefaultTmpDir: true,
     UsePreformattedPersistentDisk: true,
     BindMountPersistentDisk: true,
     SkipDiskSetup: true,
-  }), [{ Type: 'File', SettingsPath: '/var/vcap/bosh/warden-cpi-agent-env.json' }]),
-  cloudstack: agentJson(linux('virtio'), [ec2Http('http://169.254.169.254:39724')], { UseServerName: true }),
-  softlayer: agentJson(linux('iscsi'), [{
+  }, [{ Type: 'File', SettingsPath: '/var/vcap/bosh/warden-cpi-agent-env.json' }]),
+  // CloudStack's virtual router serves the key at meta-data/public-keys itself, not EC2's public-keys/0/openssh-key.
+  cloudstack: agentJson(linux('virtio'), [ec2Http('http://169.254.169.254:39724', { SSHKeysPath: '/latest/meta-data/public-keys' })],
+    { UseServerName: true, UseRegistry: true }),
+  softlayer: agentJson(linux('iscsi', { ScrubEphemeralDisk: true }), [{
     Type: 'HTTP',
     URI: 'https://api.service.softlayer.com',
     UserDataPath: '/rest/v3.1/SoftLayer_Resource_Metadata/getUserMetadata.json',
-  }]),
+  }], { UseServerName: true, UseRegistry: true }),
 };
 
 /**
