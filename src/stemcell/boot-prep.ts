@@ -12,17 +12,27 @@ import { createGunzip } from 'node:zlib';
 import { HintedError } from '../util/errors.js';
 import { chooseFirmware, findOvmf, type Firmware } from './firmware.js';
 import { checkStemcell, readStemcell, type StemcellInspection } from './inspect.js';
-import { hasCommand, probeKvm, qemuEscape, qemuImgHead, qemuImgInfo, qemuImgOverlay, qemuSystem, startQemu, type QemuProcess } from './qemu.js';
+import { type DiskImageFormat, hasCommand, probeKvm, qemuEscape, qemuImgHead, qemuImgInfo, qemuImgOverlay, qemuSystem, startQemu, type QemuProcess } from './qemu.js';
 import { describeSize, HostileTarballError, readTar } from './tar-reader.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
 /** The disk inside `image` for each disk format we can boot (facts §5c). */
-export const bootableDisks: Readonly<Record<string, { member: string; format: 'raw' | 'qcow2' }>> = {
+export const bootableDisks: Readonly<Record<string, { member: string; format: DiskImageFormat }>> = {
   raw: { member: 'root.img', format: 'raw' },
   qcow2: { member: 'root.img', format: 'qcow2' },
   rawdisk: { member: 'disk.raw', format: 'raw' },
+  ovf: { member: 'image-disk1.vmdk', format: 'vmdk' },
+};
+
+/** The disks a stemcell's image may hold, by member name. */
+const diskMembers = new Set(Object.values(bootableDisks).map((d) => d.member));
+
+/** The leading bytes that tell a disk's format apart (raw has none). */
+const formatMagic: Readonly<Record<Exclude<DiskImageFormat, 'raw'>, Buffer>> = {
+  qcow2: Buffer.from('QFI\xfb', 'latin1'),
+  vmdk: Buffer.from('KDMV', 'latin1'),
 };
 
 export interface PreparedBoot {
@@ -81,10 +91,10 @@ function diskExtractor(dir: string, found: Map<string, string>, signal?: AbortSi
         limits: {
           maxEntries: 16,
           maxTotalBytes: 65 * GiB,
-          maxMemberBytes: (name) => (name === 'root.img' || name === 'disk.raw' ? 64 * GiB : 64 * MiB),
+          maxMemberBytes: (name) => (diskMembers.has(name) ? 64 * GiB : 64 * MiB),
         },
         onFile: (member, body) => {
-          if (member.name !== 'root.img' && member.name !== 'disk.raw') return undefined;
+          if (!diskMembers.has(member.name)) return undefined;
           const path = join(dir, member.name);
           found.set(member.name, path);
           return writeSparse(path, body).then(() => undefined);
@@ -105,14 +115,21 @@ async function readHead(path: string, bytes: number): Promise<Buffer> {
 }
 
 /** Checks a qcow2 we did not make names no backing file or external data file (QEMU would open those host paths); its virtual size. */
-async function checkQcow2(path: string): Promise<number> {
-  const info = await qemuImgInfo(path, 'qcow2');
+/**
+ * The virtual size of a qcow2 or vmdk disk, refusing one that would make QEMU read another
+ * file: a backing file, an external data file, or vmdk extents other than the disk itself.
+ */
+async function checkImage(path: string, member: string, format: 'qcow2' | 'vmdk'): Promise<number> {
+  const info = await qemuImgInfo(path, format);
   const specific = (info['format-specific'] as { data?: Record<string, unknown> } | undefined)?.data ?? {};
   const backing = info['backing-filename'] ?? info['full-backing-filename'];
-  if (backing !== undefined) throw new HostileTarballError('the stemcell\'s image', `root.img names a backing file (${String(backing)})`);
+  if (backing !== undefined) throw new HostileTarballError('the stemcell\'s image', `${member} names a backing file (${String(backing)})`);
   if (specific['data-file'] !== undefined) {
-    throw new HostileTarballError('the stemcell\'s image', `root.img names an external data file (${String(specific['data-file'])})`);
+    throw new HostileTarballError('the stemcell\'s image', `${member} names an external data file (${String(specific['data-file'])})`);
   }
+  const extents = (specific.extents as { filename?: string }[] | undefined) ?? [];
+  const foreign = extents.filter((e) => e.filename !== path);
+  if (foreign.length > 0) throw new HostileTarballError('the stemcell\'s image', `${member} names other files as extents (${foreign.map((e) => String(e.filename)).join(', ')})`);
   return Number(info['virtual-size']);
 }
 
@@ -150,17 +167,18 @@ export async function prepareBoot(file: string, dir: string, options: PrepareOpt
   const wanted = diskFormat ? bootableDisks[diskFormat] : undefined;
   if (!wanted) {
     throw new HintedError(`cannot boot disk_format '${diskFormat ?? '(none)'}'`,
-      'verify --boot boots raw, rawdisk and qcow2 stemcells (openstack, aws, alicloud, google)');
+      'verify --boot boots raw, rawdisk, qcow2 and ovf stemcells (openstack, aws, alicloud, google, vsphere, vcloud)');
   }
   const disk = found.get(wanted.member);
   if (!disk) throw new HintedError(`the stemcell's image holds no ${wanted.member} (disk_format ${diskFormat})`, `run: stemforge inspect ${file}`);
-  const isQcow2 = (await readHead(disk, 4)).equals(Buffer.from('QFI\xfb', 'latin1'));
-  if (isQcow2 !== (wanted.format === 'qcow2')) {
-    throw new HintedError(`${wanted.member} is ${isQcow2 ? 'a qcow2 image' : 'not a qcow2 image'} but disk_format is ${diskFormat}`, 'rebuild the stemcell');
+  const magic = await readHead(disk, 4);
+  const actual = (Object.keys(formatMagic) as (keyof typeof formatMagic)[]).find((f) => magic.equals(formatMagic[f])) ?? 'raw';
+  if (actual !== wanted.format) {
+    throw new HintedError(`${wanted.member} is ${actual === 'raw' ? 'not a qcow2 or vmdk image' : `a ${actual} image`} but disk_format is ${diskFormat}`, 'rebuild the stemcell');
   }
-  const virtualSize = isQcow2 ? await checkQcow2(disk) : undefined;
+  const virtualSize = actual === 'raw' ? undefined : await checkImage(disk, wanted.member, actual);
   const size = (await stat(disk)).size;
-  progress(`extracted ${wanted.member} (${wanted.format}, ${isQcow2 ? 'compressed' : describeSize(size)})`);
+  progress(`extracted ${wanted.member} (${wanted.format}, ${actual === 'raw' ? describeSize(size) : 'compressed'})`);
 
   const overlay = join(dir, 'overlay.qcow2');
   const diskSize = virtualSize ?? size;
@@ -169,7 +187,7 @@ export async function prepareBoot(file: string, dir: string, options: PrepareOpt
   if (grown) progress(`the guest's disk: ${describeSize(grown)} (the image's ${describeSize(diskSize)} and room after it, as a cloud's root disk has)`);
 
   // firmware and accelerator
-  const head = isQcow2 ? await qemuImgHead(disk, join(dir, 'head.raw'), MiB) : await readHead(disk, MiB);
+  const head = actual === 'raw' ? await readHead(disk, MiB) : await qemuImgHead(disk, join(dir, 'head.raw'), MiB, actual);
   const { firmware, reason: firmwareReason } = chooseFirmware(head, cloud);
   progress(`firmware: ${firmware} (${firmwareReason})`);
   const firmwareArgs = await firmwareArgsFor(firmware, dir);

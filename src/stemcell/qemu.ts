@@ -15,19 +15,22 @@ export function qemuEscape(value: string): string {
 }
 
 /** `qemu-img info` of an image we did not make, with its format given so nothing is probed. */
-export async function qemuImgInfo(path: string, format: 'raw' | 'qcow2'): Promise<Record<string, unknown>> {
+export async function qemuImgInfo(path: string, format: DiskImageFormat): Promise<Record<string, unknown>> {
   const { stdout } = await execa('qemu-img', ['info', '--output=json', '-f', format, path]);
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
 /** A throw-away qcow2 overlay, so the guest never writes to the extracted disk; `sizeBytes` makes its disk bigger than the image. */
-export async function qemuImgOverlay(overlay: string, backing: string, backingFormat: 'raw' | 'qcow2', sizeBytes?: number): Promise<void> {
+export async function qemuImgOverlay(overlay: string, backing: string, backingFormat: DiskImageFormat, sizeBytes?: number): Promise<void> {
   await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', backing, '-F', backingFormat, overlay, ...(sizeBytes ? [String(sizeBytes)] : [])]);
 }
 
-/** The first `bytes` of a qcow2 image's virtual disk, as raw bytes (for its partition table). */
-export async function qemuImgHead(image: string, out: string, bytes: number): Promise<Buffer> {
-  await execa('qemu-img', ['dd', '-f', 'qcow2', '-O', 'raw', `bs=${bytes}`, 'count=1', `if=${image}`, `of=${out}`]);
+/** The image formats a stemcell's disk comes in that QEMU boots (vmdk: the ovf stemcells' stream-optimized disk). */
+export type DiskImageFormat = 'raw' | 'qcow2' | 'vmdk';
+
+/** The first `bytes` of a qcow2 or vmdk image's virtual disk, as raw bytes (for its partition table). */
+export async function qemuImgHead(image: string, out: string, bytes: number, format: 'qcow2' | 'vmdk' = 'qcow2'): Promise<Buffer> {
+  await execa('qemu-img', ['dd', '-f', format, '-O', 'raw', `bs=${bytes}`, 'count=1', `if=${image}`, `of=${out}`]);
   return readFile(out);
 }
 

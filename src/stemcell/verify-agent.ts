@@ -84,7 +84,7 @@ async function requireTools(source: ServedSource): Promise<void> {
 
 function refuse(v: Verifiability & { verifiable: false }, diskFormat: string | undefined): UsageError {
   return new UsageError(`verify --agent cannot verify this ${v.infrastructure} stemcell (disk_format ${diskFormat ?? '(none)'}): ${v.reason}. ` +
-    `It verifies ${describeVerifiable()} stemcells; verify --boot boots raw, rawdisk and qcow2 ones`);
+    `It verifies ${describeVerifiable()} stemcells; verify --boot boots raw, rawdisk, qcow2 and ovf ones`);
 }
 
 interface Run {

@@ -114,12 +114,23 @@ describe('stemforge verify --boot: refusals before any boot', { skip: noQemu }, 
     assert.deepEqual(readdirSync(tmp), []);
   });
 
+  it('refuses a vmdk descriptor in an ovf stemcell (its extents would make QEMU read host files)', () => {
+    const descriptor = ['# Disk DescriptorFile', 'version=1', 'createType="monolithicFlat"', 'RW 2048 FLAT "/etc/hostname" 0', ''].join('\n');
+    const path = join(scratch, 'evil-vmdk.tgz');
+    writeFileSync(path, stemcellTarball({ iaas: 'vsphere', diskFormat: 'ovf', image: rawImage(Buffer.from(descriptor), 'image-disk1.vmdk') }));
+    const tmp = freshTmp('evil-vmdk');
+    const r = stemforgeSync(['verify', path, '--boot'], { TMPDIR: tmp });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /image-disk1\.vmdk is not a qcow2 or vmdk image but disk_format is ovf/);
+    assert.deepEqual(readdirSync(tmp), []);
+  });
+
   it('refuses a disk format it cannot boot, and a qcow2 image labelled raw', () => {
-    const ovf = join(scratch, 'ovf.tgz');
-    writeFileSync(ovf, stemcellTarball({ iaas: 'vsphere', diskFormat: 'ovf' }));
-    const r = stemforgeSync(['verify', ovf, '--boot']);
+    const vhd = join(scratch, 'vhd.tgz');
+    writeFileSync(vhd, stemcellTarball({ iaas: 'azure', diskFormat: 'vhd' }));
+    const r = stemforgeSync(['verify', vhd, '--boot']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /cannot boot disk_format 'ovf'/);
+    assert.match(r.stderr, /cannot boot disk_format 'vhd'/);
     const qcow = join(scratch, 'small.qcow2');
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', qcow, '1M']);
     const mislabelled = join(scratch, 'mislabelled.tgz');

@@ -74,16 +74,17 @@ describe('settings source per infrastructure', () => {
     assert.deepEqual(verifiable, ['alicloud', 'aws', 'google', 'openstack']);
   });
 
-  it('says why the others are not verifiable: formats we cannot boot, warden\'s files', () => {
+  it('says why the others are not verifiable: formats we cannot boot, sources not served, warden\'s files', () => {
     const reason = (name: string): string => {
       const v = verifiability(name);
       return v.verifiable ? '' : v.reason;
     };
-    assert.match(reason('vsphere'), /ovf images/);
-    assert.match(reason('vcloud'), /ovf images/);
+    // ovf disks boot (verify --boot), but the agent's CD-ROM settings are not served
+    assert.match(reason('vsphere'), /does not serve its agent settings source \(CDROM\)/);
+    assert.match(reason('vcloud'), /does not serve its agent settings source \(CDROM\)/);
     assert.match(reason('azure'), /vhd images/);
     assert.match(reason('cloudstack'), /vhdx images/);
-    assert.match(reason('softlayer'), /ovf images/);
+    assert.match(reason('softlayer'), /does not serve its agent settings source \(HTTP\)/);
     assert.match(reason('warden'), /disk_format files/);
   });
 
