@@ -130,5 +130,7 @@ export interface Check {
   /** the stage names this check covers, e.g. ['base_debian_packages', 'base_ubuntu_packages'] */
   stages: string[];
   title: string;
+  /** the reference's spec examples this check asserts (ids of test/spec/reference/examples.ts) */
+  covers?: readonly string[];
   run(image: ImageView): void;
 }

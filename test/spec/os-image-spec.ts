@@ -4,10 +4,11 @@ import type { OperatingSystem } from '../../src/catalog/operating-systems.js';
 import { baseChecks } from './checks/base.js';
 import { boshChecks } from './checks/bosh.js';
 import { hardeningChecks } from './checks/hardening.js';
+import { referenceChecks } from './checks/reference.js';
 import { systemChecks } from './checks/system.js';
 import type { Check } from './image.js';
 
-export const osImageChecks: readonly Check[] = [...baseChecks, ...boshChecks, ...hardeningChecks, ...systemChecks];
+export const osImageChecks: readonly Check[] = [...baseChecks, ...boshChecks, ...hardeningChecks, ...systemChecks, ...referenceChecks];
 
 /** The checks that apply to this OS line, in stage order (a check counts for its first stage in the list). */
 export function checksFor(os: OperatingSystem): { stage: string; check: Check }[] {

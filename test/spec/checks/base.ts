@@ -35,6 +35,7 @@ export const baseChecks: Check[] = [
   {
     stages: ['base_debian_packages', 'base_ubuntu_packages'],
     title: 'every package of the line\'s set is installed and the purged ones are not',
+    covers: ['os.pkg.apport-absent', 'os.pkg.whoopsie-absent', 'os.pkg.postfix-absent'],
     run(img) {
       const missing = img.os.packages.filter((p) => !img.installed(p));
       assert.deepEqual(missing, []);
@@ -46,6 +47,7 @@ export const baseChecks: Check[] = [
   {
     stages: ['base_debian_packages', 'base_ubuntu_packages'],
     title: 'systemd-networkd enabled for boot',
+    covers: ['os.svc.networkd-enabled'],
     run(img) {
       assert.ok(img.lstat('etc/systemd/system/multi-user.target.wants/systemd-networkd.service')?.isSymbolicLink());
     },
@@ -71,6 +73,7 @@ export const baseChecks: Check[] = [
   {
     stages: ['base_file_permission'],
     title: 'shadow and gshadow root:root 0000, setuid/setgid only on sudo, su and sudoedit',
+    covers: ['os.shadow.owner-root', 'os.shadow.group-root', 'os.shadow.mode-0000', 'os.gshadow.owner-root', 'os.gshadow.group-root', 'os.gshadow.mode-0000'],
     run(img) {
       for (const f of ['etc/shadow', 'etc/gshadow']) {
         assert.equal(img.mode(f), 0, f);
@@ -89,6 +92,11 @@ export const baseChecks: Check[] = [
   {
     stages: ['base_ssh'],
     title: 'every hardening line of sshd_config, accepted by the image\'s own sshd',
+    covers: [
+      'os.ssh.permit-root-login-no', 'os.ssh.permit-root-login-no-2', 'os.ssh.print-last-log', 'os.ssh.max-auth-tries-3', 'os.ssh.permit-empty-passwords-no',
+      'os.ssh.hostbased-auth-no', 'os.ssh.ignore-rhosts', 'os.ssh.client-alive-interval-180', 'os.ssh.client-alive-count-1', 'os.ssh.login-grace-60',
+      'os.ssh.permit-user-env-no', 'os.ssh.password-auth-no', 'os.ssh.allow-groups', 'os.ssh.deny-users-root',
+    ],
     run(img) {
       const config = img.read('etc/ssh/sshd_config');
       const expected = [

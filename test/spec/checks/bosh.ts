@@ -49,19 +49,20 @@ const monitrc = '/var/vcap/bosh/etc/monitrc';
 export const boshChecks: Check[] = [
   {
     stages: ['bosh_sysctl'],
-    title: 'the hardening sysctl values and the neighbour-table fix',
+    title: 'the hardening sysctl values (redirects, SYN cookies, ASLR, no setuid dumps, no IPv6, dmesg restricted)',
+    covers: ['os.sysctl.aslr', 'os.sysctl.syncookies', 'os.sysctl.dmesg-restrict'],
     run(img) {
       const sysctl = img.read('etc/sysctl.d/60-bosh-sysctl.conf').replace(/[ \t]*=[ \t]*/g, ' = ');
       for (const line of ['net.ipv4.conf.all.accept_redirects = 0', 'net.ipv4.tcp_syncookies = 1', 'kernel.randomize_va_space = 2',
         'fs.suid_dumpable = 0', 'net.ipv6.conf.all.disable_ipv6 = 1', 'kernel.dmesg_restrict = 1']) {
         assert.match(sysctl, new RegExp(`^${line.replace(/\./g, '\\.')}$`, 'm'), line);
       }
-      assert.ok(img.exists('etc/sysctl.d/60-bosh-sysctl-neigh-fix.conf'));
     },
   },
   {
     stages: ['bosh_limits'],
     title: 'no core dumps for anyone',
+    covers: ['os.limits.no-core'],
     run(img) {
       assert.match(img.read('etc/security/limits.conf'), /^\*\s+hard\s+core\s+0$/m);
     },
@@ -69,6 +70,10 @@ export const boshChecks: Check[] = [
   {
     stages: ['bosh_users'],
     title: 'BOSH groups, vcap uid 1000 in its groups, sha512 passwords, locked group passwords, sudoers valid',
+    covers: [
+      'os.users.passwd-vcap-home', 'os.vcap.in-bosh-sshers', 'os.groups.adm-exists', 'os.groups.bosh-sudoers-exists', 'os.groups.bosh-sshers-exists',
+      'os.su.vcap-in-sudo',
+    ],
     run(img) {
       const vcap = img.accounts().find((a) => a.name === 'vcap');
       assert.deepEqual(vcap && { uid: vcap.uid, home: vcap.home, shell: vcap.shell }, { uid: 1000, home: '/home/vcap', shell: '/bin/bash' });
@@ -210,6 +215,7 @@ export const boshChecks: Check[] = [
   {
     stages: ['bosh_ntp'],
     title: 'chrony: no time sources of the distribution, sync-time writes the agent\'s servers, chrony.service restarts and skips /var/vcap/store',
+    covers: ['os.systemd.chrony-no-store', 'os.bin.sync-time'],
     run(img) {
       const sourceLine = /^(pool|server|peer)\s/;
       const files = ['etc/chrony/chrony.conf', ...img.list('etc/chrony/conf.d').filter((f) => f.endsWith('.conf')).map((f) => `etc/chrony/conf.d/${f}`),
@@ -231,6 +237,7 @@ export const boshChecks: Check[] = [
   {
     stages: ['bosh_sudoers'],
     title: '/etc/sudoers ends by including /etc/sudoers.d, once, and the image\'s visudo accepts it',
+    covers: ['os.sudoers.includedir'],
     run(img) {
       const lines = img.read('etc/sudoers').split('\n').map((l) => l.trim()).filter((l) => l !== '');
       const includes = lines.filter((l) => /^[#@]includedir\s+\/etc\/sudoers\.d\/?$/.test(l));
@@ -271,6 +278,7 @@ export const boshChecks: Check[] = [
   {
     stages: ['bosh_log_audit_start'],
     title: 'bosh-start-logging-and-auditing starts rsyslog and auditd, and skips auditd when it is not installed (tried with a stand-in systemctl)',
+    covers: ['os.logaudit.start-script'],
     run(img) {
       const script = '/var/vcap/bosh/bin/bosh-start-logging-and-auditing';
       assert.equal(img.mode(script.slice(1)), 0o755);

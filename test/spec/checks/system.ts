@@ -6,6 +6,7 @@ export const systemChecks: Check[] = [
   {
     stages: ['system_grub'],
     title: 'GRUB tools and BIOS/UEFI modules present, no bootloader package and no kernel',
+    covers: ['os.grub.menu-lst'],
     run(img) {
       for (const p of ['grub2-common', 'grub-pc-bin', 'grub-efi-amd64-bin']) assert.ok(img.installed(p), p);
       for (const p of ['grub-pc', 'grub-efi-amd64']) assert.ok(!img.installed(p), `${p} would install to a disk`);
@@ -16,12 +17,13 @@ export const systemChecks: Check[] = [
         assert.ok(img.exists(`boot/grub/${platform}/normal.mod`), `${platform} modules`);
         assert.ok(img.exists(`boot/grub/${platform}/linux.mod`), `${platform} linux loader`);
       }
-      assert.ok(img.exists('boot/grub/menu.lst'));
+      assert.ok(img.lstat('boot/grub/menu.lst')?.isFile(), '/boot/grub/menu.lst is a regular file');
     },
   },
   {
     stages: ['vim_tiny'],
     title: 'vim runs vim.tiny',
+    covers: ['os.vim.tiny-link'],
     run(img) {
       assert.ok(img.installed('vim-tiny') && img.installed('vim-runtime'));
       assert.equal(img.runOk(['readlink', '-f', '/usr/bin/vim']).trim(), '/usr/bin/vim.tiny');
@@ -31,6 +33,7 @@ export const systemChecks: Check[] = [
   {
     stages: ['clean_machine_id'],
     title: 'machine-id exists and is empty, no dbus copy',
+    covers: ['os.machine-id.empty', 'os.machine-id.no-dbus-copy'],
     run(img) {
       assert.equal(img.lstat('etc/machine-id')?.size, 0);
       assert.ok(!img.exists('var/lib/dbus/machine-id'));

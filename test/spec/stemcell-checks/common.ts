@@ -97,6 +97,7 @@ export const commonStemcellChecks: StemcellCheck[] = [
   {
     stages: ['system_kernel'],
     title: 'one kernel of the line\'s kernel packages with its modules; no GRUB menu, no GRUB command held',
+    covers: ['sc.kernel.linux-generic'],
     run(img) {
       for (const p of [...img.os.kernelPackages, 'initramfs-tools']) assert.ok(img.installed(p), `${p} installed`);
       const k = oneKernel(img);
@@ -116,6 +117,7 @@ export const commonStemcellChecks: StemcellCheck[] = [
   {
     stages: ['system_kernel_modules'],
     title: 'rare file systems, unused protocols, USB storage, bluetooth and nouveau blacklisted, ipv6 disable=1, no ZFS, the initramfs (system_initramfs) carries it',
+    covers: ['sc.modprobe.bluetooth', 'sc.modprobe.tipc', 'sc.modprobe.sctp', 'sc.modprobe.dccp', 'sc.modprobe.usb-storage', 'sc.modprobe.cramfs', 'sc.modprobe.freevxfs', 'sc.modprobe.jffs2', 'sc.modprobe.hfs', 'sc.modprobe.hfsplus', 'sc.modprobe.squashfs', 'sc.modprobe.rds', 'sc.modprobe.ipv6-disable'],
     run(img) {
       const k = oneKernel(img);
       const config = modprobeRules(img, k);
@@ -148,6 +150,7 @@ export const commonStemcellChecks: StemcellCheck[] = [
     stages: ['system_kernel_modules'],
     only: allBut('azure'),
     title: 'udf blacklisted (Azure allows it again)',
+    covers: ['sc.modprobe.udf'],
     run(img) {
       const config = modprobeRules(img, oneKernel(img));
       assert.ok(config.includes('blacklist udf') && config.includes('install udf /bin/false'), 'udf blacklisted');
@@ -156,6 +159,7 @@ export const commonStemcellChecks: StemcellCheck[] = [
   {
     stages: ['bosh_go_agent'],
     title: 'the agent (0755 root, the build\'s agent_sha256), its helper scripts, an agent.json object and the micro BOSH cache',
+    covers: ['sc.restart-networking.warden', 'sc.agent.bin-bosh-agent-rc', 'sc.agent.bin-bosh-agent', 'sc.agent.json-valid', 'sc.cache.micro-bosh'],
     run(img) {
       assertMode(img, 'var/vcap/bosh/bin/bosh-agent', 0o755);
       const sha = buildSettings(img).get('agent_sha256');
@@ -163,6 +167,7 @@ export const commonStemcellChecks: StemcellCheck[] = [
       assert.equal(img.runOk(['sha256sum', '/var/vcap/bosh/bin/bosh-agent']).split(' ')[0], sha, 'bosh-agent is the pinned binary');
       for (const s of ['bosh-agent-rc', 'restart_networking']) {
         assertMode(img, `var/vcap/bosh/bin/${s}`, 0o755);
+        assert.ok(img.lstat(`var/vcap/bosh/bin/${s}`)?.isFile(), `${s} is a regular file`);
         img.runOk(['sh', '-n', `/var/vcap/bosh/bin/${s}`]);
       }
       // warden's base_warden replaces it later with a no-op: Garden configures the container's network
@@ -188,6 +193,7 @@ export const commonStemcellChecks: StemcellCheck[] = [
   {
     stages: ['bosh_go_agent'],
     title: 'cron and at for vcap only',
+    covers: ['sc.cron.allow-content', 'sc.cron.no-deny-files'],
     run(img) {
       for (const f of ['etc/cron.allow', 'etc/at.allow']) {
         assert.deepEqual(img.activeLines(f), ['vcap'], f);
@@ -280,6 +286,7 @@ export const commonStemcellChecks: StemcellCheck[] = [
   {
     stages: ['dev_tools_config'],
     title: 'the dev tools list names files of the compiler packages (gcc\'s among them), each present and none a directory',
+    covers: ['sc.devtools.list-gcc'],
     run(img) {
       const list = img.read('var/vcap/bosh/etc/dev_tools_file_list').split('\n').filter((l) => l !== '');
       assert.ok(list.includes('/usr/bin/gcc'), '/usr/bin/gcc listed');
@@ -294,6 +301,7 @@ export const commonStemcellChecks: StemcellCheck[] = [
   {
     stages: ['static_libraries_config'],
     title: 'the static libraries list names every *.a of the image',
+    covers: ['sc.static-libs.superset'],
     run(img) {
       const listed = new Set(img.read('var/vcap/bosh/etc/static_libraries_list').split('\n').filter((l) => l !== ''));
       const found = img.runOk(['find', '/', '-xdev', '-iname', '*.a']).split('\n').filter((l) => l !== '');
@@ -304,6 +312,7 @@ export const commonStemcellChecks: StemcellCheck[] = [
   {
     stages: ['system_network'],
     title: 'hostname bosh-stemcell (resolving locally), loopback-only /etc/network/interfaces, no persistent interface names',
+    covers: ['sc.hostname', 'sc.interfaces.loopback'],
     run(img) {
       assert.equal(img.read('etc/hostname').trim(), 'bosh-stemcell');
       assert.ok(img.activeLines('etc/hosts').some((l) => /^127\.0\.1\.1\s+bosh-stemcell(\s|$)/.test(l)), '127.0.1.1 bosh-stemcell');
@@ -316,6 +325,11 @@ export const commonStemcellChecks: StemcellCheck[] = [
   {
     stages: ['system_parameters'],
     title: 'infrastructure, operating system, stemcell version and stemforge commit in /var/vcap/bosh/etc',
+    covers: [
+      'sc.params.operating-system', 'sc.version.file', 'iaas.alicloud.infrastructure', 'iaas.aws.infrastructure', 'iaas.azure.infrastructure',
+      'iaas.cloudstack.infrastructure', 'iaas.google.infrastructure', 'iaas.openstack.infrastructure', 'iaas.softlayer.infrastructure',
+      'iaas.vcloud.infrastructure', 'iaas.vsphere.infrastructure', 'iaas.warden.infrastructure',
+    ],
     run(img) {
       const s = buildSettings(img);
       const iaas = s.get('stemcell_infrastructure') ?? '';
@@ -331,6 +345,7 @@ export const commonStemcellChecks: StemcellCheck[] = [
     stages: ['system_parameters'],
     only: ['vcloud'],
     title: 'vCloud stemcells say vsphere',
+    covers: ['iaas.vcloud.infrastructure'],
     run(img) {
       assert.equal(img.read('var/vcap/bosh/etc/infrastructure'), 'vsphere');
     },
@@ -340,7 +355,13 @@ export const commonStemcellChecks: StemcellCheck[] = [
     title: 'no build leftovers: /tmp empty, no name server, no /var/vcap/bosh/src',
     run(img) {
       assert.deepEqual(img.list('tmp'), [], '/tmp is empty');
-      assert.equal(img.run(['cat', '/etc/resolv.conf']).stdout.trim(), '', '/etc/resolv.conf (through its link) is empty');
+      // resolv.conf, or what its link leads to, holds no name server of the build machine; a link
+      // into /run (systemd-resolved, resolvconf) leads to a file only the booted system makes
+      const resolv = img.lstat('etc/resolv.conf');
+      assert.ok(resolv, '/etc/resolv.conf exists');
+      const target = resolv.isSymbolicLink() ? img.runOk(['readlink', '-m', '/etc/resolv.conf']).trim() : '/etc/resolv.conf';
+      if (img.lstat(target.slice(1))) assert.equal(img.runOk(['cat', target]).trim(), '', `${target} (resolv.conf) is empty`);
+      else assert.match(target, /^\/run\//, `/etc/resolv.conf leads to ${target}, which the image does not have`);
       if (img.exists('etc/resolvconf/resolv.conf.d')) {
         for (const f of img.list('etc/resolvconf/resolv.conf.d')) {
           assert.doesNotMatch(img.read(`etc/resolvconf/resolv.conf.d/${f}`), /^\s*nameserver/m, `no name server in resolv.conf.d/${f}`);
@@ -374,6 +395,7 @@ export const commonStemcellChecks: StemcellCheck[] = [
   {
     stages: ['bosh_clean_ssh'],
     title: 'no SSH host keys; the first-boot hook makes them',
+    covers: ['sc.ssh.no-host-keys'],
     run(img) {
       assert.deepEqual(img.list('etc/ssh').filter((f) => f.startsWith('ssh_host_')), []);
       assertMode(img, 'root/firstboot.sh', 0o755);
@@ -430,9 +452,11 @@ export const commonStemcellChecks: StemcellCheck[] = [
   {
     stages: ['bosh_package_list'],
     title: 'packages.txt is dpkg -l of the image; dev_tools_file_list.txt is the image\'s dev tools list',
+    covers: ['sc.tarball.packages-txt', 'sc.tarball.dev-tools-list'],
     run(img) {
       const lines = staged(img, 'packages.txt').split('\n');
       assert.ok(lines.some((l) => l.startsWith('||/ Name')), 'dpkg -l header');
+      assert.ok(lines.some((l) => l.startsWith('| Status=Not/Inst/Conf-files/')), 'dpkg -l status legend');
       const listed = lines.filter((l) => /^ii /.test(l)).map((l) => l.split(/\s+/)[1]!.replace(/:.*$/, '')).sort();
       assert.deepEqual(listed, installedNames(img), 'every installed package, once');
       const version = (name: string) => img.runOk(['dpkg-query', '-W', '-f=${Version}', name]);

@@ -32,7 +32,7 @@ function pipe(script: string, ...args: string[]): Buffer {
 }
 
 /** the bash assignments of a settings.bash or disk.env file: key='value', key=value */
-function assignments(file: string): Map<string, string> {
+export function assignments(file: string): Map<string, string> {
   const map = new Map<string, string>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = line.match(/^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/);
@@ -218,6 +218,7 @@ export const diskChecks: StemcellCheck[] = [
   {
     stages: createStages,
     title: 'file systems: ext4 root (and /boot, the ESP) with the UUIDs /etc/fstab names, filled from the chroot',
+    covers: ['sc.fstab.no-nfs'],
     run(img) {
       const d = disk(img);
       const layout = d.get('disk_layout');
@@ -272,6 +273,10 @@ export const diskChecks: StemcellCheck[] = [
   {
     stages: grubStages,
     title: 'grub.cfg: root only (0600), boots the kernel by root UUID with all of kernel_cmdline, superuser with a PBKDF2 password, entries unrestricted',
+    covers: [
+      'sc.grub.file', 'sc.grub.mode-600', 'sc.grub.owner-root', 'sc.grub.group-root', 'sc.grub.password', 'sc.grub.ipv6-disable', 'sc.grub.audit-1',
+      'sc.grub.cloudstack-hvc0', 'iaas.aws.grub-nvme-timeout',
+    ],
     run(img) {
       const d = disk(img);
       const fs = new Ext4(d.file, d.part(d.get('disk_grub_part'))[0]);
@@ -379,6 +384,7 @@ export const diskChecks: StemcellCheck[] = [
   {
     stages: ['prepare_qcow2_image_stemcell'],
     title: 'qcow2: the image is a gzip tar holding root.img, a qcow2 v2 (compat 0.10) of the disk\'s size',
+    covers: ['iaas.openstack.qcow2-compat'],
     run(img) {
       const image = stemcellImage(img);
       assert.deepEqual(gzipMembers(image), ['root.img']);

@@ -2,10 +2,10 @@
 // tools, cloud-init, sshd switches, warden container setup).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { agentJsonFor } from '../../../src/catalog/agent-settings.js';
 import { infrastructures } from '../../../src/catalog/infrastructures.js';
 import type { ImageView } from '../image.js';
 import type { StemcellCheck } from '../stemcell-spec.js';
+import { firstDifference, promisedAgentJson } from './agent-settings-facts.js';
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
@@ -73,21 +73,24 @@ function sshdEffective(img: ImageView): string {
     sshd -T -f /etc/ssh/sshd_config -h "$dir/key" -C user=vcap,host=localhost,addr=127.0.0.1`]);
 }
 
-/** The agent.json each infrastructure's stage writes: the catalog's, plus the service manager of a systemd line. */
-function expectedAgentJson(img: ImageView, iaas: string): Json {
-  const expected = agentJsonFor(iaas, img.os.serviceManager);
-  return expected as unknown as Json;
-}
-
 const agentJsonChecks: StemcellCheck[] = infrastructures.map((iaas) => {
   const stage = iaas.imageStages.find((s) => /^bosh_[a-z]+_agent_settings$/.test(s)) ?? 'base_warden';
   return {
     stages: [stage],
     only: [iaas.name],
-    title: `agent.json is ${iaas.name}'s from the catalog (plus ServiceManager on systemd lines), root-only`,
+    title: `agent.json is ${iaas.name}'s as the reference's stage writes it (plus ServiceManager on systemd lines), root-only`,
+    covers: ['alicloud', 'aws', 'cloudstack', 'google', 'openstack', 'vsphere', 'softlayer'].includes(iaas.name)
+      ? [`sc.agent-json.${iaas.name}`]
+      : iaas.name === 'azure'
+        ? ['iaas.azure.agent-json']
+        : [],
     run(img) {
       const file = 'var/vcap/bosh/agent.json';
-      assert.deepEqual(JSON.parse(img.read(file)), expectedAgentJson(img, iaas.name));
+      // Compared with facts written independently of src/ (agent-settings-facts.ts), not with the catalog.
+      const actual = JSON.parse(img.read(file)) as unknown;
+      const expected = promisedAgentJson(iaas.name, img.os.serviceManager);
+      const diff = firstDifference(actual, expected);
+      assert.deepEqual(actual, expected, `/${file} is not ${iaas.name}'s: first difference at ${diff ?? '(none found)'}`);
       assert.equal(img.mode(file), 0o600);
       assert.equal(img.lstat(file)!.uid, 0);
       assert.equal(img.mode('var/vcap/bosh'), 0o700);
@@ -129,6 +132,7 @@ export const iaasChecks: StemcellCheck[] = [
     stages: ['system_alicloud'],
     only: ['alicloud'],
     title: 'ext4 made with the image\'s defaults has no metadata_csum',
+    covers: ['iaas.alicloud.no-metadata-csum'],
     run(img) {
       for (const l of img.activeLines('etc/mke2fs.conf').filter((x) => /^features\s*=/.test(x))) {
         assert.doesNotMatch(l, /metadata_csum/);
@@ -198,6 +202,7 @@ print(json.dumps({"ds": c.get("datasource_list"), "net": c.get("network"),
     stages: ['enable_udf_module'],
     only: ['azure'],
     title: 'udf exists and modprobe neither blacklists nor replaces it',
+    covers: ['iaas.azure.udf-allowed'],
     run(img) {
       assertKernelHas(img, ['udf']);
       for (const k of kernels(img)) {
@@ -290,6 +295,7 @@ print(json.dumps({"ds": c.get("datasource_list"), "net": c.get("network"),
     stages: ['system_open_vm_tools'],
     only: ['vsphere', 'vcloud'],
     title: 'open-vm-tools enabled, container NICs excluded, no fusermount, no nullok for vmtoolsd',
+    covers: ['sc.vsphere.open-vm-tools'],
     run(img) {
       assert.ok(img.installed('open-vm-tools'));
       assertEnabled(img, 'open-vm-tools.service');
@@ -374,6 +380,7 @@ print(json.dumps({"ds": c.get("datasource_list"), "net": c.get("network"),
     stages: ['system_softlayer_open_iscsi'],
     only: ['softlayer'],
     title: 'open-iscsi installed, no fixed initiator name in the image',
+    covers: ['sc.softlayer.open-iscsi'],
     run(img) {
       assert.ok(img.installed('open-iscsi'));
       if (img.exists('etc/iscsi/initiatorname.iscsi')) {
@@ -385,6 +392,7 @@ print(json.dumps({"ds": c.get("datasource_list"), "net": c.get("network"),
     stages: ['system_softlayer_multipath_tools'],
     only: ['softlayer'],
     title: 'multipath-tools installed, multipathd enabled',
+    covers: ['sc.softlayer.multipath'],
     run(img) {
       assert.ok(img.installed('multipath-tools'));
       assertEnabled(img, 'multipathd.service');
@@ -394,6 +402,7 @@ print(json.dumps({"ds": c.get("datasource_list"), "net": c.get("network"),
     stages: ['system_softlayer_netplan'],
     only: ['softlayer'],
     title: 'netplan.io installed',
+    covers: ['sc.softlayer.netplan'],
     run(img) {
       assert.ok(img.installed('netplan.io'));
       img.runOk(['netplan', '--help']);
