@@ -137,8 +137,10 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
     assert.match(listing.find((l) => l.endsWith(' ./etc/shadow'))!, /^---------- 0\/0 /);
   });
 
-  describe('OS-image spec on the unpacked tarball', () => {
-    for (const { stage, check } of checksFor(debian)) {
+  const osChecks = checksFor(debian);
+  const examples = new Set(osChecks.flatMap(({ check }) => check.covers ?? []));
+  describe(`OS-image spec on the unpacked tarball: ${osChecks.length} checks, ${examples.size} reference examples`, () => {
+    for (const { stage, check } of osChecks) {
       it(`${stage}: ${check.title}`, () => check.run(new ImageView(root, debian)));
     }
   });

@@ -23,10 +23,13 @@ const skip = buildOverSshUnavailable();
 const cli = join(packageRoot, 'bin', 'stemforge.js');
 const debian = findOperatingSystem('debian-bookworm');
 const version = '0.0.1';
-const targets = [
-  { iaas: 'warden', format: 'files', boot: false },
-  { iaas: 'openstack', format: 'qcow2', boot: true },
-  { iaas: 'aws', format: 'raw', boot: true },
+// boot: 'agent' boots it with the real agent (verify --agent); 'efi' boots it with OVMF and
+// checks the firmware (verify --boot): vSphere's disk is the BIOS+EFI layout (GPT, ESP)
+const targets: { iaas: string; format: string; boot?: 'agent' | 'efi' }[] = [
+  { iaas: 'warden', format: 'files' },
+  { iaas: 'openstack', format: 'qcow2', boot: 'agent' },
+  { iaas: 'aws', format: 'raw', boot: 'agent' },
+  { iaas: 'vsphere', format: 'ovf', boot: 'efi' },
 ];
 const realAgent = process.env.STEMFORGE_TEST_AGENT || undefined;
 const agentFile = realAgent ?? join(packageRoot, 'test', 'fixtures', 'test-agent.sh');
@@ -70,7 +73,7 @@ describe('stemforge stemcell (debian-bookworm over ssh)', { skip, timeout: 75 * 
     if (scratch) execFileSync('rm', ['-rf', '--one-file-system', scratch]);
   });
 
-  it('builds warden, openstack and aws stemcells from one OS image in one run', async () => {
+  it('builds warden, openstack, aws and vsphere stemcells from one OS image in one run', async () => {
     const run = await runCli(['stemcell', '--iaas', targets.map((t) => t.iaas).join(','), '--os-image', osImage, '--version', version,
       '--machine', sshd.machineUrl, '--identity', sshd.clientKey, '--known-hosts', sshd.knownHosts, '--build-root', buildRoot,
       '--agent-file', agentFile, '--skip-blobstore-clis', '--out', outDir, '--json',
@@ -91,11 +94,12 @@ describe('stemforge stemcell (debian-bookworm over ssh)', { skip, timeout: 75 * 
   });
 
   for (const target of targets) {
-    describe(`${target.iaas}: the stemcell spec on the build's root and disk`, () => {
-      const infrastructure = findInfrastructure(target.iaas);
-      const plan = planStemcell({ os: debian.name, iaas: target.iaas });
-      const stages = plan.phases.flatMap((p) => p.stages);
-      for (const { stage, check } of stemcellChecksFor(infrastructure, stages)) {
+    const infrastructure = findInfrastructure(target.iaas);
+    const plan = planStemcell({ os: debian.name, iaas: target.iaas });
+    const checks = stemcellChecksFor(infrastructure, plan.phases.flatMap((p) => p.stages));
+    const examples = new Set(checks.flatMap(({ check }) => check.covers ?? []));
+    describe(`${target.iaas}: the stemcell spec on the build's root and disk: ${checks.length} checks, ${examples.size} reference examples`, () => {
+      for (const { stage, check } of checks) {
         it(`${stage}: ${check.title}`, () => {
           const chroot = join(buildRoot, 'builds', `stemcell-${debian.name}-${target.iaas}-${target.format}`, 'work', 'chroot');
           check.run(new ImageView(chroot, debian));
@@ -108,7 +112,18 @@ describe('stemforge stemcell (debian-bookworm over ssh)', { skip, timeout: 75 * 
       assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
     });
 
-    if (target.boot) {
+    if (target.boot === 'efi') {
+      it(`verify --boot ${target.iaas} (${target.format}): OVMF boots the EFI system partition to multi-user with sshd`, async () => {
+        const run = await runCli(['verify', files.get(target.iaas)!, '--boot', '--json']);
+        assert.equal(run.code, 0, `${run.stdout.slice(-4000)}\n${run.stderr.slice(-4000)}`);
+        const result = JSON.parse(run.stdout) as { ok: boolean; firmware: string; firmwareReason: string };
+        assert.ok(result.ok);
+        assert.equal(result.firmware, 'efi', result.firmwareReason);
+        assert.match(result.firmwareReason, /EFI system/);
+      });
+    }
+
+    if (target.boot === 'agent') {
       it(`verify --agent ${target.iaas} (${target.format}): the real agent takes its settings, answers on its mbus, starts and stops a job through monit`,
         { skip: noRealAgent }, async () => {
           const run = await runCli(['verify', files.get(target.iaas)!, '--agent', '--json']);
