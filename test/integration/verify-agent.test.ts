@@ -59,14 +59,15 @@ describe('stemforge verify --agent: refusals and usage', { skip: noQemu }, () =>
     assert.deepEqual(readdirSync(tmp), []);
   });
 
-  it('refuses vsphere (ovf) with exit 2 and the reason', () => {
+  it('refuses vsphere (ovf: its settings come on a CD-ROM) with exit 2 and the reason', () => {
     const path = join(scratch, 'vsphere.tgz');
     writeFileSync(path, stemcellTarball({ iaas: 'vsphere', diskFormat: 'ovf' }));
     const r = stemforgeSync(['verify', path, '--agent', '--json']);
     assert.equal(r.code, 2, r.stderr);
     const doc = JSON.parse(r.stdout) as { ok: boolean; error: string; usage: boolean };
     assert.equal(doc.ok, false);
-    assert.match(doc.error, /vsphere stemcell \(disk_format ovf\): its stemcells are ovf images, which stemforge cannot boot/);
+    // its disk boots (verify --boot), but the agent's CD-ROM settings are not served
+    assert.match(doc.error, /vsphere stemcell \(disk_format ovf\): stemforge does not serve its agent settings source \(CDROM\) yet/);
   });
 
   it('usage: --boot with --agent, or neither, exit 2', () => {
