@@ -261,6 +261,30 @@ menuentry '$title' --unrestricted --id stemcell {
 EOF
 }
 
+# grub_defaults: /etc/default/grub, on stdout: what update-grub (grub-mkconfig) reads when a
+# kernel upgrade on the VM regenerates grub.cfg (grub2-common's zz-update-grub kernel hook).
+# Our menu is replaced then; these keep its kernel command line (audit, apparmor, no IPv6,
+# the console) and the serial console, and boot the newest kernel at once (no submenu, no
+# recovery entries, no other systems).
+grub_defaults() {
+  case "$kernel_cmdline" in
+    *'"'* | *'$'* | *'`'* | *\\*) fail "kernel_cmdline has a character /etc/default/grub cannot hold: $kernel_cmdline" ;;
+  esac
+  cat << EOF
+# written by stemforge ($stage_name): read by update-grub when a kernel upgrade regenerates
+# /boot/grub/grub.cfg, so that the new menu boots with the stemcell's kernel command line.
+GRUB_DEFAULT=0
+GRUB_TIMEOUT=1
+GRUB_CMDLINE_LINUX_DEFAULT=""
+GRUB_CMDLINE_LINUX="$kernel_cmdline"
+GRUB_TERMINAL="console serial"
+GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1"
+GRUB_DISABLE_OS_PROBER=true
+GRUB_DISABLE_RECOVERY=true
+GRUB_DISABLE_SUBMENU=y
+EOF
+}
+
 # Modules built into both core images: enough to find the file system by UUID and read the
 # menu from it; the rest load from GRUB's directory on that file system.
 grub_core_modules=(part_msdos ext2 fat search search_fs_uuid normal configfile echo test linux serial terminal)
@@ -349,7 +373,7 @@ EOF
 # on the efi layout also the ESP (the disk then boots either way) — plus the menu, written
 # to the chroot and into the file system holding /boot.
 disk_install_grub() {
-  local version hash grub_fs_uuid cfg_path
+  local version hash grub_fs_uuid cfg_path defaults_path
   version=$(kernel_version)
   hash=$(grub_password_hash)
   if [ "$disk_grub_part" = "$root_part" ]; then grub_fs_uuid=$root_uuid; else grub_fs_uuid=$boot_uuid; fi
@@ -357,6 +381,9 @@ disk_install_grub() {
   cfg_path=$(target /boot/grub/grub.cfg)
   grub_cfg "$root_uuid" "$grub_fs_uuid" "$disk_kernel_dir" "$version" "$hash" | write_file 0600 "$cfg_path"
   chown 0:0 "$cfg_path"
+  defaults_path=$(target /etc/default/grub)
+  grub_defaults | write_file 0644 "$defaults_path"
+  chown 0:0 "$defaults_path"
 
   rm -rf "$work/grub"
   mkdir -p "$work/grub"
@@ -366,7 +393,12 @@ disk_install_grub() {
     grub_efi_image "$work/grub"
     grub_esp_fill "$work/grub/BOOTX64.EFI" "$grub_fs_uuid" "$disk_grub_dir"
   fi
-  disk_update_files "$disk_grub_part" "$cfg_path:$disk_grub_dir/grub.cfg"
+  if [ "$disk_grub_part" = "$root_part" ]; then
+    disk_update_files "$root_part" "$cfg_path:$disk_grub_dir/grub.cfg" "$defaults_path:/etc/default/grub"
+  else
+    disk_update_files "$disk_grub_part" "$cfg_path:$disk_grub_dir/grub.cfg"
+    disk_update_files "$root_part" "$defaults_path:/etc/default/grub"
+  fi
   rm -rf "$work/grub"
   log "kernel $version, root=UUID=$root_uuid, menu $disk_grub_dir/grub.cfg (0600) on partition $disk_grub_part"
 }

@@ -313,6 +313,25 @@ export const diskChecks: StemcellCheck[] = [
   },
   {
     stages: grubStages,
+    title: '/etc/default/grub on the disk: a kernel upgrade\'s update-grub keeps kernel_cmdline and the serial console, boots entry 0 at once',
+    run(img) {
+      const d = disk(img);
+      const fs = new Ext4(d.file, d.part(d.get('root_part'))[0]);
+      assert.deepEqual(fs.stat('/etc/default/grub'), { type: 'regular', mode: 0o644, uid: 0, gid: 0 }, '/etc/default/grub');
+      assert.equal(fs.read('/etc/default/grub'), img.read('etc/default/grub'), 'the disk\'s /etc/default/grub is the chroot\'s');
+      // what grub-mkconfig sees: the file sourced by sh, as it does (with /etc/default/grub.d after it)
+      const seen = img.runOk(['sh', '-c', '. /etc/default/grub; for f in /etc/default/grub.d/*.cfg; do [ -f "$f" ] && . "$f"; done; ' +
+        'printf "%s\\n" "$GRUB_CMDLINE_LINUX" "$GRUB_CMDLINE_LINUX_DEFAULT" "$GRUB_TERMINAL" "$GRUB_DISABLE_OS_PROBER" "$GRUB_DEFAULT"']).split('\n');
+      assert.equal(seen[0], settings(img).get('kernel_cmdline'), 'GRUB_CMDLINE_LINUX is kernel_cmdline');
+      assert.equal(seen[1], '', 'nothing more for the default entry');
+      assert.match(seen[2]!, /\bserial\b/, 'GRUB_TERMINAL has the serial console');
+      assert.equal(seen[3], 'true', 'no os-prober');
+      assert.equal(seen[4], '0');
+      assert.ok(img.exists('etc/kernel/postinst.d/zz-update-grub'), 'a kernel upgrade runs update-grub');
+    },
+  },
+  {
+    stages: grubStages,
     title: 'BIOS boot: GRUB\'s boot.img in the MBR (table and 0x55AA kept), core.img at sector 1 with its blocklist',
     run(img) {
       const d = disk(img);
