@@ -4,6 +4,7 @@
 // check lists the examples it proves in `covers` (test/spec/reference/examples.ts).
 import assert from 'node:assert/strict';
 import type { Check, ImageView } from '../image.js';
+import { sshdEffective } from '../stemcell-checks/iaas.js';
 
 // ---------------------------------------------------------------------------------------
 // Kernel parameters
@@ -88,33 +89,6 @@ function assertSysctl(img: ImageView, rows: typeof sysctlTable): void {
   for (const [key, value] of neighbourTable) assert.equal(effective.get(key), value, `${key} after every sysctl.d file is read`);
 }
 
-/**
- * The value sshd takes for a keyword: the first one it reads outside Match blocks, with
- * Include lines (globs, in name order) read in place, as sshd does.
- */
-function firstSshdValue(img: ImageView, keyword: string): string | undefined {
-  const lines = (path: string): string[] =>
-    img.activeLines(path).flatMap((l) => {
-      const m = l.match(/^Include\s+(.+)$/i);
-      if (!m) return [l];
-      return m[1]!.split(/\s+/).flatMap((pattern) => {
-        const abs = pattern.startsWith('/') ? pattern : `/etc/ssh/${pattern}`;
-        return img
-          .runOk(['sh', '-c', 'for f in $1; do [ -f "$f" ] && echo "$f"; done; true', 'sh', abs])
-          .split('\n')
-          .filter((f) => f)
-          .sort()
-          .flatMap((f) => lines(f.slice(1)));
-      });
-    });
-  for (const l of lines('etc/ssh/sshd_config')) {
-    const [key, value] = l.split(/\s+/);
-    if (key!.toLowerCase() === 'match') return undefined;
-    if (key!.toLowerCase() === keyword.toLowerCase()) return value;
-  }
-  return undefined;
-}
-
 /** sshd's password logins per infrastructure: on where the reference turns them on for vcap. */
 const passwordLogins: Record<string, 'yes' | 'no'> = {
   aws: 'no',
@@ -153,8 +127,7 @@ export const osReferenceStemcellChecks: (Check & { only?: string[] })[] = [
     run(img: ImageView) {
       const lines = img.activeLines('etc/ssh/sshd_config').filter((l) => /^PasswordAuthentication\s/i.test(l)).map((l) => l.split(/\s+/)[1]);
       assert.deepEqual(lines, [value], 'PasswordAuthentication lines of sshd_config');
-      // (sshd -T cannot run here: the stemcell has no host keys until its first boot)
-      assert.equal(firstSshdValue(img, 'PasswordAuthentication'), value, "sshd's effective PasswordAuthentication");
+      assert.match(sshdEffective(img), new RegExp(`^passwordauthentication ${value}$`, 'm'), "sshd's effective PasswordAuthentication");
     },
   })),
 ];

@@ -63,7 +63,7 @@ function installedAny(img: ImageView, names: string[]): string {
 }
 
 /** sshd -T of the image, with a throwaway host key and /run/sshd (as a booted VM has them). */
-function sshdEffective(img: ImageView): string {
+export function sshdEffective(img: ImageView): string {
   return img.runOk(['bash', '-c', `set -e
     dir=$(mktemp -d /tmp/sf-spec-sshd.XXXXXX); made=0
     trap 'rm -rf "$dir"; if [ "$made" = 1 ]; then rm -rf /run/sshd; fi' EXIT
