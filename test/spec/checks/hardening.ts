@@ -38,7 +38,7 @@ function findRule(rules: PamRule[], type: string, module: string, arg?: string):
 }
 
 /** The image's PAM module directory (the one with pam_unix.so). */
-function pamModuleDir(img: ImageView): string {
+export function pamModuleDir(img: ImageView): string {
   const dir = ['usr/lib/x86_64-linux-gnu/security', 'lib/x86_64-linux-gnu/security', 'usr/lib/security', 'lib/security'].find((d) =>
     img.exists(`${d}/pam_unix.so`),
   );

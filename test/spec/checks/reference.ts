@@ -4,6 +4,7 @@
 // check lists the examples it proves in `covers` (test/spec/reference/examples.ts).
 import assert from 'node:assert/strict';
 import type { Check, ImageView } from '../image.js';
+import { pamModuleDir } from './hardening.js';
 import { sshdEffective } from '../stemcell-checks/iaas.js';
 
 // ---------------------------------------------------------------------------------------
@@ -612,8 +613,7 @@ export const referenceChecks: Check[] = [
     title: 'pam_unix hashes with sha512 in every stack and asks for 14 characters; the line\'s quality module is in the image',
     covers: ['os.pam.sha512-everywhere', 'os.pam.unix-minlen-14', 'os.pam.cracklib-module'],
     run(img) {
-      const dir = ['usr/lib/x86_64-linux-gnu/security', 'lib/x86_64-linux-gnu/security'].find((d) => img.exists(`${d}/pam_unix.so`));
-      assert.ok(dir, 'pam_unix.so');
+      const dir = pamModuleDir(img);
       const quality = img.os.packages.includes('libpam-cracklib') ? 'pam_cracklib.so' : 'pam_pwquality.so';
       assert.ok(img.lstat(`${dir}/${quality}`)?.isFile(), `${quality} in /${dir}`);
       let seen = 0;

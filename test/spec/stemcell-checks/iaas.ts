@@ -48,11 +48,12 @@ function assertInitramfsHas(img: ImageView, modules: string[]): void {
   }
 }
 
-function unitState(img: ImageView, unit: string): string {
+/** the image's systemd state for a unit ('' when systemctl knows no such unit) */
+export function unitState(img: ImageView, unit: string): string {
   return img.run(['systemctl', 'is-enabled', unit]).stdout.trim();
 }
 
-function assertEnabled(img: ImageView, unit: string): void {
+export function assertEnabled(img: ImageView, unit: string): void {
   assert.equal(unitState(img, unit), 'enabled', `${unit} enabled`);
 }
 

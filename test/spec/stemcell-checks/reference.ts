@@ -12,6 +12,7 @@ import { infrastructures } from '../../../src/catalog/infrastructures.js';
 import type { ImageView } from '../image.js';
 import type { StemcellCheck } from '../stemcell-spec.js';
 import { assignments } from './disk.js';
+import { assertEnabled, unitState } from './iaas.js';
 
 const allBut = (...names: string[]) => infrastructures.map((i) => i.name).filter((n) => !names.includes(n));
 
@@ -34,11 +35,6 @@ function assertRootOwned(img: ImageView, p: string, mode: number, type: 'regular
 /** lines a find run in the image prints (empty when it finds nothing) */
 function found(img: ImageView, script: string): string[] {
   return img.runOk(['sh', '-c', script]).split('\n').filter((l) => l !== '');
-}
-
-/** the image's systemd state for a unit ('' when systemctl knows no such unit) */
-function unitState(img: ImageView, unit: string): string {
-  return img.run(['systemctl', 'is-enabled', unit]).stdout.trim();
 }
 
 /** the installed packages that ship a path (dpkg -S), [] when none does */
@@ -284,7 +280,7 @@ export const referenceStemcellChecks: StemcellCheck[] = [
       } else {
         // systemd is the container's init (the CPI's start_containers_with_systemd): the same daemons are its services
         assert.match(img.runOk(['readlink', '-f', '/sbin/init']).trim(), /\/systemd$/, '/sbin/init is systemd');
-        for (const u of ['ssh.service', 'rsyslog.service', 'cron.service']) assert.equal(unitState(img, u), 'enabled', `${u} enabled`);
+        for (const u of ['ssh.service', 'rsyslog.service', 'cron.service']) assertEnabled(img, u);
       }
     },
   },
