@@ -1,10 +1,10 @@
-// A lock between processes: a file made with O_EXCL holding the owner's pid. A lock whose
-// owner is gone (or older than staleMs) is broken, so a crash never blocks the next run.
-import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+// A lock between processes: a file holding the owner's pid, linked into place whole. A lock
+// whose owner is gone (or older than staleMs) is broken, so a crash never blocks the next run.
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-function ownerAlive(path: string): boolean {
-  const pid = Number(readFileSync(path, 'utf8').trim());
+function pidAlive(text: string): boolean {
+  const pid = Number(text.trim());
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -23,13 +23,70 @@ export interface LockOptions {
   what?: string;
 }
 
+interface LockFile {
+  inode: number;
+  holder: string;
+  held: boolean;
+}
+
+/** One lock file read through one descriptor, so that its inode, age and pid belong together; undefined when there is none. */
+function readLock(path: string, staleMs: number): LockFile | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const stat = fstatSync(fd);
+    const holder = readFileSync(fd, 'utf8').trim();
+    return { inode: stat.ino, holder, held: Date.now() - stat.mtimeMs < staleMs && pidAlive(holder) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Whether a live process holds the lock at `path` now. */
 export function lockHeld(path: string, staleMs = 6 * 3600_000): boolean {
+  return readLock(path, staleMs)?.held ?? false;
+}
+
+/**
+ * Make the lock file with the pid already inside: written under a private name, then hard-linked
+ * into place (link fails on an existing name, atomically). A lock made with O_EXCL and written
+ * after would be empty for a moment, and a rival reading it then would take it for abandoned.
+ */
+function tryCreate(path: string): boolean {
+  const own = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  writeFileSync(own, String(process.pid), { mode: 0o600 });
   try {
-    const age = Date.now() - statSync(path).mtimeMs;
-    return age < staleMs && ownerAlive(path);
+    linkSync(own, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    rmSync(own, { force: true });
+  }
+}
+
+/**
+ * Remove an abandoned lock, but only the one judged abandoned: it is renamed away first, and if
+ * another process replaced it in between (a different inode), it is linked back.
+ */
+function breakAbandoned(path: string, judged: number): void {
+  const aside = `${path}.broken.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  try {
+    renameSync(path, aside);
   } catch {
-    return false;
+    return; // gone already: somebody released or broke it
+  }
+  try {
+    if (statSync(aside).ino !== judged) linkSync(aside, path);
+  } catch {
+    // a newer lock took the name meanwhile: theirs stands, ours was the abandoned one after all
+  } finally {
+    rmSync(aside, { force: true });
   }
 }
 
@@ -38,28 +95,17 @@ export async function acquireFileLock(path: string, options: LockOptions & { onW
   const deadline = Date.now() + (options.waitMs ?? 10_000);
   let told = false;
   for (;;) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(path, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (!lockHeld(path, options.staleMs)) {
-        rmSync(path, { force: true });
-        continue;
-      }
-      let holder: string;
-      try {
-        holder = readFileSync(path, 'utf8').trim();
-      } catch {
-        continue; // released between our try and this read: try again
-      }
-      if (Date.now() > deadline) throw new Error(`${options.what ?? 'this'} is locked by another stemforge (pid ${holder}, lock ${path})`);
-      if (!told) options.onWait?.(holder);
-      told = true;
-      await sleep(20 + Math.random() * 30);
+    if (tryCreate(path)) return () => rmSync(path, { force: true });
+    const lock = readLock(path, options.staleMs ?? 6 * 3600_000);
+    if (!lock) continue; // released between our try and this read: try again
+    if (!lock.held) {
+      breakAbandoned(path, lock.inode);
+      continue;
     }
+    if (Date.now() > deadline) throw new Error(`${options.what ?? 'this'} is locked by another stemforge (pid ${lock.holder}, lock ${path})`);
+    if (!told) options.onWait?.(lock.holder);
+    told = true;
+    await sleep(20 + Math.random() * 30);
   }
 }
 
