@@ -1,10 +1,7 @@
 // Stemcell tarballs for tests, good and hostile: tar headers written byte by byte, so a test can
 // make any entry a real tar tool would refuse to make (links out, devices, '..', huge declared sizes).
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { findInfrastructure, findOperatingSystem } from '../../src/catalog/planner.js';
 import type { DiskFormat } from '../../src/catalog/infrastructures.js';
 import { buildManifest, renderManifest, type StemcellManifest } from '../../src/stemcell/manifest.js';
@@ -128,68 +125,4 @@ export function stemcellTarball(spec: StemcellSpec = {}): Buffer {
     .filter((e): e is [string, Buffer | string] => e[1] !== undefined)
     .map(([name, body]) => ({ name: `${spec.prefix ?? ''}${name}`, body }));
   return gzipSync(rawTar(entries));
-}
-
-interface StreamEntry {
-  name: string;
-  size: number;
-  body: () => AsyncIterable<Buffer>;
-}
-
-async function* tarStream(entries: StreamEntry[]): AsyncIterable<Buffer> {
-  for (const e of entries) {
-    yield tarHeader({ name: e.name, size: e.size });
-    let written = 0;
-    for await (const chunk of e.body()) {
-      written += chunk.length;
-      yield chunk;
-    }
-    if (written !== e.size) throw new Error(`${e.name}: ${written} bytes, header said ${e.size}`);
-    const pad = (512 - (e.size % 512)) % 512;
-    if (pad) yield Buffer.alloc(pad);
-  }
-  yield Buffer.alloc(1024);
-}
-
-function fileEntry(name: string, path: string): StreamEntry {
-  return { name, size: statSync(path).size, body: () => createReadStream(path, { highWaterMark: 1024 * 1024 }) };
-}
-
-function bufferEntry(name: string, data: Buffer | string): StreamEntry {
-  const buffer = Buffer.from(data);
-  return { name, size: buffer.length, body: async function* () { yield buffer; } };
-}
-
-export interface DiskStemcellOptions {
-  /** raw (root.img), rawdisk (disk.raw) or qcow2 (root.img holds a qcow2 file) */
-  diskFormat: 'raw' | 'rawdisk' | 'qcow2';
-  /** extra cloud_properties, e.g. { boot_mode: 'uefi' } */
-  cloudProperties?: Record<string, string>;
-  /** where the intermediate image file goes (removed afterwards) */
-  workDir: string;
-}
-
-/** Wraps a disk file into a stemcell tarball as the reference packages it, streaming (disks are gigabytes). */
-export async function stemcellFromDisk(disk: string, out: string, options: DiskStemcellOptions): Promise<void> {
-  const iaas = options.diskFormat === 'rawdisk' ? 'google' : 'openstack';
-  const member = options.diskFormat === 'rawdisk' ? 'disk.raw' : 'root.img';
-  const image = join(options.workDir, `image-${process.pid}-${Date.now()}`);
-  try {
-    await pipeline(tarStream([fileEntry(member, disk)]), createGzip({ level: 1 }), createWriteStream(image));
-    const hash = createHash('sha1');
-    for await (const chunk of createReadStream(image)) hash.update(chunk as Buffer);
-    const manifest = buildManifest({ os: findOperatingSystem('ubuntu-jammy'), infrastructure: findInfrastructure(iaas), diskFormat: options.diskFormat },
-      '0.0.1', hash.digest('hex'));
-    Object.assign(manifest.cloud_properties, options.cloudProperties);
-    await pipeline(tarStream([
-      bufferEntry('stemcell.MF', renderManifest(manifest)),
-      bufferEntry('packages.txt', 'ii  openssh-server\n'),
-      bufferEntry('dev_tools_file_list.txt', ''),
-      fileEntry('image', image),
-      bufferEntry('sbom.spdx.json', goodSpdx),
-      bufferEntry('sbom.cdx.json', goodCdx),
-    ]), createGzip({ level: 1 }), createWriteStream(out));
-  } finally {
-    rmSync(image, { force: true });
-  }
 }

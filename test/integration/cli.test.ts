@@ -6,6 +6,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Command } from 'commander';
+import { buildProgram } from '../../src/cli/main.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { startSshd, sshdUnavailable, type TestSshd } from '../helpers/sshd.js';
 
@@ -30,6 +32,16 @@ function stemforge(args: string[], options: { env?: NodeJS.ProcessEnv; asUser?: 
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Every command the program registers, by its path ("cache ls"), subcommands included. */
+function registeredCommands(): { path: string; command: Command }[] {
+  const walk = (parent: Command, prefix: string): { path: string; command: Command }[] =>
+    parent.commands.filter((c) => c.name() !== 'help').flatMap((c) => {
+      const path = `${prefix}${c.name()}`;
+      return [{ path, command: c }, ...walk(c, `${path} `)];
+    });
+  return walk(buildProgram(['node', 'stemforge'], () => {}, new AbortController().signal), '');
+}
+
 describe('stemforge CLI', () => {
   it('--help lists every command and its flags', () => {
     const r = stemforge(['--help']);
@@ -37,6 +49,19 @@ describe('stemforge CLI', () => {
     for (const flag of ['os-image', '--os', '--machine', '--identity', '--known-hosts', '--host-key', '--out', '--resume-from',
       '--until', '--mirror', '--build-root', '--package-cache', '--allow-unwritten', '--dry-run', '--json']) {
       assert.ok(r.stdout.includes(flag), flag);
+    }
+    // one "Usage: stemforge PATH [options]…" section per command; the first is the program's own
+    const sections = new Map(r.stdout.split(/^(?=Usage: stemforge )/m).slice(1).map((s) => [/^Usage: stemforge (.*?) \[options\]/.exec(s)?.[1], s]));
+    const registered = registeredCommands();
+    assert.ok(registered.length > 10, `the program registers ${registered.length} commands`);
+    assert.deepEqual([...sections.keys()].sort(), registered.map((c) => c.path).sort(), 'a help section for each registered command, and no other');
+    const commandList = /^Commands:\n([\s\S]*?)\n\n/m.exec(r.stdout)?.[1] ?? '';
+    for (const { path, command } of registered) {
+      if (!path.includes(' ')) assert.match(commandList, new RegExp(`^  ${command.name()}\\b`, 'm'), `${path} in the command list`);
+      const section = sections.get(path) ?? '';
+      for (const option of command.options) {
+        assert.ok(section.includes(option.long ?? option.short!), `${path}: ${option.flags}`);
+      }
     }
   });
 

@@ -90,17 +90,43 @@ describe('doctor through bin/stemforge.js', { skip: localSkip ?? registered() },
   });
 });
 
+/**
+ * The libvirt provider's pieces as the test finds them, without the doctor's code: the
+ * vagrant-libvirt plugin's version from the human `vagrant plugin list` ("vagrant-libvirt
+ * (0.11.2, system)"), and virsh (undefined when not on PATH) with the version it prints alone.
+ */
+function libvirtFacts(): { plugin?: string; virsh?: { version?: string } } {
+  const env = { ...process.env, VAGRANT_CHECKPOINT_DISABLE: '1', VAGRANT_NO_COLOR: '1' };
+  const plugins = spawnSync('vagrant', ['plugin', 'list'], { encoding: 'utf8', env });
+  const plugin = plugins.status === 0 ? /^vagrant-libvirt \(([^,)\s]+)/m.exec(plugins.stdout)?.[1] : undefined;
+  const virsh = spawnSync('virsh', ['--version'], { encoding: 'utf8' });
+  if ((virsh.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return { plugin };
+  const version = virsh.status === 0 ? /^(\d+\.\d+\.\d+)$/.exec(virsh.stdout.trim())?.[1] : undefined;
+  return { plugin, virsh: { version } };
+}
+
 describe('doctor on this host: vagrant', { skip: spawnSync('vagrant', ['--version']).status === 0 ? undefined : 'vagrant is not installed' }, () => {
   it('reads the real Vagrant and, where vagrant-libvirt and virsh are installed, the libvirt provider', async () => {
     const report = await runDoctor(request({ kind: 'vagrant', provider: 'libvirt' }), realProbe);
     assert.equal(byId(report, 'vagrant').status, 'ok');
     assert.match(byId(report, 'vagrant').detail, /^\d+\.\d+\.\d+$/);
     const provider = byId(report, 'provider');
-    if (spawnSync('virsh', ['--version']).status === 0 && provider.status === 'ok') {
-      assert.match(provider.detail, /^vagrant-libvirt \d+\.\d+\.\d+, libvirt \d+\.\d+\.\d+$/);
+    // what doctor must say follows from what the test finds installed itself
+    const facts = libvirtFacts();
+    if (facts.plugin === undefined) {
+      assert.deepEqual([provider.status, provider.detail], ['fail', 'the vagrant-libvirt plugin is not installed'], JSON.stringify(facts));
+      assert.match(provider.fix ?? '', /^vagrant plugin install vagrant-libvirt, /);
+    } else if (facts.virsh === undefined) {
+      assert.deepEqual([provider.status, provider.detail], ['fail', 'libvirt is not installed (no virsh on PATH)'], JSON.stringify(facts));
+      assert.match(provider.fix ?? '', /^install libvirt and its client/);
+    } else if (facts.virsh.version === undefined) {
+      assert.equal(provider.status, 'fail', JSON.stringify(facts));
+      assert.ok(provider.detail.startsWith("cannot read libvirt's version from virsh: "), provider.detail);
+      assert.match(provider.fix ?? '', /^check the libvirt installation/);
     } else {
-      assert.equal(provider.status, 'fail');
-      assert.ok(provider.fix);
+      assert.equal(provider.status, 'ok', JSON.stringify({ provider, facts }));
+      assert.equal(provider.detail, `vagrant-libvirt ${facts.plugin}, libvirt ${facts.virsh.version}`);
+      assert.equal(provider.fix, undefined);
     }
   });
 

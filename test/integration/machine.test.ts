@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -26,6 +26,20 @@ function processAlive(marker: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The file the hostile list's command substitution, `$(touch FILE)`, creates when a shell runs it. */
+const listPayloadFile = hostileArguments.map((a) => /^\$\(touch (\S+)\)$/.exec(a)?.[1]).find((f) => f)!;
+
+/** Arguments that each create a file in `dir`, named after the syntax, if a shell ever evaluates them. */
+function fileCreatingArguments(dir: string): Record<string, string> {
+  return {
+    dollar: `$(touch ${dir}/dollar)`,
+    backtick: `\`touch ${dir}/backtick\``,
+    semicolon: `true; touch ${dir}/semicolon;`,
+    and: `true && touch ${dir}/and;`,
+    pipe: `true | touch ${dir}/pipe;`,
+  };
 }
 
 function contract(name: string, open: () => Promise<Machine>): void {
@@ -59,11 +73,29 @@ function contract(name: string, open: () => Promise<Machine>): void {
     });
 
     it('passes hostile arguments through unchanged', async () => {
+      rmSync(listPayloadFile, { force: true }); // a stale one would prove nothing
       const out = collect();
       const result = await machine.run(['printf', '%s|\\n', ...hostileArguments.filter((a) => !/[\n\r]/.test(a))], { onStdout: out.push });
       assert.equal(result.exitCode, 0);
       assert.deepEqual(out.lines, hostileArguments.filter((a) => !/[\n\r]/.test(a)).map((a) => `${a}|`));
-      assert.ok(!processAlive('stemforge-pwned'));
+      assert.ok(!existsSync(listPayloadFile), `${listPayloadFile} was created: an argument was run by a shell`);
+    });
+
+    it('never lets a shell run an argument: the files the payloads would create stay absent', async () => {
+      // each payload does create its file when a shell evaluates it: the check below can fail
+      const control = mkdtempSync(join(tmpdir(), 'sf-payload-control-'));
+      for (const payload of Object.values(fileCreatingArguments(control))) execFileSync('sh', ['-c', `: ${payload}`], { cwd: control });
+      assert.deepEqual(readdirSync(control).sort(), Object.keys(fileCreatingArguments(control)).sort());
+      rmSync(control, { recursive: true });
+
+      const dir = mkdtempSync(join(tmpdir(), 'sf-payload-'));
+      const payloads = Object.values(fileCreatingArguments(dir));
+      const out = collect();
+      const result = await machine.run(['printf', '%s|\\n', ...payloads], { onStdout: out.push });
+      assert.equal(result.exitCode, 0);
+      assert.deepEqual(out.lines, payloads.map((a) => `${a}|`));
+      assert.deepEqual(readdirSync(dir), [], 'no payload ran');
+      rmSync(dir, { recursive: true });
     });
 
     it('runs with exactly the given environment, in the given folder', async () => {

@@ -78,13 +78,20 @@ describe('stage jobs over ssh', { skip }, () => {
     stage('sleeper', `bash -c 'exec -a ${marker} sleep 300' &\nsleep 301 &\necho started\nwait`);
     const controller = new AbortController();
     let failure: unknown;
+    let aliveAtCancel: number[] = [];
     try {
       await runner.runStep('sleeper', 'apply', (l) => {
-        if (l === 'started') setTimeout(() => controller.abort(), 300);
+        if (l === 'started') {
+          setTimeout(() => {
+            aliveAtCancel = pids(['-f', marker]);
+            controller.abort();
+          }, 300);
+        }
       }, controller.signal);
     } catch (err) {
       failure = err;
     }
+    assert.equal(aliveAtCancel.length, 1, `the marker process runs when the stage is cancelled (pids ${aliveAtCancel.join(', ')})`);
     assert.ok(failure instanceof StageFailure);
     assert.equal(failure.cancelled, true);
     assert.deepEqual(pids(['-f', marker]), []);

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { errorMessages, parseMachineReadable, parseStatus } from '../../src/machine/vagrant/machine-readable.js';
 import { parseSshConfig } from '../../src/machine/vagrant/ssh-config.js';
 import { versionAtLeast } from '../../src/machine/vagrant/driver.js';
+import { parseVagrantVersion } from '../../src/doctor/parse.js';
 import { packageRoot } from '../../src/util/paths.js';
 
 const fixtures = join(packageRoot, 'test', 'fixtures', 'vagrant');
@@ -86,6 +87,8 @@ describe('vagrant ssh-config', () => {
 describe('vagrant version', () => {
   it('reads the recorded version line', () => {
     assert.match(fixture('vagrant-version.txt'), /^Vagrant 2\.3\.4$/m);
+    // the version the doctor's Vagrant check reads from the real output
+    assert.equal(parseVagrantVersion(fixture('vagrant-version.txt')), '2.3.4');
   });
 
   it('compares dotted versions numerically', () => {
