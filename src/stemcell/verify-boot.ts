@@ -52,8 +52,9 @@ export interface VerifyBootResult {
 const multiUserPattern = /Reached target[^\n]*(Multi-User System|multi-user\.target)|\S+ login: ?/;
 // Debian's and Ubuntu's ssh.service (Type=notify) or Noble's ssh.socket
 const sshdPattern = /Started[^\n]*OpenBSD Secure Shell server|Listening on[^\n]*ssh\.socket/;
-// after the console shows sshd started, how long to keep knocking for its banner
-const bannerGraceMs = 90_000;
+// after the console shows sshd started, how long to keep knocking for its banner: a guest with an address
+// answers within seconds of that line even under TCG; one without never does, and waiting longer proves nothing
+const bannerGraceMs = 30_000;
 const consoleTailLines = 40;
 
 /**
