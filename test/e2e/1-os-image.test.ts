@@ -1,16 +1,19 @@
-// End to end, as root: the real CLI builds a debian-bookworm OS image through the ssh
-// machine (a real sshd on loopback) and an http_proxy on loopback, and the OS-image spec
-// checks the unpacked tarball for what every stage promises. Then: every stage re-run on
-// the finished chroot, BUILD_TIME with a snapshot archive, a failing stage, Ctrl-C.
+// End to end, as root: the real CLI builds a debian-bookworm OS image on stage layers through
+// the ssh machine (a real sshd on loopback) and an http_proxy on loopback, and the OS-image
+// spec checks the unpacked tarball for what every stage promises. This is the one cold build
+// of the OS-image phase in the e2e: its image and its layers are kept for the stemcell and
+// build e2e (helpers/os-image-fixture.ts). Then, in place (--no-layers): every stage run again
+// on the unpacked image changes nothing, BUILD_TIME with a snapshot archive, a failing stage,
+// Ctrl-C.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findOperatingSystem } from '../../src/catalog/planner.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { startMirrorProxy, type MirrorProxy } from '../helpers/mirror-proxy.js';
-import { storeOsImageFixture } from '../helpers/os-image-fixture.js';
+import { freshLayeredBuildRoot, storeOsImageFixture } from '../helpers/os-image-fixture.js';
 import { buildOverSshUnavailable, startSshd, type TestSshd } from '../helpers/sshd.js';
 import { diffTrees, digestTree } from '../helpers/tree-digest.js';
 import { ImageView } from '../spec/image.js';
@@ -88,18 +91,20 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
   let image: string;
   let root: string;
   let sshArgs: string[];
+  let inPlace: string[];
 
   before(async () => {
     sshd = await startSshd();
     proxy = await startMirrorProxy();
     scratch = mkdtempSync('/var/tmp/stemforge-e2e-');
-    buildRoot = join(scratch, 'build-root');
+    buildRoot = await freshLayeredBuildRoot();
     chroot = join(buildRoot, 'builds', 'os-image-debian-bookworm', 'work', 'chroot');
     image = join(scratch, 'out', 'debian-bookworm.tgz');
     root = join(scratch, 'rootfs');
-    // in place (--no-layers): these tests look at the chroot in the build folder, and re-run stages on it;
     // --no-cache: every run here builds (bench/rebuild.ts and the build e2e cover the cache)
-    sshArgs = ['--machine', sshd.machineUrl, '--identity', sshd.clientKey, '--known-hosts', sshd.knownHosts, '--build-root', buildRoot, '--no-layers', '--no-cache'];
+    sshArgs = ['--machine', sshd.machineUrl, '--identity', sshd.clientKey, '--known-hosts', sshd.knownHosts, '--build-root', buildRoot, '--no-cache'];
+    // the tests after the cold build work in place: they look at the chroot in the build folder, and re-run stages on it
+    inPlace = [...sshArgs, '--no-layers'];
   });
 
   after(async () => {
@@ -108,7 +113,7 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
     if (scratch) execFileSync('rm', ['-rf', '--one-file-system', scratch]);
   });
 
-  it('builds the whole OS image through an http_proxy and fetches it with its sha256', async () => {
+  it('builds the whole OS image on new layers through an http_proxy and fetches it with its sha256', async () => {
     const run = await runCli(['os-image', '--os', 'debian-bookworm', ...sshArgs, '--out', image, '--json'], { env: { http_proxy: proxy.url } });
     assert.equal(run.code, 0, run.stderr.slice(-4000));
     const result = JSON.parse(run.stdout) as { ok: boolean; out: string; sha256: string; bytes: number; skipped: string[]; stages: { stage: string; step: string }[] };
@@ -120,13 +125,14 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
     assert.equal(execFileSync('sha256sum', [image]).toString().split(' ')[0], result.sha256);
     assert.equal(readFileSync(`${image}.sha256`, 'utf8'), `${result.sha256}  debian-bookworm.tgz\n`);
     assert.match(run.stderr, /Stage duration report/);
+    assert.match(run.stderr, new RegExp(`0 of ${debian.osImageStages.length} stage layers reused, running from base_debootstrap`), 'every stage on a new layer');
     assert.deepEqual(mountsBelow(buildRoot), []);
     // debootstrap (on the build machine) and apt (inside the chroot) both went through the proxy
     assert.match(proxy.log(), /GET http:\/\/\S+\/dists\/bookworm\/(In)?Release 200/);
     assert.match(proxy.log(), /GET http:\/\/\S+\/dists\/bookworm-updates\/InRelease 200/);
     execFileSync('mkdir', ['-p', root]);
     execFileSync('tar', ['-xzf', image, '-C', root, '--numeric-owner']);
-    // the stemcell e2e starts from this image instead of building its own
+    // the stemcell and build e2e start from this image and these layers instead of building their own
     await storeOsImageFixture(image);
   });
 
@@ -145,9 +151,17 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
     }
   });
 
-  it('runs every stage again on the finished chroot, and the image stays the same', async () => {
+  it('runs every stage again in place on the layered image, and nothing changes: in place and on layers agree, and the stages are idempotent', async () => {
+    // the layered build leaves no work folder behind: make the one an in-place build would have left, the image's
+    // tree and base_debootstrap's marker beside it (from its layer), so that the stage sees its own chroot again
+    execFileSync('mkdir', ['-p', chroot]);
+    execFileSync('tar', ['-xzf', image, '-C', chroot, '--numeric-owner']);
+    const layersDir = join(buildRoot, 'layers');
+    const markers = readdirSync(layersDir).map((key) => join(layersDir, key, 'upper', 'base_debootstrap.done')).filter((f) => existsSync(f));
+    assert.equal(markers.length, 1, markers.join(', '));
+    copyFileSync(markers[0]!, join(chroot, '..', 'base_debootstrap.done'));
     const before = digestTree(chroot);
-    const run = await runCli(['os-image', '--os', 'debian-bookworm', ...sshArgs, '--out', join(scratch, 'out', 'rerun.tgz'),
+    const run = await runCli(['os-image', '--os', 'debian-bookworm', ...inPlace, '--out', join(scratch, 'out', 'rerun.tgz'),
       '--resume-from', 'base_debootstrap', '--json']);
     assert.equal(run.code, 0, run.stderr.slice(-4000));
     const stages = (JSON.parse(run.stdout) as { stages: { stage: string; step: string }[] }).stages.filter((s) => s.step === 'apply').map((s) => s.stage);
@@ -157,7 +171,7 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
   });
 
   it('BUILD_TIME points apt at the dated snapshot under --snapshot-mirror (a stand-in snapshot archive)', async () => {
-    const run = await runCli(['os-image', '--os', 'debian-bookworm', ...sshArgs, '--resume-from', 'base_apt', '--until', 'base_apt',
+    const run = await runCli(['os-image', '--os', 'debian-bookworm', ...inPlace, '--resume-from', 'base_apt', '--until', 'base_apt',
       '--snapshot-mirror', proxy.url, '--json'], { env: { BUILD_TIME: buildTime } });
     assert.equal(run.code, 0, run.stderr.slice(-4000));
     const sources = readFileSync(join(chroot, 'etc/apt/sources.list.d/debian.sources'), 'utf8');
@@ -167,7 +181,7 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
   });
 
   it('a failing stage prints its log tail, the log path and the resume command, and leaves no mount', async () => {
-    const run = await runCli(['os-image', '--os', 'debian-bookworm', ...sshArgs, '--out', image, '--mirror', 'http://127.0.0.1:9/debian']);
+    const run = await runCli(['os-image', '--os', 'debian-bookworm', ...inPlace, '--out', join(scratch, 'out', 'failed.tgz'), '--mirror', 'http://127.0.0.1:9/debian']);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /stage base_debootstrap failed in apply\.sh with exit code 1/);
     assert.match(run.stderr, /--- last \d+ lines of .*base_debootstrap\.apply\.log ---/);
@@ -179,7 +193,7 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
   });
 
   it('Ctrl-C during debootstrap stops it, releases mounts and exits 130', async () => {
-    const run = await runCli(['os-image', '--os', 'debian-bookworm', ...sshArgs, '--out', image],
+    const run = await runCli(['os-image', '--os', 'debian-bookworm', ...inPlace, '--out', join(scratch, 'out', 'interrupted.tgz')],
       { interruptWhen: /base_debootstrap: debootstrap / });
     assert.equal(run.code, 130, run.stderr.slice(-3000));
     assert.match(run.stderr, /interrupted/);

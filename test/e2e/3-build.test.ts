@@ -1,31 +1,38 @@
 // End to end, as root: `stemforge build --yes` does the whole job through the ssh machine
-// (a real sshd on loopback): the doctor's checks, the OS-image phase, the warden stemcell,
-// NDJSON events on stdout, a run log, the version counter, the artifact cache and the stage
-// layers. The same build again comes from the cache at once; a damaged cached blob is found
+// (a real sshd on loopback): the doctor's checks, the OS-image phase, the warden stemcell
+// (the one cold build of it; the stemcell spec checks it, unpacked), NDJSON events on stdout,
+// a run log, the version counter, the artifact cache and the stage layers. The same build again comes from the cache at once; a damaged cached blob is found
 // and the stemcell made again from its layers; a second infrastructure reuses the kernel
 // layers; a resume from a late stemcell stage reuses the OS image; a blocked doctor check
 // stops a build before it touches anything.
-// The stage layers of the OS-image phase: the cold layered image equals, file by file, the
-// in-place build (--no-layers) of the same stages that the os-image e2e keeps as the shared
-// OS-image fixture (built here when missing); `os-image` on the same build root reuses every
-// layer; after an edit of a late stage only it and the stages after it run, and the image
-// differs from the cold one by exactly what the edit adds. The CLI runs from a copy of the
-// checkout, whose stages the test may edit.
+// The stage layers of the OS-image phase: the build root is the one of the os-image e2e's cold
+// layered build (helpers/os-image-fixture.ts; built here when missing), so `build` reuses every
+// OS-image layer and packs an image equal, file by file, to that build's; `os-image` on the
+// same build root reuses every layer; after an edit of a late stage only it and the stages
+// after it run, and the image differs from the cold one by exactly what the edit adds. The
+// stemcell phase starts cold here. The CLI runs from a copy of the checkout, whose stages the
+// test may edit.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findOperatingSystem } from '../../src/catalog/planner.js';
+import { findInfrastructure, findOperatingSystem, planStemcell } from '../../src/catalog/planner.js';
 import { packageRoot } from '../../src/util/paths.js';
-import { osImageFixture } from '../helpers/os-image-fixture.js';
+import { layeredBuildRoot, osImageFixture } from '../helpers/os-image-fixture.js';
 import { buildOverSshUnavailable, startSshd, type TestSshd } from '../helpers/sshd.js';
 import { stemforgeSpawn, type CliResult } from '../helpers/stemcell-cli.js';
 import { diffTrees, digestTree } from '../helpers/tree-digest.js';
+import { ImageView } from '../spec/image.js';
+import { stemcellChecksFor } from '../spec/stemcell-spec.js';
 
 const skip = buildOverSshUnavailable();
 const debian = findOperatingSystem('debian-bookworm');
 const edited = 'bosh_audit_debian';
+// the real agent where CI has it (shared/third-party), as the stemcell e2e: the warden stemcell's spec runs here
+const agentFile = process.env.STEMFORGE_TEST_AGENT || join(packageRoot, 'test', 'fixtures', 'test-agent.sh');
+const wardenChecks = stemcellChecksFor(findInfrastructure('warden'), planStemcell({ os: debian.name, iaas: 'warden' }).phases.flatMap((p) => p.stages));
+const wardenExamples = new Set(wardenChecks.flatMap(({ check }) => check.covers ?? []));
 
 /**
  * What differs between two independent builds by nature: logs, salted password hashes,
@@ -52,6 +59,8 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
   let stemcell: string;
   let checkout: string;
   let osImage: string;
+  let fixture: string;
+  let buildRoot: string;
 
   const runCli = (args: string[]): Promise<CliResult> => stemforgeSpawn(args, env, join(checkout, 'bin', 'stemforge.js')).done;
   const unpack = (image: string, name: string): string => {
@@ -64,6 +73,8 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
   const events = (run: CliResult): Event[] => run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Event);
 
   before(async () => {
+    fixture = await osImageFixture();
+    buildRoot = await layeredBuildRoot();
     sshd = await startSshd();
     scratch = mkdtempSync('/var/tmp/stemforge-build-e2e-');
     // a copy of the checkout whose stages the test may edit; node_modules is shared
@@ -76,8 +87,8 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
       CI: 'true',
       STEMFORGE_CONFIG_DIR: join(scratch, 'config'), XDG_CACHE_HOME: join(scratch, 'cache'), XDG_STATE_HOME: join(scratch, 'state'),
     };
-    machine = ['--machine', sshd.machineUrl, '--identity', sshd.clientKey, '--known-hosts', sshd.knownHosts, '--build-root', join(scratch, 'build-root')];
-    common = [...machine, '--agent-file', join(packageRoot, 'test', 'fixtures', 'test-agent.sh'), '--skip-blobstore-clis', '--out', join(scratch, 'out')];
+    machine = ['--machine', sshd.machineUrl, '--identity', sshd.clientKey, '--known-hosts', sshd.knownHosts, '--build-root', buildRoot];
+    common = [...machine, '--agent-file', agentFile, '--skip-blobstore-clis', '--out', join(scratch, 'out')];
   });
 
   after(async () => {
@@ -85,7 +96,7 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     if (scratch) execFileSync('rm', ['-rf', '--one-file-system', scratch]);
   });
 
-  it('builds the OS image and the warden stemcell in one run, with events, a run log and the next version', async () => {
+  it('builds the OS image (from the shared layers) and the warden stemcell in one run, with events, a run log and the next version', async () => {
     const run = await runCli(['build', '--yes', '--iaas', 'warden', '--os', 'debian-bookworm', '--json', ...common]);
     assert.equal(run.code, 0, run.stderr.slice(-5000));
     const all = events(run);
@@ -99,6 +110,8 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     assert.deepEqual(all.filter((e) => e.type === 'cache').map((e) => [e.artifact, e.hit]), [['os-image', false]], 'an empty cache: the OS image misses, the stemcell is not looked up (its OS image is new)');
     const stages = all.filter((e) => e.type === 'stage' && e.state === 'completed');
     assert.ok(stages.some((e) => e.group === 'debian-bookworm' && e.stage === 'base_debootstrap'), 'OS-image stages are events');
+    assert.deepEqual(stages.filter((e) => e.group === 'debian-bookworm' && e.step === 'apply').map((e) => e.stage), [], 'no OS-image stage was applied: their layers were reused');
+    assert.match(run.stderr, /base_debootstrap[^\n]*layer reused/);
     assert.ok(stages.some((e) => e.group === 'warden' && e.stage === 'prepare_files_image_stemcell'), 'stemcell stages are events');
     const artifacts = all.filter((e) => e.type === 'artifact');
     assert.deepEqual(artifacts.map((e) => e.kind), ['os-image', 'stemcell']);
@@ -111,7 +124,7 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     assert.ok(existsSync(stemcell));
     osImage = join(scratch, 'out', 'os-image-debian-bookworm.tgz');
     assert.ok(existsSync(osImage), 'the OS image is kept beside the stemcells');
-    assert.match(run.stderr, /0 of 27 stage layers reused, running from base_debootstrap/, 'every OS-image stage on a new layer');
+    assert.match(run.stderr, /27 of 27 stage layers reused/, 'every OS-image layer of the os-image e2e reused');
     // the version is quoted in stemcell.MF and inspect agrees with everything else
     const mf = execFileSync('tar', ['-xzOf', stemcell, 'stemcell.MF']).toString();
     assert.match(mf, /^version: "0\.1"$/m);
@@ -125,6 +138,24 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     assert.match(run.stderr, /Stage duration report/);
     const versions = await runCli(['version', 'list', '--json']);
     assert.deepEqual(JSON.parse(versions.stdout), [{ os: 'debian-bookworm', iaas: 'warden', last: '0.1', next: '0.2' }]);
+  });
+
+  // The warden stemcell's disk is a tarball of its root: the spec checks the stemcell itself, unpacked
+  // into the layout of a build folder (work/chroot, work/stemcell and the build's settings.bash).
+  describe(`warden: the stemcell spec on the unpacked stemcell: ${wardenChecks.length} checks, ${wardenExamples.size} reference examples`, () => {
+    let chroot: string;
+    before(() => {
+      const build = join(scratch, 'warden-build');
+      chroot = join(build, 'work', 'chroot');
+      mkdirSync(chroot, { recursive: true });
+      mkdirSync(join(build, 'work', 'stemcell'));
+      execFileSync('tar', ['-xzf', stemcell, '-C', join(build, 'work', 'stemcell')]);
+      execFileSync('tar', ['-xzf', join(build, 'work', 'stemcell', 'image'), '-C', chroot, '--numeric-owner']);
+      cpSync(join(buildRoot, 'builds', `stemcell-${debian.name}-warden-files`, 'settings.bash'), join(build, 'settings.bash'));
+    });
+    for (const { stage, check } of wardenChecks) {
+      it(`${stage}: ${check.title}`, () => check.run(new ImageView(chroot, debian)));
+    }
   });
 
   const cachedStemcell = async (): Promise<{ digest: string; key: string }> => {
@@ -199,11 +230,11 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     assert.ok(existsSync(join(scratch, 'out', 'bosh-stemcell-0.2-warden-boshlite-debian-bookworm.tgz')));
   });
 
-  it('the OS image built on layers equals the in-place build of the same stages, file by file', async () => {
-    const inPlace = digestTree(unpack(await osImageFixture(), 'in-place'), differsBetweenBuilds);
-    const layered = digestTree(unpack(osImage, 'layered'), differsBetweenBuilds);
-    assert.ok(inPlace.size > 20_000, `${inPlace.size} entries compared`);
-    assert.deepEqual(diffTrees(inPlace, layered), []);
+  it('the OS image packed from reused layers equals the one of their cold build, file by file', async () => {
+    const cold = digestTree(unpack(fixture, 'fixture'), differsBetweenBuilds);
+    const packed = digestTree(unpack(osImage, 'packed'), differsBetweenBuilds);
+    assert.ok(cold.size > 20_000, `${cold.size} entries compared`);
+    assert.deepEqual(diffTrees(cold, packed), []);
   });
 
   const osImageRun = (out: string): Promise<CliResult> =>
