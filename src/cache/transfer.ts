@@ -94,4 +94,3 @@ export async function importEntries(cache: ArtifactCache, file: string): Promise
   for (const entry of entries) await cache.adopt(entry);
   return { imported: entries, blobs: blobs.size };
 }
-

@@ -31,8 +31,7 @@ function valueCases(node: CompletionNode): string[] {
     .filter((o) => o.value !== 'none' && o.values !== undefined)
     .map((o) => `    ${o.flags.map((f) => shellQuote(`${path} ${f}`)).join('|')}) ${valueAssignment(o.values!)} ;;`);
   // a variadic argument is last: '#'* catches its index and every one after it
-  const args = node.args.map((a, i) =>
-    `    ${shellQuote(`${path} #${a.variadic ? '' : i}`)}${a.variadic ? '*' : ''}) ${valueAssignment(a.values)} ;;`);
+  const args = node.args.map((a, i) => `    ${shellQuote(`${path} #${a.variadic ? '' : i}`)}${a.variadic ? '*' : ''}) ${valueAssignment(a.values)} ;;`);
   return [...options, ...args];
 }
 

@@ -37,6 +37,9 @@ export function openSettings(env: NodeJS.ProcessEnv = process.env): SettingsStor
     return store;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new HintedError(`the settings file in ${dir} is not valid: ${message}`, 'fix it with `stemforge config set`/`config unset`, or edit or remove the file');
+    throw new HintedError(
+      `the settings file in ${dir} is not valid: ${message}`,
+      'fix it with `stemforge config set`/`config unset`, or edit or remove the file',
+    );
   }
 }

@@ -99,7 +99,9 @@ describe('builder VM through vagrant:libvirt (real VM)', { skip, timeout: 40 * 6
     const result = JSON.parse(run.stdout) as { ok: boolean; state: string; ssh: string };
     assert.equal(result.state, 'running');
     assert.match(result.ssh, /^ssh:\/\/vagrant@192\.168\.121\.\d+:22$/);
-    const wanted = createHash('sha256').update(readFileSync(join(packageRoot, 'templates', 'provision.sh'))).digest('hex');
+    const wanted = createHash('sha256')
+      .update(readFileSync(join(packageRoot, 'templates', 'provision.sh')))
+      .digest('hex');
     const marker = await vm('ssh', ['--', 'cat', '/var/lib/stemforge/provisioned']);
     assert.equal(marker.code, 0, marker.stderr);
     assert.equal(marker.stdout.trim(), wanted);
@@ -119,8 +121,19 @@ describe('builder VM through vagrant:libvirt (real VM)', { skip, timeout: 40 * 6
     let interrupted = false;
     let killing: Promise<Run> | undefined;
     const run = await stemforge(
-      ['os-image', '--os', 'debian-bookworm', '--machine', 'vagrant:libvirt', ...vmFlags, '--until', 'base_debootstrap',
-        '--out', join(scratch, 'out', 'interrupted.tgz'), '--no-cache'],
+      [
+        'os-image',
+        '--os',
+        'debian-bookworm',
+        '--machine',
+        'vagrant:libvirt',
+        ...vmFlags,
+        '--until',
+        'base_debootstrap',
+        '--out',
+        join(scratch, 'out', 'interrupted.tgz'),
+        '--no-cache',
+      ],
       {
         onStderr: (text, child) => {
           if (!killed && /base_debootstrap: debootstrap /.test(text)) {
@@ -160,7 +173,8 @@ describe('builder VM through vagrant:libvirt (real VM)', { skip, timeout: 40 * 6
             // every SSH session of the vagrant user in the VM dies, stemforge's included
             killing = new Promise((r) => setTimeout(r, 8000)).then(() =>
               // one string: ssh joins its arguments with spaces for the remote shell
-              vm('ssh', ['--', "sudo pkill -KILL -f 'sshd: vagrant'"]));
+              vm('ssh', ['--', "sudo pkill -KILL -f 'sshd: vagrant'"]),
+            );
           }
         },
       },

@@ -36,8 +36,25 @@ export async function osImageFixture(): Promise<string> {
   mkdirSync(cacheDir, { recursive: true });
   const scratch = mkdtempSync('/var/tmp/stemforge-fixture-');
   try {
-    const r = spawnSync(process.execPath, [join(packageRoot, 'bin', 'stemforge.js'), 'os-image', '--os', 'debian-bookworm', '--machine', 'local',
-      '--build-root', join(scratch, 'root'), '--out', `${path}.part`, '--quiet', '--no-cache', '--no-layers'], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(packageRoot, 'bin', 'stemforge.js'),
+        'os-image',
+        '--os',
+        'debian-bookworm',
+        '--machine',
+        'local',
+        '--build-root',
+        join(scratch, 'root'),
+        '--out',
+        `${path}.part`,
+        '--quiet',
+        '--no-cache',
+        '--no-layers',
+      ],
+      { encoding: 'utf8', env: { ...process.env, CI: 'true' } },
+    );
     if (r.status !== 0) throw new Error(`building the OS image fixture failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
     renameSync(`${path}.part`, path);
     rmSync(`${path}.part.sha256`, { force: true });

@@ -58,12 +58,14 @@ export function tarHeader(entry: RawEntry): Buffer {
 
 /** A pax extended header entry carrying these records (e.g. { path: '../x' }). */
 export function paxEntry(records: Record<string, string>): RawEntry {
-  const body = Object.entries(records).map(([k, v]) => {
-    const rest = ` ${k}=${v}\n`;
-    let len = rest.length + 1;
-    while (`${len}${rest}`.length !== len) len += 1;
-    return `${len}${rest}`;
-  }).join('');
+  const body = Object.entries(records)
+    .map(([k, v]) => {
+      const rest = ` ${k}=${v}\n`;
+      let len = rest.length + 1;
+      while (`${len}${rest}`.length !== len) len += 1;
+      return `${len}${rest}`;
+    })
+    .join('');
   return { name: 'PaxHeader', type: 'x', body };
 }
 
@@ -157,7 +159,13 @@ function fileEntry(name: string, path: string): StreamEntry {
 
 function bufferEntry(name: string, data: Buffer | string): StreamEntry {
   const buffer = Buffer.from(data);
-  return { name, size: buffer.length, body: async function* () { yield buffer; } };
+  return {
+    name,
+    size: buffer.length,
+    body: async function* () {
+      yield buffer;
+    },
+  };
 }
 
 export interface DiskStemcellOptions {
@@ -178,17 +186,24 @@ export async function stemcellFromDisk(disk: string, out: string, options: DiskS
     await pipeline(tarStream([fileEntry(member, disk)]), createGzip({ level: 1 }), createWriteStream(image));
     const hash = createHash('sha1');
     for await (const chunk of createReadStream(image)) hash.update(chunk as Buffer);
-    const manifest = buildManifest({ os: findOperatingSystem('ubuntu-jammy'), infrastructure: findInfrastructure(iaas), diskFormat: options.diskFormat },
-      '0.0.1', hash.digest('hex'));
+    const manifest = buildManifest(
+      { os: findOperatingSystem('ubuntu-jammy'), infrastructure: findInfrastructure(iaas), diskFormat: options.diskFormat },
+      '0.0.1',
+      hash.digest('hex'),
+    );
     Object.assign(manifest.cloud_properties, options.cloudProperties);
-    await pipeline(tarStream([
-      bufferEntry('stemcell.MF', renderManifest(manifest)),
-      bufferEntry('packages.txt', 'ii  openssh-server\n'),
-      bufferEntry('dev_tools_file_list.txt', ''),
-      fileEntry('image', image),
-      bufferEntry('sbom.spdx.json', goodSpdx),
-      bufferEntry('sbom.cdx.json', goodCdx),
-    ]), createGzip({ level: 1 }), createWriteStream(out));
+    await pipeline(
+      tarStream([
+        bufferEntry('stemcell.MF', renderManifest(manifest)),
+        bufferEntry('packages.txt', 'ii  openssh-server\n'),
+        bufferEntry('dev_tools_file_list.txt', ''),
+        fileEntry('image', image),
+        bufferEntry('sbom.spdx.json', goodSpdx),
+        bufferEntry('sbom.cdx.json', goodCdx),
+      ]),
+      createGzip({ level: 1 }),
+      createWriteStream(out),
+    );
   } finally {
     rmSync(image, { force: true });
   }

@@ -48,8 +48,7 @@ export interface VmHostOptions {
 export function vmHostUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'needs Linux (libvirt, network namespaces)';
   if (process.getuid?.() !== 0) return 'needs root (network namespace, libvirtd, debootstrap)';
-  if (process.env.STEMFORGE_VM_TESTS !== '1')
-    return 'real-VM tests are off; set STEMFORGE_VM_TESTS=1 to run them (about 3 minutes, emulated VM)';
+  if (process.env.STEMFORGE_VM_TESTS !== '1') return 'real-VM tests are off; set STEMFORGE_VM_TESTS=1 to run them (about 3 minutes, emulated VM)';
   return undefined;
 }
 

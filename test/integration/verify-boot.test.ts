@@ -19,11 +19,12 @@ import { rawImage, rawTar, stemcellFromDisk, stemcellTarball } from '../helpers/
 const biosDisk = process.env.STEMFORGE_TEST_DISK_BIOS || '';
 const efiDisk = process.env.STEMFORGE_TEST_DISK_EFI || '';
 
-
-const noQemu = !hasCommand('qemu-system-x86_64') || !hasCommand('qemu-img')
-  ? 'qemu-system-x86_64 and qemu-img are not installed (apt-get install qemu-system-x86 qemu-utils)'
-  : undefined;
-const noDisk = (disk: string): string | undefined => noQemu ?? (disk && existsSync(disk) ? undefined : `no bootable test disk at ${disk} (set STEMFORGE_TEST_DISK_BIOS / _EFI)`);
+const noQemu =
+  !hasCommand('qemu-system-x86_64') || !hasCommand('qemu-img')
+    ? 'qemu-system-x86_64 and qemu-img are not installed (apt-get install qemu-system-x86 qemu-utils)'
+    : undefined;
+const noDisk = (disk: string): string | undefined =>
+  noQemu ?? (disk && existsSync(disk) ? undefined : `no bootable test disk at ${disk} (set STEMFORGE_TEST_DISK_BIOS / _EFI)`);
 
 let sandbox: string;
 let scratch: string;
@@ -34,7 +35,6 @@ function freshTmp(name: string): string {
   mkdirSync(dir);
   return dir;
 }
-
 
 before(() => {
   sandbox = mkdtempSync(join(tmpdir(), 'sf-verify-boot-test-'));
@@ -65,7 +65,7 @@ describe('firmware choice (partition table, stemcell.MF)', () => {
   const linux = 'af3dc60f838472478e793d69d8477de4';
   const biosBoot = '4861682149646f6e744e656564454649';
 
-  it('MBR: type ef (the reference\'s image_create_efi) means EFI, 83 alone BIOS', () => {
+  it("MBR: type ef (the reference's image_create_efi) means EFI, 83 alone BIOS", () => {
     assert.equal(partitionTableFirmware(mbr([0xef, 0x83]))?.firmware, 'efi');
     assert.equal(partitionTableFirmware(mbr([0x83]))?.firmware, 'bios');
   });
@@ -96,9 +96,22 @@ describe('stemforge verify --boot: refusals before any boot', { skip: noQemu }, 
       assert.deepEqual(readdirSync(tmp), [], 'the temp dir is removed');
     });
 
-  refused('root.img as a symlink to /etc/shadow', gzipSync(rawTar([{ name: 'root.img', type: '2', linkname: '/etc/shadow' }])), /refused: entry 'root\.img' is a symbolic link/);
+  refused(
+    'root.img as a symlink to /etc/shadow',
+    gzipSync(rawTar([{ name: 'root.img', type: '2', linkname: '/etc/shadow' }])),
+    /refused: entry 'root\.img' is a symbolic link/,
+  );
   refused('root.img with a .. path', gzipSync(rawTar([{ name: '../root.img', body: 'x' }])), /refused: entry '\.\.\/root\.img' has a '\.\.' component/);
-  refused('a hard link in the image', gzipSync(rawTar([{ name: 'root.img', body: 'x' }, { name: 'disk.raw', type: '1', linkname: 'root.img' }])), /hard link/);
+  refused(
+    'a hard link in the image',
+    gzipSync(
+      rawTar([
+        { name: 'root.img', body: 'x' },
+        { name: 'disk.raw', type: '1', linkname: 'root.img' },
+      ]),
+    ),
+    /hard link/,
+  );
   refused('an image that is not a gzip tar', Buffer.from('plain text'), /cannot read|not a valid|incorrect header/i);
   refused('an image without root.img', rawImage(Buffer.alloc(1024), 'other.img'), /holds no root\.img/);
 
@@ -194,7 +207,10 @@ describe('stemforge verify --boot: a disk that does not boot', { skip: noQemu },
     const netdev = cmdline[cmdline.indexOf('-netdev') + 1] ?? '';
     assert.match(netdev, /^user,id=n,restrict=on,hostfwd=tcp:127\.0\.0\.1:\d+-:22$/);
     assert.ok(!cmdline.some((a) => /^(tap|bridge|socket)/.test(a)), 'no other network backend');
-    assert.ok(readdirSync(tmp).some((n) => n.startsWith('stemforge-boot-')), 'the temp dir exists while QEMU runs');
+    assert.ok(
+      readdirSync(tmp).some((n) => n.startsWith('stemforge-boot-')),
+      'the temp dir exists while QEMU runs',
+    );
     run.child.kill('SIGINT');
     const r = await run.done;
     assert.equal(r.code, 130, r.stderr);
@@ -204,7 +220,13 @@ describe('stemforge verify --boot: a disk that does not boot', { skip: noQemu },
 });
 
 /** Wraps a disk into a stemcell tarball, boots it with the CLI, and reports the time. */
-async function bootDisk(t: { diagnostic: (m: string) => void }, disk: string, name: string, diskFormat: 'raw' | 'qcow2' | 'rawdisk', expectFirmware: 'bios' | 'efi'): Promise<void> {
+async function bootDisk(
+  t: { diagnostic: (m: string) => void },
+  disk: string,
+  name: string,
+  diskFormat: 'raw' | 'qcow2' | 'rawdisk',
+  expectFirmware: 'bios' | 'efi',
+): Promise<void> {
   const tarball = join(scratch, `${name}.tgz`);
   const started = Date.now();
   await stemcellFromDisk(disk, tarball, { diskFormat, workDir: scratch });
@@ -226,8 +248,10 @@ async function bootDisk(t: { diagnostic: (m: string) => void }, disk: string, na
   // a guest with DHCP answers on the forwarded port; a stemcell has no network without the BOSH agent
   if (result.sshdSeenBy === 'banner') assert.match(result.sshBanner ?? '', /^SSH-2\.0-/);
   else assert.equal(result.sshdSeenBy, 'console');
-  t.diagnostic(`${name}: ${result.firmware}, ${result.accel}: multi-user after ${result.multiUserSeconds} s, sshd after ${result.bootSeconds} s ` +
-    `(by ${result.sshdSeenBy}); whole command ${Math.round((Date.now() - started) / 1000)} s`);
+  t.diagnostic(
+    `${name}: ${result.firmware}, ${result.accel}: multi-user after ${result.multiUserSeconds} s, sshd after ${result.bootSeconds} s ` +
+      `(by ${result.sshdSeenBy}); whole command ${Math.round((Date.now() - started) / 1000)} s`,
+  );
   assert.deepEqual(readdirSync(tmp), [], 'nothing left in TMPDIR on success');
 }
 
