@@ -9,6 +9,9 @@ import { reportError } from './errors.js';
 interface CacheFlags {
   cacheDir?: string;
   json?: boolean;
+  /** prune's --max-size and --max-age, as typed */
+  maxSize?: string;
+  maxAge?: string;
 }
 
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
@@ -108,7 +111,7 @@ export function addCacheCommands(program: Command, onExit: (code: number) => voi
     return r.corrupt.length > 0 ? 1 : 0;
   });
   sub('prune', 'remove unpinned entries, least recently used first, down to --max-size and/or older than --max-age', async (c, flags) => {
-    const maxBytes = flags.maxSize ? parseSize(String(flags.maxSize)) : undefined;
+    const maxBytes = flags.maxSize ? parseSize(flags.maxSize) : undefined;
     const maxAgeDays = flags.maxAge !== undefined ? Number(flags.maxAge) : undefined;
     if (maxBytes === undefined && maxAgeDays === undefined) throw new UsageError('say how much to keep: --max-size SIZE and/or --max-age DAYS');
     if (maxAgeDays !== undefined && !(maxAgeDays >= 0)) throw new UsageError(`--max-age takes days, not '${String(flags.maxAge)}'`);

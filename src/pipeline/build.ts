@@ -78,6 +78,8 @@ export function resumePhase(request: Pick<BuildRequest, 'os' | 'iaas' | 'diskFor
   );
 }
 
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 /** Time the tree's top-level tasks into the event stream. */
 function withEvents<Ctx>(tasks: ListrTask<Ctx>[], emit: (e: RunEvent) => void): ListrTask<Ctx>[] {
   type Wrapper = Parameters<ListrTask<Ctx>['task']>[1];
@@ -95,17 +97,18 @@ function withEvents<Ctx>(tasks: ListrTask<Ctx>[], emit: (e: RunEvent) => void): 
         emit(
           err === undefined
             ? { type: 'task', title, state: 'completed', seconds: (Date.now() - started) / 1000 }
-            : { type: 'task', title, state: 'failed', seconds: (Date.now() - started) / 1000, reason: err instanceof Error ? err.message : String(err) },
+            : { type: 'task', title, state: 'failed', seconds: (Date.now() - started) / 1000, reason: errorText(err) },
         );
       emit({ type: 'task', title, state: 'started' });
       try {
-        const out = await t.task(ctx, wrapper);
+        // unknown: listr2 types a task's result (and a list's context) as any
+        const out: unknown = await t.task(ctx, wrapper);
         if (out instanceof Listr) {
           // a group: listr2 runs the returned list after this function returns, so the group ends when its run does
           const run = out.run.bind(out);
           out.run = async (c?: Ctx) => {
             try {
-              const r = await run(c);
+              const r: unknown = await run(c);
               done();
               return r;
             } catch (err) {

@@ -36,14 +36,15 @@ const osNames = operatingSystems.map((o) => o.name);
 const iaasNames = infrastructures.map((i) => i.name);
 
 function checkUrl(value: SettingValue, where: string): void {
+  const v = String(value);
   let url: URL;
   try {
-    url = new URL(String(value));
+    url = new URL(v);
   } catch {
-    throw new UsageError(`${where}: '${value}' is not a URL`);
+    throw new UsageError(`${where}: '${v}' is not a URL`);
   }
-  if (!['http:', 'https:', 'ftp:', 'file:'].includes(url.protocol)) throw new UsageError(`${where}: '${value}': the scheme must be http, https, ftp or file`);
-  if (/\s/.test(String(value))) throw new UsageError(`${where}: '${value}' contains white space`);
+  if (!['http:', 'https:', 'ftp:', 'file:'].includes(url.protocol)) throw new UsageError(`${where}: '${v}': the scheme must be http, https, ftp or file`);
+  if (/\s/.test(v)) throw new UsageError(`${where}: '${v}' contains white space`);
 }
 
 function checkMachine(value: SettingValue, where: string): void {
@@ -121,7 +122,8 @@ export const optionSpecs: readonly OptionSpec[] = [
     kind: 'string',
     description: 'stemcell version (default: the next of the counter)',
     check: (v, where) => {
-      if (!versionPattern.test(String(v))) throw new UsageError(`${where}: '${v}' is not digits and dots (e.g. 1.622)`);
+      const s = String(v);
+      if (!versionPattern.test(s)) throw new UsageError(`${where}: '${s}' is not digits and dots (e.g. 1.622)`);
     },
   },
   { key: 'agentFile', flag: '--agent-file', env: 'STEMFORGE_AGENT_FILE', stored: false, kind: 'string', description: 'install this bosh-agent binary' },
@@ -142,7 +144,8 @@ export const optionSpecs: readonly OptionSpec[] = [
     kind: 'string',
     description: 'the sha256 the agent download must have',
     check: (v, where) => {
-      if (!/^[0-9a-f]{64}$/.test(String(v))) throw new UsageError(`${where}: '${v}' is not 64 lowercase hex digits`);
+      const s = String(v);
+      if (!/^[0-9a-f]{64}$/.test(s)) throw new UsageError(`${where}: '${s}' is not 64 lowercase hex digits`);
     },
   },
   {

@@ -8,7 +8,7 @@ import { versionPattern } from '../stemcell/naming.js';
 import { HintedError } from '../util/errors.js';
 import { settingsSchema } from './options.js';
 
-export type SettingsStore = Conf<Record<string, unknown>>;
+export type SettingsStore = Conf;
 
 /** The folder of the settings file; read at call time so a test's environment counts. */
 export function settingsDir(env: NodeJS.ProcessEnv = process.env): string {

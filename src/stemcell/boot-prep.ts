@@ -134,8 +134,10 @@ async function checkImage(path: string, member: string, format: 'qcow2' | 'vmdk'
   const info = await qemuImgInfo(path, format);
   const specific = (info['format-specific'] as { data?: Record<string, unknown> } | undefined)?.data ?? {};
   const backing = info['backing-filename'] ?? info['full-backing-filename'];
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- qemu-img names a file here; whatever it is, it is refused and shown
   if (backing !== undefined) throw new HostileTarballError("the stemcell's image", `${member} names a backing file (${String(backing)})`);
   if (specific['data-file'] !== undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- qemu-img names a file here; whatever it is, it is refused and shown
     throw new HostileTarballError("the stemcell's image", `${member} names an external data file (${String(specific['data-file'])})`);
   }
   const extents = (specific.extents as { filename?: string }[] | undefined) ?? [];
@@ -293,13 +295,17 @@ export async function startQemuWithPorts(
 
 /** The last lines of a console log, without carriage returns and terminal escapes (systemd's status lines use ESC M too). */
 export function tail(text: string, lines: number): string[] {
-  return text
-    .replace(/\r/g, '')
-    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
-    .replace(/\x1b[@-Z\\-_]/g, '')
-    .split('\n')
-    .filter((l, i, all) => l !== '' || i < all.length - 1)
-    .slice(-lines);
+  return (
+    text
+      .replace(/\r/g, '')
+      // eslint-disable-next-line no-control-regex -- ESC is what a terminal escape starts with
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+      // eslint-disable-next-line no-control-regex -- ESC is what a terminal escape starts with
+      .replace(/\x1b[@-Z\\-_]/g, '')
+      .split('\n')
+      .filter((l, i, all) => l !== '' || i < all.length - 1)
+      .slice(-lines)
+  );
 }
 
 /** Kills QEMU and removes the temp dir if the process exits without cleaning up (e.g. a second Ctrl-C). */

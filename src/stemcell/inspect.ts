@@ -109,6 +109,7 @@ async function hashImage(body: AsyncIterable<Buffer>, consumer?: (body: Readable
   for await (const chunk of body) {
     hash.update(chunk);
     size += chunk.length;
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows exactly what the consumer rejected with
     if (consumerError) throw consumerError;
     // a consumer that has what it needs stops reading; the hash still needs every byte
     if (!consumerDone && !pass.destroyed && !pass.write(chunk)) {
@@ -117,6 +118,7 @@ async function hashImage(body: AsyncIterable<Buffer>, consumer?: (body: Readable
   }
   if (!pass.destroyed) pass.end();
   await consumed;
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows exactly what the consumer rejected with
   if (consumerError) throw consumerError;
   return { sha1: hash.digest('hex'), size };
 }
@@ -442,6 +444,7 @@ export function checkStemcell(contents: StemcellContents): StemcellInspection {
     ),
   );
 
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- inspect prints a manifest value of any type as String() shows it; the checks judge it
   const show = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
   return {
     file: contents.path,

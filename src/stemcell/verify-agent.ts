@@ -373,9 +373,10 @@ async function verifySteps(run: Run, plan: Verifiability & { verifiable: true },
     // a refused host key is final; a connection that drops (sshd restarting, the network being applied) is tried again
     let ssh: GuestSsh | undefined;
     for (let attempt = 1; !ssh; attempt++) {
-      ssh = await connectGuest(target).catch(async (err: Error) => {
-        if (attempt >= 12 || /refusing|no stemforge-ssh-host-key/.test(err.message)) throw err;
-        run.progress(`ssh to 127.0.0.1:${sshPort} failed (${err.message}); trying again in 5 s`);
+      ssh = await connectGuest(target).catch(async (err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        if (attempt >= 12 || /refusing|no stemforge-ssh-host-key/.test(message)) throw err;
+        run.progress(`ssh to 127.0.0.1:${sshPort} failed (${message}); trying again in 5 s`);
         await sleep(5000, undefined, { signal });
         return undefined;
       });
