@@ -90,7 +90,7 @@ describe('builder VM through vagrant:libvirt (real VM)', { skip, timeout: 40 * 6
     assert.equal(run.code, 1, run.stderr.slice(-3000));
     assert.match(run.stderr, /the box 'stemforge-test\/no-such-box' is not available/);
     assert.match(run.stderr, /what to do: add it first \(vagrant box add NAME --provider PROVIDER\) or name another with --box NAME/);
-    assert.equal(JSON.parse((await vm('status', ['--json'])).stdout).state, 'not_created');
+    assert.equal((JSON.parse((await vm('status', ['--json'])).stdout) as { state: string }).state, 'not_created');
   });
 
   it('vm up creates, boots and provisions the builder VM', async () => {
@@ -201,7 +201,7 @@ describe('builder VM through vagrant:libvirt (real VM)', { skip, timeout: 40 * 6
   it('halts, comes back up with the same host key, and is destroyed', async () => {
     const halt = await vm('halt');
     assert.equal(halt.code, 0, halt.stderr.slice(-3000));
-    assert.equal(JSON.parse((await vm('status', ['--json'])).stdout).state, 'shutoff');
+    assert.equal((JSON.parse((await vm('status', ['--json'])).stdout) as { state: string }).state, 'shutoff');
 
     const up = await vm('up', [...vmFlags, '--json']);
     assert.equal(up.code, 0, up.stderr.slice(-3000));
@@ -209,7 +209,7 @@ describe('builder VM through vagrant:libvirt (real VM)', { skip, timeout: 40 * 6
 
     const destroy = await vm('destroy');
     assert.equal(destroy.code, 0, destroy.stderr.slice(-3000));
-    assert.equal(JSON.parse((await vm('status', ['--json'])).stdout).state, 'not_created');
+    assert.equal((JSON.parse((await vm('status', ['--json'])).stdout) as { state: string }).state, 'not_created');
     assert.ok(!existsSync(join(scratch, 'data', 'stemforge', 'builders', 'vagrant-libvirt', 'known_hosts')), 'host key forgotten with the VM');
   });
 });

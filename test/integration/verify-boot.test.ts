@@ -85,7 +85,7 @@ describe('firmware choice (partition table, stemcell.MF)', () => {
 });
 
 describe('stemforge verify --boot: refusals before any boot', { skip: noQemu }, () => {
-  const refused = (name: string, image: Buffer, pattern: RegExp) =>
+  const refused = (name: string, image: Buffer, pattern: RegExp): void => {
     it(`refuses ${name}, leaving nothing behind`, () => {
       const path = join(scratch, `refuse-${name.replace(/\W+/g, '-')}.tgz`);
       writeFileSync(path, stemcellTarball({ image }));
@@ -95,6 +95,7 @@ describe('stemforge verify --boot: refusals before any boot', { skip: noQemu }, 
       assert.match(r.stderr, pattern);
       assert.deepEqual(readdirSync(tmp), [], 'the temp dir is removed');
     });
+  };
 
   refused(
     'root.img as a symlink to /etc/shadow',

@@ -566,6 +566,7 @@ describe('doctor: the command', () => {
     );
     const out: string[] = [];
     const err: string[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back as they were, never called
     const write = { out: process.stdout.write, err: process.stderr.write };
     process.stdout.write = ((chunk: string) => (out.push(chunk), true)) as typeof process.stdout.write;
     process.stderr.write = ((chunk: string) => (err.push(chunk), true)) as typeof process.stderr.write;

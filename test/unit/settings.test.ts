@@ -127,6 +127,7 @@ describe('the version counter', () => {
     await Promise.all(infrastructures.map((iaas, i) => run(process.execPath, ['--input-type=module', '-e', script(iaas, `3.${i}`)])));
     const counter = new VersionCounter(openSettings({ STEMFORGE_CONFIG_DIR: dir }));
     for (const [i, iaas] of infrastructures.entries()) assert.equal(counter.last('debian-bookworm', iaas), `3.${i}`, iaas);
-    assert.equal(JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8')).versions['debian-bookworm/aws'], '3.0');
+    const stored = JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8')) as { versions: Record<string, string> };
+    assert.equal(stored.versions['debian-bookworm/aws'], '3.0');
   });
 });

@@ -26,7 +26,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function source(iaas: string): HttpSource {
   const v = verifiability(iaas);
   assert.ok(v.verifiable && v.source.type !== 'ConfigDrive');
-  return v.source as HttpSource;
+  return v.source;
 }
 
 /** One plain HTTP request to 127.0.0.1:port. */

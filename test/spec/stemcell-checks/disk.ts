@@ -84,8 +84,13 @@ interface Partition {
   bootable?: boolean;
 }
 
-function partitionTable(file: string): { label: string; partitions: Partition[] } {
-  return JSON.parse(sh(['sfdisk', '--json', file]).toString()).partitiontable;
+interface PartitionTable {
+  label: string;
+  partitions: Partition[];
+}
+
+function partitionTable(file: string): PartitionTable {
+  return (JSON.parse(sh(['sfdisk', '--json', file]).toString()) as { partitiontable: PartitionTable }).partitiontable;
 }
 
 function probe(file: string, startSector: number): { TYPE?: string; UUID?: string } {
