@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck over every shell script in stages/, templates/, scripts/, test/ and .ci/: the files
+# Runs shellcheck over every shell script in stages/, templates/, scripts/, test/ and .ci/: the files
 # named *.sh or *.bash, and files of any other name whose first line is a sh or bash shebang
 # (the stages' assets, .ci/run). Settings: .shellcheckrc, and stages/.shellcheckrc for the stages.
 #   scripts/lint-shell.sh [SHELLCHECK_OPTION...]    e.g. -f tty for findings with their source line
