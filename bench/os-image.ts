@@ -11,9 +11,26 @@ import { startSshd } from '../test/helpers/sshd.js';
 const sshd = await startSshd();
 const scratch = mkdtempSync('/var/tmp/stemforge-bench-');
 const out = join(scratch, 'debian-bookworm.tgz');
-const common = ['os-image', '--os', 'debian-bookworm', '--machine', sshd.machineUrl, '--identity', sshd.clientKey,
-  '--known-hosts', sshd.knownHosts, '--build-root', join(scratch, 'root'), '--package-cache', join(scratch, 'debs'),
-  '--out', out, '--json', '--no-layers', '--no-cache'];
+const common = [
+  'os-image',
+  '--os',
+  'debian-bookworm',
+  '--machine',
+  sshd.machineUrl,
+  '--identity',
+  sshd.clientKey,
+  '--known-hosts',
+  sshd.knownHosts,
+  '--build-root',
+  join(scratch, 'root'),
+  '--package-cache',
+  join(scratch, 'debs'),
+  '--out',
+  out,
+  '--json',
+  '--no-layers',
+  '--no-cache',
+];
 
 function build(label: string, extra: string[] = []): number {
   const started = performance.now();
@@ -25,7 +42,10 @@ function build(label: string, extra: string[] = []): number {
   const seconds = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`${label} failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
   const result = JSON.parse(r.stdout) as { stages: { stage: string; step: string; seconds: number }[] };
-  const top = result.stages.filter((s) => s.step === 'apply').sort((a, b) => b.seconds - a.seconds).slice(0, 5);
+  const top = result.stages
+    .filter((s) => s.step === 'apply')
+    .sort((a, b) => b.seconds - a.seconds)
+    .slice(0, 5);
   console.log(`  ${label.padEnd(34)} ${seconds.toFixed(1).padStart(6)} s   slowest: ${top.map((s) => `${s.stage} ${s.seconds.toFixed(1)}s`).join(', ')}`);
   return seconds;
 }

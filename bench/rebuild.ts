@@ -22,28 +22,64 @@ const scratch = mkdtempSync('/var/tmp/stemforge-bench-rebuild-');
 // a copy of the checkout to edit a stage in; node_modules is shared
 const checkout = join(scratch, 'checkout');
 mkdirSync(checkout);
-for (const name of ['bin', 'dist', 'stages', 'templates', 'package.json', 'Vagrantfile']) cpSync(join(packageRoot, name), join(checkout, name), { recursive: true });
+for (const name of ['bin', 'dist', 'stages', 'templates', 'package.json', 'Vagrantfile'])
+  cpSync(join(packageRoot, name), join(checkout, name), { recursive: true });
 symlinkSync(join(packageRoot, 'node_modules'), join(checkout, 'node_modules'));
 
 const env = {
-  ...process.env, CI: 'true', NO_COLOR: '1',
-  STEMFORGE_CONFIG_DIR: join(scratch, 'config'), XDG_CACHE_HOME: join(scratch, 'cache'), XDG_STATE_HOME: join(scratch, 'state'),
+  ...process.env,
+  CI: 'true',
+  NO_COLOR: '1',
+  STEMFORGE_CONFIG_DIR: join(scratch, 'config'),
+  XDG_CACHE_HOME: join(scratch, 'cache'),
+  XDG_STATE_HOME: join(scratch, 'state'),
 };
-const common = ['build', '--yes', '--os', 'debian-bookworm', '--version', '1.0', '--json', '--skip-doctor', '--machine', sshd.machineUrl,
-  '--identity', sshd.clientKey, '--known-hosts', sshd.knownHosts, '--build-root', join(scratch, 'root'), '--package-cache', join(scratch, 'debs'),
-  '--agent-file', join(packageRoot, 'test', 'fixtures', 'test-agent.sh'), '--skip-blobstore-clis', '--out', join(scratch, 'out')];
+const common = [
+  'build',
+  '--yes',
+  '--os',
+  'debian-bookworm',
+  '--version',
+  '1.0',
+  '--json',
+  '--skip-doctor',
+  '--machine',
+  sshd.machineUrl,
+  '--identity',
+  sshd.clientKey,
+  '--known-hosts',
+  sshd.knownHosts,
+  '--build-root',
+  join(scratch, 'root'),
+  '--package-cache',
+  join(scratch, 'debs'),
+  '--agent-file',
+  join(packageRoot, 'test', 'fixtures', 'test-agent.sh'),
+  '--skip-blobstore-clis',
+  '--out',
+  join(scratch, 'out'),
+];
 
 function build(label: string, iaas: string): number {
   const started = performance.now();
-  const r = spawnSync(process.execPath, [join(checkout, 'bin', 'stemforge.js'), ...common, '--iaas', iaas], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [join(checkout, 'bin', 'stemforge.js'), ...common, '--iaas', iaas], {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const seconds = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`${label} failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
-  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Event);
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Event);
   const ran = events.filter((e) => e.type === 'stage' && e.step === 'apply' && e.state === 'completed');
   const reused = events.filter((e) => e.type === 'task' && e.state === 'skipped').length;
   const hits = events.filter((e) => e.type === 'cache' && e.hit).map((e) => e.artifact);
   const layerNote = r.stderr.match(/\d+ of \d+ stage layers reused[^\n]*/g)?.join('; ') ?? '';
-  console.log(`  ${label.padEnd(22)} ${seconds.toFixed(1).padStart(7)} s   stages run ${String(ran.length).padStart(2)}, cache hits [${hits.join(', ')}], skipped tasks ${reused}${layerNote ? `; ${layerNote}` : ''}`);
+  console.log(
+    `  ${label.padEnd(22)} ${seconds.toFixed(1).padStart(7)} s   stages run ${String(ran.length).padStart(2)}, cache hits [${hits.join(', ')}], skipped tasks ${reused}${layerNote ? `; ${layerNote}` : ''}`,
+  );
   return seconds;
 }
 

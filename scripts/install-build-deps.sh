@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages stemforge needs on a Debian/Ubuntu machine (as root): to be
-# a build machine itself (--machine local) and to run the test suite (a real sshd), plus
-# any package named as an argument (test/vagrant/install-host.sh adds the VM host's).
+# a build machine itself (--machine local), to run the test suite (a real sshd) and the
+# linters (npm run lint), plus any package named as an argument (test/vagrant/install-host.sh
+# adds the VM host's).
 # Idempotent: asks dpkg first; apt keeps its downloads in /var/cache/apt/archives.
 set -euo pipefail
 
@@ -20,6 +21,7 @@ packages=(
   qemu-system-x86 ovmf  # stemforge verify --boot (BIOS and UEFI)
   zsh fish              # tests: shell completion
   tmux                  # tests: the wizard in a pseudo-terminal
+  shellcheck            # npm run lint: the shell scripts (scripts/lint-shell.sh)
   "$@"
 )
 

@@ -132,7 +132,12 @@ export class ArtifactCache {
   /** Make a finished temp file the blob of `digest` (read-only, renamed into place), or drop it when that blob is there already. */
   private async settle(tmp: string, digest: string, size: number): Promise<void> {
     const target = this.blobPath(digest);
-    if (await stat(target).then((t) => t.size === size, () => false)) {
+    if (
+      await stat(target).then(
+        (t) => t.size === size,
+        () => false,
+      )
+    ) {
       await rm(tmp, { force: true });
       return;
     }
@@ -207,7 +212,10 @@ export class ArtifactCache {
     const entry = await this.read(key);
     if (!entry) return {};
     const blob = this.blobPath(entry.digest);
-    const size = await stat(blob).then((s) => s.size, () => -1);
+    const size = await stat(blob).then(
+      (s) => s.size,
+      () => -1,
+    );
     let problem = size === -1 ? 'its blob is missing' : size !== entry.size ? `its blob has ${size} bytes, not ${entry.size}` : undefined;
     if (!problem && options.verify) {
       const digest = await sha256Of(blob);
@@ -247,7 +255,10 @@ export class ArtifactCache {
     const others = (await this.list()).some((e) => e.digest === entry.digest);
     if (others) return 0;
     const blob = this.blobPath(entry.digest);
-    const size = await stat(blob).then((s) => s.size, () => 0);
+    const size = await stat(blob).then(
+      (s) => s.size,
+      () => 0,
+    );
     await rm(blob, { force: true });
     return size;
   }
@@ -284,7 +295,10 @@ export class ArtifactCache {
           const digest = prefix + rest;
           if (referenced.has(digest)) continue;
           const path = join(this.blobsDir, prefix, rest);
-          report.reclaimedBytes += await stat(path).then((s) => s.size, () => 0);
+          report.reclaimedBytes += await stat(path).then(
+            (s) => s.size,
+            () => 0,
+          );
           report.orphanBlobs.push(digest);
           await rm(path, { force: true });
         }
@@ -301,7 +315,10 @@ export class ArtifactCache {
       }
       if (alive) continue;
       const path = join(this.tmpDir, name);
-      report.reclaimedBytes += await stat(path).then((s) => s.size, () => 0);
+      report.reclaimedBytes += await stat(path).then(
+        (s) => s.size,
+        () => 0,
+      );
       report.tempFiles.push(name);
       await rm(path, { recursive: true, force: true });
     }
@@ -309,7 +326,11 @@ export class ArtifactCache {
   }
 
   /** Remove unpinned entries older than maxAgeDays, then the least recently used until the total fits maxBytes. */
-  async prune(options: { maxBytes?: number; maxAgeDays?: number; dryRun?: boolean }): Promise<{ removed: CacheEntry[]; freedBytes: number; keptBytes: number }> {
+  async prune(options: {
+    maxBytes?: number;
+    maxAgeDays?: number;
+    dryRun?: boolean;
+  }): Promise<{ removed: CacheEntry[]; freedBytes: number; keptBytes: number }> {
     const entries = (await this.list()).sort((a, b) => a.lastUsedAt.localeCompare(b.lastUsedAt));
     const removed: CacheEntry[] = [];
     const now = Date.now();
@@ -332,7 +353,10 @@ export class ArtifactCache {
   /** Write an entry that came with its blob (import): the blob must be there with the entry's digest. */
   async adopt(entry: CacheEntry): Promise<void> {
     const blob = this.blobPath(entry.digest);
-    const size = await stat(blob).then((s) => s.size, () => -1);
+    const size = await stat(blob).then(
+      (s) => s.size,
+      () => -1,
+    );
     if (size !== entry.size) throw new Error(`entry ${entry.key.slice(0, 12)}: its blob ${entry.digest.slice(0, 12)} is not in the cache`);
     await this.writeEntry(entry);
   }

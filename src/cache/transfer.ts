@@ -24,8 +24,8 @@ export async function exportEntries(cache: ArtifactCache, entries: readonly Cach
     await mkdir(join(staging, 'blobs'), { recursive: true });
     for (const e of entries) {
       await writeFile(join(staging, 'entries', `${e.key}.json`), `${JSON.stringify({ ...e, pinned: false }, null, 2)}\n`);
-      await link(cache.blobPath(e.digest), join(staging, 'blobs', e.digest)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
+      await link(cache.blobPath(e.digest), join(staging, 'blobs', e.digest)).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       });
     }
     await tar.c({ cwd: staging, file: part, portable: true, noDirRecurse: false }, ['entries', 'blobs']);
@@ -72,7 +72,7 @@ export async function importEntries(cache: ArtifactCache, file: string): Promise
                 entries.push({ ...parsed, pinned: false });
                 resolve();
               } catch (err) {
-                reject(err);
+                reject(err as Error); // JSON.parse and the check above throw Errors only
               }
             });
             entry.on('error', reject);
@@ -94,4 +94,3 @@ export async function importEntries(cache: ArtifactCache, file: string): Promise
   for (const entry of entries) await cache.adopt(entry);
   return { imported: entries, blobs: blobs.size };
 }
-

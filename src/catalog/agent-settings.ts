@@ -35,41 +35,72 @@ const vsphere = agentJson({ PartitionerType: 'parted', DevicePathResolutionType:
 export const agentSettings: Readonly<Record<string, Record<string, Json>>> = {
   aws: agentJson(linux('virtio'), [ec2Http('http://169.254.169.254', { TokenPath: '/latest/api/token' })], { UseRegistry: true }),
   alicloud: agentJson(linux('virtio'), [ec2Http('http://100.100.100.200')], { UseServerName: false, UseRegistry: true }),
-  azure: agentJson(linux('scsi'), [{
-    Type: 'File',
-    MetaDataPath: '',
-    UserDataPath: '/var/lib/cloud/instance/user-data.txt',
-    SettingsPath: '/var/lib/cloud/instance/user-data.txt',
-  }], { UseServerName: true }),
-  google: agentJson(linux('virtio', { VirtioDevicePrefix: 'google' }), [{
-    Type: 'InstanceMetadata',
-    URI: 'http://169.254.169.254',
-    SettingsPath: '/computeMetadata/v1/instance/attributes/bosh_settings',
-    Headers: { 'Metadata-Flavor': 'Google' },
-  }], { UseServerName: true, UseRegistry: false }),
-  openstack: agentJson(linux('virtio'), [
-    { Type: 'File', SettingsPath: '/var/vcap/bosh/agent-bootstrap-env.json' },
-    { Type: 'ConfigDrive', DiskPaths: ['/dev/disk/by-label/CONFIG-2', '/dev/disk/by-label/config-2'],
-      MetaDataPath: 'ec2/latest/meta-data.json', UserDataPath: 'ec2/latest/user-data' },
-    ec2Http('http://169.254.169.254'),
-  ], { UseServerName: true, UseRegistry: true }),
+  azure: agentJson(
+    linux('scsi'),
+    [
+      {
+        Type: 'File',
+        MetaDataPath: '',
+        UserDataPath: '/var/lib/cloud/instance/user-data.txt',
+        SettingsPath: '/var/lib/cloud/instance/user-data.txt',
+      },
+    ],
+    { UseServerName: true },
+  ),
+  google: agentJson(
+    linux('virtio', { VirtioDevicePrefix: 'google' }),
+    [
+      {
+        Type: 'InstanceMetadata',
+        URI: 'http://169.254.169.254',
+        SettingsPath: '/computeMetadata/v1/instance/attributes/bosh_settings',
+        Headers: { 'Metadata-Flavor': 'Google' },
+      },
+    ],
+    { UseServerName: true, UseRegistry: false },
+  ),
+  openstack: agentJson(
+    linux('virtio'),
+    [
+      { Type: 'File', SettingsPath: '/var/vcap/bosh/agent-bootstrap-env.json' },
+      {
+        Type: 'ConfigDrive',
+        DiskPaths: ['/dev/disk/by-label/CONFIG-2', '/dev/disk/by-label/config-2'],
+        MetaDataPath: 'ec2/latest/meta-data.json',
+        UserDataPath: 'ec2/latest/user-data',
+      },
+      ec2Http('http://169.254.169.254'),
+    ],
+    { UseServerName: true, UseRegistry: true },
+  ),
   vsphere,
   vcloud: vsphere,
   // A container: no partitioner, no device path resolution (the CPI's paths are taken as given), no disk setup.
-  warden: agentJson({
-    UseDefaultTmpDir: true,
-    UsePreformattedPersistentDisk: true,
-    BindMountPersistentDisk: true,
-    SkipDiskSetup: true,
-  }, [{ Type: 'File', SettingsPath: '/var/vcap/bosh/warden-cpi-agent-env.json' }]),
+  warden: agentJson(
+    {
+      UseDefaultTmpDir: true,
+      UsePreformattedPersistentDisk: true,
+      BindMountPersistentDisk: true,
+      SkipDiskSetup: true,
+    },
+    [{ Type: 'File', SettingsPath: '/var/vcap/bosh/warden-cpi-agent-env.json' }],
+  ),
   // CloudStack's virtual router serves the key at meta-data/public-keys itself, not EC2's public-keys/0/openssh-key.
-  cloudstack: agentJson(linux('virtio'), [ec2Http('http://169.254.169.254:39724', { SSHKeysPath: '/latest/meta-data/public-keys' })],
-    { UseServerName: true, UseRegistry: true }),
-  softlayer: agentJson(linux('iscsi', { ScrubEphemeralDisk: true }), [{
-    Type: 'HTTP',
-    URI: 'https://api.service.softlayer.com',
-    UserDataPath: '/rest/v3.1/SoftLayer_Resource_Metadata/getUserMetadata.json',
-  }], { UseServerName: true, UseRegistry: true }),
+  cloudstack: agentJson(linux('virtio'), [ec2Http('http://169.254.169.254:39724', { SSHKeysPath: '/latest/meta-data/public-keys' })], {
+    UseServerName: true,
+    UseRegistry: true,
+  }),
+  softlayer: agentJson(
+    linux('iscsi', { ScrubEphemeralDisk: true }),
+    [
+      {
+        Type: 'HTTP',
+        URI: 'https://api.service.softlayer.com',
+        UserDataPath: '/rest/v3.1/SoftLayer_Resource_Metadata/getUserMetadata.json',
+      },
+    ],
+    { UseServerName: true, UseRegistry: true },
+  ),
 };
 
 /**
@@ -86,9 +117,21 @@ export function agentJsonFor(iaas: string, serviceManager: 'runit' | 'systemd'):
 
 /** The kernel command line every stemcell boots with (the reference's GRUB_CMDLINE_LINUX). */
 export const kernelCmdline = [
-  'vconsole.keymap=us', 'net.ifnames=0', 'biosdevname=0', 'crashkernel=auto', 'selinux=0', 'plymouth.enable=0',
-  'console=ttyS0,115200n8', 'earlyprintk=ttyS0', 'rootdelay=300', 'ipv6.disable=1', 'audit=1',
-  'cgroup_enable=memory', 'swapaccount=1', 'apparmor=1', 'security=apparmor',
+  'vconsole.keymap=us',
+  'net.ifnames=0',
+  'biosdevname=0',
+  'crashkernel=auto',
+  'selinux=0',
+  'plymouth.enable=0',
+  'console=ttyS0,115200n8',
+  'earlyprintk=ttyS0',
+  'rootdelay=300',
+  'ipv6.disable=1',
+  'audit=1',
+  'cgroup_enable=memory',
+  'swapaccount=1',
+  'apparmor=1',
+  'security=apparmor',
 ];
 
 /** Per-infrastructure additions to the kernel command line. */

@@ -27,14 +27,30 @@ export const agentPin: Pin = {
  * a wrong digest makes the build fail, never installs an unchecked binary.
  */
 export const blobstoreCliPins: readonly Pin[] = [
-  { name: 'bosh-blobstore-dav', version: '0.0.237', url: 'https://s3.amazonaws.com/davcli/davcli-0.0.237-linux-amd64',
-    sha256: '02b97f97cb842ae9bef8d51afc026d9281bcab7348acdd3fbb8f87f5f9c5f857' },
-  { name: 'bosh-blobstore-gcs', version: '0.0.220', url: 'https://s3.amazonaws.com/bosh-gcscli-artifacts/bosh-gcscli-0.0.220-linux-amd64',
-    sha256: '78f74c2f092c5c2e6fdca94088fd7de2d7654e457702359266ba4d1df4c7a497' },
-  { name: 'bosh-blobstore-s3', version: '0.0.424', url: 'https://bosh-s3cli-artifacts.s3.us-east-1.amazonaws.com/s3cli-0.0.424-linux-amd64',
-    sha256: '324cfe42715c910ad6e9f2609bb1dfa811e83c4561ae02d6c07c86461b1d9105' },
-  { name: 'bosh-blobstore-azure-storage', version: '0.0.89', url: 'https://s3.amazonaws.com/bosh-azure-storage-cli-artifacts/azure-storage-cli-0.0.89-linux-amd64',
-    sha256: 'fa6173d76d41662ab7e264e5f401611adee03fa11b6d62129757c333d8f1718c' },
+  {
+    name: 'bosh-blobstore-dav',
+    version: '0.0.237',
+    url: 'https://s3.amazonaws.com/davcli/davcli-0.0.237-linux-amd64',
+    sha256: '02b97f97cb842ae9bef8d51afc026d9281bcab7348acdd3fbb8f87f5f9c5f857',
+  },
+  {
+    name: 'bosh-blobstore-gcs',
+    version: '0.0.220',
+    url: 'https://s3.amazonaws.com/bosh-gcscli-artifacts/bosh-gcscli-0.0.220-linux-amd64',
+    sha256: '78f74c2f092c5c2e6fdca94088fd7de2d7654e457702359266ba4d1df4c7a497',
+  },
+  {
+    name: 'bosh-blobstore-s3',
+    version: '0.0.424',
+    url: 'https://bosh-s3cli-artifacts.s3.us-east-1.amazonaws.com/s3cli-0.0.424-linux-amd64',
+    sha256: '324cfe42715c910ad6e9f2609bb1dfa811e83c4561ae02d6c07c86461b1d9105',
+  },
+  {
+    name: 'bosh-blobstore-azure-storage',
+    version: '0.0.89',
+    url: 'https://s3.amazonaws.com/bosh-azure-storage-cli-artifacts/azure-storage-cli-0.0.89-linux-amd64',
+    sha256: 'fa6173d76d41662ab7e264e5f401611adee03fa11b6d62129757c333d8f1718c',
+  },
 ];
 
 /**

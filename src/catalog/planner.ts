@@ -26,13 +26,23 @@ export interface StemcellPlan {
 
 export function findOperatingSystem(name: string): OperatingSystem {
   const os = operatingSystems.find((o) => o.name === name);
-  if (!os) throw new UnknownNameError('operating system', name, operatingSystems.map((o) => o.name));
+  if (!os)
+    throw new UnknownNameError(
+      'operating system',
+      name,
+      operatingSystems.map((o) => o.name),
+    );
   return os;
 }
 
 export function findInfrastructure(name: string): Infrastructure {
   const iaas = infrastructures.find((i) => i.name === name);
-  if (!iaas) throw new UnknownNameError('infrastructure', name, infrastructures.map((i) => i.name));
+  if (!iaas)
+    throw new UnknownNameError(
+      'infrastructure',
+      name,
+      infrastructures.map((i) => i.name),
+    );
   return iaas;
 }
 
@@ -54,7 +64,10 @@ export function selectStages(stages: readonly string[], range: { resumeFrom?: st
 /** Refuse --resume-from at a stage that cannot run again on the chroot it already changed. */
 export function checkResumable(stages: readonly string[], resumeFrom: string | undefined, refusals: Readonly<Record<string, string>> = notRerunnable): void {
   if (!resumeFrom || !(resumeFrom in refusals)) return;
-  const earlier = stages.slice(0, stages.indexOf(resumeFrom)).filter((s) => !(s in refusals)).at(-1);
+  const earlier = stages
+    .slice(0, stages.indexOf(resumeFrom))
+    .filter((s) => !(s in refusals))
+    .at(-1);
   throw new UsageError(
     `cannot resume from ${resumeFrom}: ${refusals[resumeFrom]}. ` +
       (earlier ? `Resume from an earlier stage (--resume-from ${earlier}) or build again without --resume-from.` : 'Build again without --resume-from.'),
@@ -69,23 +82,26 @@ export function planOsImage(request: { os: string; resumeFrom?: string; until?: 
   return { os, phases: [{ name: 'os-image', stages, selected }] };
 }
 
-export function planStemcell(request: { os: string; iaas: string; diskFormat?: string; hypervisor?: string; resumeFrom?: string; until?: string }): StemcellPlan {
+export function planStemcell(request: {
+  os: string;
+  iaas: string;
+  diskFormat?: string;
+  hypervisor?: string;
+  resumeFrom?: string;
+  until?: string;
+}): StemcellPlan {
   const os = findOperatingSystem(request.os);
   const infrastructure = findInfrastructure(request.iaas);
   if (request.hypervisor !== undefined && ![infrastructure.hypervisor, infrastructure.nameHypervisor].includes(request.hypervisor)) {
-    throw new UnknownNameError(`hypervisor for ${infrastructure.name}`, request.hypervisor, [...new Set([infrastructure.nameHypervisor, infrastructure.hypervisor])]);
+    throw new UnknownNameError(`hypervisor for ${infrastructure.name}`, request.hypervisor, [
+      ...new Set([infrastructure.nameHypervisor, infrastructure.hypervisor]),
+    ]);
   }
   const diskFormat = (request.diskFormat ?? infrastructure.diskFormats[0]) as DiskFormat;
   if (!infrastructure.diskFormats.includes(diskFormat)) {
     throw new UnknownNameError(`disk format for ${infrastructure.name}`, diskFormat, infrastructure.diskFormats);
   }
-  const build = [
-    ...stemcellStages.extract,
-    ...stemcellStages.kernel,
-    ...stemcellStages.agent,
-    ...infrastructure.imageStages,
-    ...stemcellStages.finish,
-  ];
+  const build = [...stemcellStages.extract, ...stemcellStages.kernel, ...stemcellStages.agent, ...infrastructure.imageStages, ...stemcellStages.finish];
   const pack = [...packageStages[diskFormat]];
   // --resume-from and --until cut the two phases as one list: the packaging stages come last
   const selected = selectStages([...build, ...pack], request);

@@ -84,8 +84,16 @@ function localUnavailable(): string | undefined {
 
 function preflight(machine: MachineSpec, flags: BuildFlags, answers: BuildAnswers, cacheDir: string): () => Promise<PreflightReport> {
   return async () => {
-    const report = await runDoctor({ machine, ssh: sshOptions(flags), vm: { cpus: answers.cpus, memoryMiB: answers.memory }, cacheDir, outputDir: answers.outputDir });
-    const lines = formatDoctorReport(report).split('\n').filter((l) => /^\[/.test(l));
+    const report = await runDoctor({
+      machine,
+      ssh: sshOptions(flags),
+      vm: { cpus: answers.cpus, memoryMiB: answers.memory },
+      cacheDir,
+      outputDir: answers.outputDir,
+    });
+    const lines = formatDoctorReport(report)
+      .split('\n')
+      .filter((l) => /^\[/.test(l));
     const blocking = report.checks.filter((c) => c.status === 'fail').map((c) => `  ${c.title}: ${c.detail}${c.fix ? `\n    what to do: ${c.fix}` : ''}`);
     return { ok: report.ok, lines, blocking };
   };
@@ -169,13 +177,22 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
       upTimeoutMinutes: positiveInteger('--vm-timeout', flags.vmTimeout),
       proxy: proxyEnv,
     },
-    agent: answers.agent.kind === 'file' ? { file: answers.agent.file } : answers.agent.kind === 'url' ? { url: answers.agent.url, sha256: answers.agent.sha256 } : undefined,
+    agent:
+      answers.agent.kind === 'file'
+        ? { file: answers.agent.file }
+        : answers.agent.kind === 'url'
+          ? { url: answers.agent.url, sha256: answers.agent.sha256 }
+          : undefined,
     blobstoreClis: !flags.skipBlobstoreClis,
     outDir: answers.outputDir,
     osImage: flags.osImage,
     monit: monitSource(resolved.get('monitFile')!.value as string | undefined),
     resumeFrom: flags.resumeFrom,
-    ...archiveFlags({ mirror: resolved.get('mirror')!.value as string | undefined, securityMirror: flags.securityMirror, snapshotMirror: flags.snapshotMirror }),
+    ...archiveFlags({
+      mirror: resolved.get('mirror')!.value as string | undefined,
+      securityMirror: flags.securityMirror,
+      snapshotMirror: flags.snapshotMirror,
+    }),
     buildTime,
     buildRoot: flags.buildRoot,
     packageCache: flags.packageCache,
@@ -205,8 +222,16 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
   ];
 
   if (flags.dryRun) {
-    const plan = { command: 'build', answers, machine: answers.machine, osImage: flags.osImage ? resolve(flags.osImage) : osImagePath(answers.outputDir, answers.os), commandLine: commandLine(answers, carried),
-      sources: Object.fromEntries([...resolved].map(([k, r]) => [k, r.source === 'unset' ? 'unset' : `${r.source}${r.origin && r.origin !== 'built-in' ? ` (${r.origin})` : ''}`])) };
+    const plan = {
+      command: 'build',
+      answers,
+      machine: answers.machine,
+      osImage: flags.osImage ? resolve(flags.osImage) : osImagePath(answers.outputDir, answers.os),
+      commandLine: commandLine(answers, carried),
+      sources: Object.fromEntries(
+        [...resolved].map(([k, r]) => [k, r.source === 'unset' ? 'unset' : `${r.source}${r.origin && r.origin !== 'built-in' ? ` (${r.origin})` : ''}`]),
+      ),
+    };
     process.stdout.write(json ? `${JSON.stringify(plan)}\n` : `${summary(answers, carried)}\n`);
     return;
   }
@@ -221,10 +246,16 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     const result = await build(request, { renderer, signal, onStageError, emit }, logDir);
     for (const iaas of answers.iaas) await counter.record(answers.os, iaas, answers.version);
     process.stderr.write(`\n${durationReport(result.records)}\n`);
-    const outputs = [
-      ...result.stemcells.filter((s) => s.out).map((s) => `${s.out} (${((s.bytes ?? 0) / 1048576).toFixed(1)} MiB)`),
-    ];
-    emit?.({ type: 'result', ok: true, version: answers.version, osImage: result.osImage, stemcells: result.stemcells, logDir: result.logDir, runLog: result.runLog });
+    const outputs = [...result.stemcells.filter((s) => s.out).map((s) => `${s.out} (${((s.bytes ?? 0) / 1048576).toFixed(1)} MiB)`)];
+    emit?.({
+      type: 'result',
+      ok: true,
+      version: answers.version,
+      osImage: result.osImage,
+      stemcells: result.stemcells,
+      logDir: result.logDir,
+      runLog: result.runLog,
+    });
     if (!json) {
       process.stderr.write(`OS image: ${result.osImage.path}${result.osImage.reused ? ' (reused)' : ''}\nlogs: ${result.logDir}\n`);
       for (const line of outputs) process.stdout.write(`${line}\n`);
@@ -237,7 +268,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     });
     process.stderr.write(`run log: ${logDir}/run.log\n`);
     if (stopped === 'keep') process.stderr.write(`kept as it is: open a shell with ${shell}\n`);
-    if (stopped === 'cleanup') process.stderr.write('cleaned up: this build\'s folders on the build machine are gone; the next build starts fresh\n');
+    if (stopped === 'cleanup') process.stderr.write("cleaned up: this build's folders on the build machine are gone; the next build starts fresh\n");
     emit?.({ type: 'result', ok: false, error: err instanceof Error ? err.message : String(err), exitCode: code, runLog: `${logDir}/run.log` });
     onExit(signal.aborted ? exitCodes.interrupted : code);
   }
@@ -246,9 +277,14 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
 export function addBuildCommand(program: Command, onExit: (code: number) => void, signal: AbortSignal): void {
   const command = program
     .command('build')
-    .description('the whole job: check this machine, bring up the builder, build the OS image and the stemcell(s), leave them in the output folder; asks what is missing on a terminal');
+    .description(
+      'the whole job: check this machine, bring up the builder, build the OS image and the stemcell(s), leave them in the output folder; asks what is missing on a terminal',
+    );
   for (const spec of optionSpecs) {
-    const option = new Option(`${spec.flag} <${spec.kind === 'integer' ? 'n' : 'value'}>`, `${spec.description} [env ${spec.env}${spec.stored ? `; setting ${spec.key}` : ''}]`);
+    const option = new Option(
+      `${spec.flag} <${spec.kind === 'integer' ? 'n' : 'value'}>`,
+      `${spec.description} [env ${spec.env}${spec.stored ? `; setting ${spec.key}` : ''}]`,
+    );
     if (spec.kind === 'list') option.argParser((v: string, prev?: string) => (prev ? `${prev},${v}` : v));
     command.addOption(option);
   }
@@ -263,12 +299,12 @@ export function addBuildCommand(program: Command, onExit: (code: number) => void
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
     .option('--refresh-os-image', 'build the OS image even when a cached one is fresh')
     .option('--explain-cache', 'on a cache miss, say which input changed')
-    .option('--box <name>', 'vagrant: the builder VM\'s box')
+    .option('--box <name>', "vagrant: the builder VM's box")
     .addOption(new Option('--libvirt-driver <driver>', 'vagrant libvirt: kvm, or qemu (software emulation)').choices(['kvm', 'qemu']))
     .option('--vm-timeout <minutes>', 'vagrant: bound for bringing the VM up and provisioning it')
     .option('--security-mirror <url>', 'archive of the SUITE-security pocket')
     .option('--snapshot-mirror <url>', 'dated snapshot archive base, used with BUILD_TIME')
-    .option('--build-root <dir>', 'stemforge\'s folder on the build machine', defaultBuildRoot)
+    .option('--build-root <dir>', "stemforge's folder on the build machine", defaultBuildRoot)
     .option('--package-cache <dir>', 'where the build machine keeps downloaded .deb files', defaultPackageCacheRoot)
     .option('--dry-run', 'ask (or resolve) the answers, print what would be built, build nothing')
     .option('--json', 'NDJSON events on stdout (the progress UI stays on stderr); never asks')

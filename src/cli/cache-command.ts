@@ -9,6 +9,9 @@ import { reportError } from './errors.js';
 interface CacheFlags {
   cacheDir?: string;
   json?: boolean;
+  /** prune's --max-size and --max-age, as typed */
+  maxSize?: string;
+  maxAge?: string;
 }
 
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
@@ -20,8 +23,10 @@ function openCache(flags: CacheFlags): ArtifactCache {
 
 async function one(cache: ArtifactCache, selector: string): Promise<CacheEntry> {
   const found = await cache.find(selector);
-  if (found.length === 0) throw new UsageError(`no cache entry matches '${selector}' (a key or digest prefix of 6+ hex digits, a file name, or a label; see stemforge cache ls)`);
-  if (found.length > 1) throw new UsageError(`'${selector}' matches ${found.length} entries (${found.map((e) => e.key.slice(0, 12)).join(', ')}): give more of the key`);
+  if (found.length === 0)
+    throw new UsageError(`no cache entry matches '${selector}' (a key or digest prefix of 6+ hex digits, a file name, or a label; see stemforge cache ls)`);
+  if (found.length > 1)
+    throw new UsageError(`'${selector}' matches ${found.length} entries (${found.map((e) => e.key.slice(0, 12)).join(', ')}): give more of the key`);
   return found[0]!;
 }
 
@@ -39,11 +44,22 @@ export function parseSize(text: string): number {
 
 export function addCacheCommands(program: Command, onExit: (code: number) => void): void {
   const cache = program.command('cache').description('the local artifact cache: OS images and stemcells by their inputs');
-  const sub = (spec: string, description: string, run: (c: ArtifactCache, flags: CacheFlags & Record<string, unknown>, args: string[]) => Promise<number | void>): Command => {
-    const command = cache.command(spec).description(description).option('--cache-dir <dir>', 'the cache folder (default: the cacheDir setting)').option('--json', 'print the result as JSON');
+  const sub = (
+    spec: string,
+    description: string,
+    run: (c: ArtifactCache, flags: CacheFlags & Record<string, unknown>, args: string[]) => Promise<number | void>,
+  ): Command => {
+    const command = cache
+      .command(spec)
+      .description(description)
+      .option('--cache-dir <dir>', 'the cache folder (default: the cacheDir setting)')
+      .option('--json', 'print the result as JSON');
     command.action(async (...params: unknown[]) => {
       const flags = command.opts<CacheFlags & Record<string, unknown>>();
-      const args = params.slice(0, -2).flat().filter((p): p is string => typeof p === 'string');
+      const args = params
+        .slice(0, -2)
+        .flat()
+        .filter((p): p is string => typeof p === 'string');
       try {
         const code = await run(openCache(flags), flags, args);
         if (typeof code === 'number' && code !== 0) onExit(code);
@@ -59,37 +75,68 @@ export function addCacheCommands(program: Command, onExit: (code: number) => voi
   sub('ls', 'list the entries, oldest first', async (c, flags) => {
     const entries = await c.list();
     const total = [...new Map(entries.map((e) => [e.digest, e.size])).values()].reduce((a, b) => a + b, 0);
-    out(flags, entries.map(({ manifest: _m, ...rest }) => rest),
-      entries.length === 0 ? `the cache in ${c.dir} is empty` : [...entries.map(line), `${entries.length} entries, ${mib(total)} in ${c.dir}`].join('\n'));
+    out(
+      flags,
+      entries.map(({ manifest: _m, ...rest }) => rest),
+      entries.length === 0 ? `the cache in ${c.dir} is empty` : [...entries.map(line), `${entries.length} entries, ${mib(total)} in ${c.dir}`].join('\n'),
+    );
   });
   sub('info <selector>', 'an entry in full: its digest, size, times and the inputs its key was made from', async (c, flags, [selector]) => {
     const e = await one(c, selector!);
-    out(flags, e, [line(e), `key       ${e.key}`, `digest    sha256:${e.digest}`, `blob      ${c.blobPath(e.digest)}`, `created   ${e.createdAt}`, 'inputs:', JSON.stringify(e.manifest, null, 2)].join('\n'));
+    out(
+      flags,
+      e,
+      [
+        line(e),
+        `key       ${e.key}`,
+        `digest    sha256:${e.digest}`,
+        `blob      ${c.blobPath(e.digest)}`,
+        `created   ${e.createdAt}`,
+        'inputs:',
+        JSON.stringify(e.manifest, null, 2),
+      ].join('\n'),
+    );
   });
-  sub('verify', 're-hash every blob: drop damaged or dangling entries, unreferenced blobs and dead writers\' temp files', async (c, flags) => {
+  sub('verify', "re-hash every blob: drop damaged or dangling entries, unreferenced blobs and dead writers' temp files", async (c, flags) => {
     const r = await c.verify();
-    out(flags, r, [
-      `${r.entries} entries good, ${r.corrupt.length} dropped as corrupt`,
-      ...r.corrupt.map((x) => `  dropped ${x.key.slice(0, 12)}: ${x.reason}`),
-      `${r.orphanBlobs.length} unreferenced blob(s) and ${r.tempFiles.length} temp file(s) removed, ${mib(r.reclaimedBytes)} reclaimed`,
-    ].join('\n'));
+    out(
+      flags,
+      r,
+      [
+        `${r.entries} entries good, ${r.corrupt.length} dropped as corrupt`,
+        ...r.corrupt.map((x) => `  dropped ${x.key.slice(0, 12)}: ${x.reason}`),
+        `${r.orphanBlobs.length} unreferenced blob(s) and ${r.tempFiles.length} temp file(s) removed, ${mib(r.reclaimedBytes)} reclaimed`,
+      ].join('\n'),
+    );
     return r.corrupt.length > 0 ? 1 : 0;
   });
   sub('prune', 'remove unpinned entries, least recently used first, down to --max-size and/or older than --max-age', async (c, flags) => {
-    const maxBytes = flags.maxSize ? parseSize(String(flags.maxSize)) : undefined;
+    const maxBytes = flags.maxSize ? parseSize(flags.maxSize) : undefined;
     const maxAgeDays = flags.maxAge !== undefined ? Number(flags.maxAge) : undefined;
     if (maxBytes === undefined && maxAgeDays === undefined) throw new UsageError('say how much to keep: --max-size SIZE and/or --max-age DAYS');
     if (maxAgeDays !== undefined && !(maxAgeDays >= 0)) throw new UsageError(`--max-age takes days, not '${String(flags.maxAge)}'`);
     const r = await c.prune({ maxBytes, maxAgeDays, dryRun: !!flags.dryRun });
-    out(flags, { ...r, removed: r.removed.map((e) => e.key), dryRun: !!flags.dryRun },
-      [...r.removed.map((e) => `${flags.dryRun ? 'would remove' : 'removed'} ${line(e)}`), `${mib(r.freedBytes)} ${flags.dryRun ? 'would be ' : ''}freed, ${mib(r.keptBytes)} kept`].join('\n'));
-  }).option('--max-size <size>', 'keep at most this much (e.g. 50G)').option('--max-age <days>', 'remove entries not used for this many days').option('--dry-run', 'say what would go, remove nothing');
+    out(
+      flags,
+      { ...r, removed: r.removed.map((e) => e.key), dryRun: !!flags.dryRun },
+      [
+        ...r.removed.map((e) => `${flags.dryRun ? 'would remove' : 'removed'} ${line(e)}`),
+        `${mib(r.freedBytes)} ${flags.dryRun ? 'would be ' : ''}freed, ${mib(r.keptBytes)} kept`,
+      ].join('\n'),
+    );
+  })
+    .option('--max-size <size>', 'keep at most this much (e.g. 50G)')
+    .option('--max-age <days>', 'remove entries not used for this many days')
+    .option('--dry-run', 'say what would go, remove nothing');
   sub('rm <selector>', 'remove an entry (and its blob, unless another entry uses it)', async (c, flags, [selector]) => {
     const e = await one(c, selector!);
     const freed = await c.remove(e);
     out(flags, { removed: e.key, freedBytes: freed }, `removed ${line(e)}`);
   });
-  for (const [name, pinned] of [['pin', true], ['unpin', false]] as const) {
+  for (const [name, pinned] of [
+    ['pin', true],
+    ['unpin', false],
+  ] as const) {
     sub(`${name} <selector>`, pinned ? 'keep an entry through prune' : 'let prune remove an entry again', async (c, flags, [selector]) => {
       const e = await one(c, selector!);
       await c.setPinned(e, pinned);
@@ -104,6 +151,10 @@ export function addCacheCommands(program: Command, onExit: (code: number) => voi
   });
   sub('import <file>', 'read entries from an export; every blob is checked against its digest', async (c, flags, [file]) => {
     const r = await importEntries(c, file!);
-    out(flags, { imported: r.imported.map((e) => e.key), blobs: r.blobs }, [...r.imported.map(line), `imported ${r.imported.length} entr${r.imported.length === 1 ? 'y' : 'ies'}`].join('\n'));
+    out(
+      flags,
+      { imported: r.imported.map((e) => e.key), blobs: r.blobs },
+      [...r.imported.map(line), `imported ${r.imported.length} entr${r.imported.length === 1 ? 'y' : 'ies'}`].join('\n'),
+    );
   });
 }

@@ -10,7 +10,7 @@ function valueAssignment(values: ValueCompletion | undefined): string {
   if (values === undefined) return '_sf_kind=nothing';
   if (values === 'file' || values === 'dir') return `_sf_kind=${values}`;
   if ('commaSeparated' in values) return `_sf_kind=list _sf_words=${words(values.commaSeparated)}`;
-  return `_sf_kind=words _sf_words=${words(values as readonly string[])}`;
+  return `_sf_kind=words _sf_words=${words(values)}`;
 }
 
 function nodeCase(node: CompletionNode): string {
@@ -29,10 +29,9 @@ function valueCases(node: CompletionNode): string[] {
   const path = node.path.join(' ');
   const options = node.options
     .filter((o) => o.value !== 'none' && o.values !== undefined)
-    .map((o) => `    ${o.flags.map((f) => shellQuote(`${path} ${f}`)).join('|')}) ${valueAssignment(o.values!)} ;;`);
+    .map((o) => `    ${o.flags.map((f) => shellQuote(`${path} ${f}`)).join('|')}) ${valueAssignment(o.values)} ;;`);
   // a variadic argument is last: '#'* catches its index and every one after it
-  const args = node.args.map((a, i) =>
-    `    ${shellQuote(`${path} #${a.variadic ? '' : i}`)}${a.variadic ? '*' : ''}) ${valueAssignment(a.values)} ;;`);
+  const args = node.args.map((a, i) => `    ${shellQuote(`${path} #${a.variadic ? '' : i}`)}${a.variadic ? '*' : ''}) ${valueAssignment(a.values)} ;;`);
   return [...options, ...args];
 }
 

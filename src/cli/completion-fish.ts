@@ -17,7 +17,7 @@ function valueFlags(values: ValueCompletion | undefined, fn: string): string {
   // fish's own helper lists directories; the text after --flag= is what it completes
   if (values === 'dir') return `-x -a ${quote(`(__fish_complete_directories (${fn}_token))`)}`;
   if ('commaSeparated' in values) return `-x -a ${quote(`(${fn}_comma ${values.commaSeparated.map(inner).join(' ')})`)}`;
-  return `-x -a ${candidates(values as readonly string[])}`;
+  return `-x -a ${candidates(values)}`;
 }
 
 function optionRules(option: CompletionOption, condition: string, fn: string, name: string): string[] {

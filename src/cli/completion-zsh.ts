@@ -17,7 +17,7 @@ function action(values: ValueCompletion | undefined): string {
   if (values === 'dir') return '_files -/';
   // _sequence completes the item after the last comma and leaves out the ones already given
   if ('commaSeparated' in values) return `_sequence compadd - ${values.commaSeparated.map(actionWord).join(' ')}`;
-  return `(${(values as readonly string[]).map(actionWord).join(' ')})`;
+  return `(${values.map(actionWord).join(' ')})`;
 }
 
 function optionSpecs(option: CompletionOption): string[] {

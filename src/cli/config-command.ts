@@ -27,7 +27,9 @@ export function addConfigCommands(program: Command, onExit: (code: number) => vo
       onExit(reportError(err, { json }));
     }
   };
-  const config = program.command('config').description(`user settings (${storedKeys.join(', ')}); precedence: flag > env > ./stemforge.json > user settings > built-in`);
+  const config = program
+    .command('config')
+    .description(`user settings (${storedKeys.join(', ')}); precedence: flag > env > ./stemforge.json > user settings > built-in`);
   config
     .command('path')
     .description('print where the user settings file is')
@@ -72,7 +74,7 @@ export function addConfigCommands(program: Command, onExit: (code: number) => vo
   config
     .command('show')
     .option('--json', 'print the settings as JSON')
-    .description('print every setting\'s effective value and where it comes from')
+    .description("print every setting's effective value and where it comes from")
     .action((flags: { json?: boolean }) =>
       guard(!!flags.json, () => {
         // only the environment, the project file and the user settings: show has no build flags

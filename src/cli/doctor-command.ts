@@ -45,7 +45,7 @@ export function addDoctorCommand(
   doctor
     .option('--cpus <n>', `vagrant: the builder VM's CPUs (default ${defaultVmSize.cpus})`)
     .option('--memory <mib>', `vagrant: the builder VM's memory in MiB (default ${defaultVmSize.memoryMiB})`)
-    .option('--cache-dir <dir>', 'stemforge\'s local cache (default: the configured one)')
+    .option('--cache-dir <dir>', "stemforge's local cache (default: the configured one)")
     .option('--out <dir>', 'where stemcells and OS images are written (default: the configured one)')
     .option('--json', 'print the report as JSON on stdout')
     .action(async (flags: DoctorFlags) => {
@@ -57,13 +57,16 @@ export function addDoctorCommand(
         };
         // resolved only when both are not given: the configured defaults may read settings
         const dirs = flags.cacheDir !== undefined && flags.out !== undefined ? { cacheDir: flags.cacheDir, outputDir: flags.out } : resolveDirs();
-        const report = await runDoctor({
-          machine,
-          ssh: sshOptions(flags),
-          vm,
-          cacheDir: resolve(flags.cacheDir ?? dirs.cacheDir),
-          outputDir: resolve(flags.out ?? dirs.outputDir),
-        }, probe);
+        const report = await runDoctor(
+          {
+            machine,
+            ssh: sshOptions(flags),
+            vm,
+            cacheDir: resolve(flags.cacheDir ?? dirs.cacheDir),
+            outputDir: resolve(flags.out ?? dirs.outputDir),
+          },
+          probe,
+        );
         process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatDoctorReport(report, { plain: plainOutput() }));
         if (!report.ok) onExit(exitCodes.failed);
       } catch (err) {

@@ -11,7 +11,13 @@ export function layerOption(flags: { layers?: boolean; layerLimit?: string }): {
 }
 
 /** --no-cache, --cache-dir, --refresh-os-image, --os-image-max-age, --explain-cache with the settings. */
-export function cacheOption(flags: { cache?: boolean; cacheDir?: string; refreshOsImage?: boolean; osImageMaxAge?: string; explainCache?: boolean }): CacheOptions {
+export function cacheOption(flags: {
+  cache?: boolean;
+  cacheDir?: string;
+  refreshOsImage?: boolean;
+  osImageMaxAge?: string;
+  explainCache?: boolean;
+}): CacheOptions {
   const settings = effectiveSettings({ cacheDir: flags.cacheDir, osImageMaxAge: flags.osImageMaxAge });
   return {
     dir: String(settings.get('cacheDir')!.value),

@@ -34,11 +34,16 @@ export function addSshOptions(command: Command): Command {
 // No commander defaults here: a flag not given keeps what the VM was made with (vm.json).
 export function addVmOptions(command: Command): Command {
   return command
-    .option('--box <name>', 'vagrant: the builder VM\'s box (default: per provider and host architecture)')
+    .option('--box <name>', "vagrant: the builder VM's box (default: per provider and host architecture)")
     .option('--cpus <n>', `vagrant: the builder VM's CPUs (default ${defaultVmSize.cpus})`)
     .option('--memory <mib>', `vagrant: the builder VM's memory in MiB (default ${defaultVmSize.memoryMiB})`)
-    .option('--disk-size <gib>', 'vagrant: grow the builder VM\'s disk to this many GiB (where the provider can)')
-    .addOption(new Option('--libvirt-driver <driver>', 'vagrant libvirt: kvm, or qemu (software emulation) where hardware virtualization is missing').choices(['kvm', 'qemu']))
+    .option('--disk-size <gib>', "vagrant: grow the builder VM's disk to this many GiB (where the provider can)")
+    .addOption(
+      new Option('--libvirt-driver <driver>', 'vagrant libvirt: kvm, or qemu (software emulation) where hardware virtualization is missing').choices([
+        'kvm',
+        'qemu',
+      ]),
+    )
     .option('--vm-timeout <minutes>', `vagrant: bound for bringing the VM up and provisioning it (default ${defaultUpTimeoutMinutes})`);
 }
 

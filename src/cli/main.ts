@@ -83,18 +83,28 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
     .command('os-image')
     .description('build an OS image (the OS-image phase) and fetch it as a gzip tarball')
     .requiredOption('--os <name>', 'operating system line: ubuntu-jammy, ubuntu-noble, debian-bookworm')
-    .option('--machine <machine>', 'build machine: vagrant[:PROVIDER] (a builder VM), local (this Linux host, as root) or ssh://user@host[:port]', defaultMachine);
+    .option(
+      '--machine <machine>',
+      'build machine: vagrant[:PROVIDER] (a builder VM), local (this Linux host, as root) or ssh://user@host[:port]',
+      defaultMachine,
+    );
   addSshOptions(osImage);
   addVmOptions(osImage);
   osImage
     .option('--out <file>', 'where to write the OS image (.tgz)')
     .option('--resume-from <stage>', 'keep the existing chroot and run from this stage on')
     .option('--until <stage>', 'stop after this stage (no OS image is written)')
-    .option('--mirror <url>', 'archive to build from, used as given (default: with BUILD_TIME the snapshot, else for Debian the build machine\'s own apt configuration)')
-    .option('--security-mirror <url>', 'archive of the SUITE-security pocket (default: Ubuntu the archive itself, Debian the build machine\'s apt configuration)')
+    .option(
+      '--mirror <url>',
+      "archive to build from, used as given (default: with BUILD_TIME the snapshot, else for Debian the build machine's own apt configuration)",
+    )
+    .option(
+      '--security-mirror <url>',
+      "archive of the SUITE-security pocket (default: Ubuntu the archive itself, Debian the build machine's apt configuration)",
+    )
     .option('--snapshot-mirror <url>', 'dated snapshot archive base; with BUILD_TIME=YYYYMMDDTHHMMSSZ the archive is URL/BUILD_TIME')
     .option('--monit-file <file>', 'build monit from this source tarball instead of the pinned download [env STEMFORGE_MONIT_FILE]')
-    .option('--build-root <dir>', 'stemforge\'s folder on the build machine', defaultBuildRoot)
+    .option('--build-root <dir>', "stemforge's folder on the build machine", defaultBuildRoot)
     .option('--package-cache <dir>', 'where the build machine keeps downloaded .deb files between builds', defaultPackageCacheRoot)
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')

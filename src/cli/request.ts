@@ -28,7 +28,11 @@ function checkArchiveUrl(flag: string, value: string): void {
 
 /** --mirror, --security-mirror, --snapshot-mirror, checked. */
 export function archiveFlags(flags: ArchiveFlags): ArchiveFlags {
-  for (const [flag, url] of [['--mirror', flags.mirror], ['--security-mirror', flags.securityMirror], ['--snapshot-mirror', flags.snapshotMirror]] as const) {
+  for (const [flag, url] of [
+    ['--mirror', flags.mirror],
+    ['--security-mirror', flags.securityMirror],
+    ['--snapshot-mirror', flags.snapshotMirror],
+  ] as const) {
     if (url !== undefined) checkArchiveUrl(flag, url);
   }
   return { mirror: flags.mirror, securityMirror: flags.securityMirror, snapshotMirror: flags.snapshotMirror };
@@ -75,7 +79,10 @@ export function resumeCommand(argv: readonly string[], stage: string): string {
 
 /** --build-root and --package-cache name folders on the build machine: absolute paths only. */
 export function checkBuildMachineDirs(flags: { buildRoot: string; packageCache: string }): void {
-  for (const [flag, dir] of [['--build-root', flags.buildRoot], ['--package-cache', flags.packageCache]] as const) {
+  for (const [flag, dir] of [
+    ['--build-root', flags.buildRoot],
+    ['--package-cache', flags.packageCache],
+  ] as const) {
     if (!dir.startsWith('/')) throw new UsageError(`${flag} must be an absolute path on the build machine, not '${dir}'`);
   }
 }

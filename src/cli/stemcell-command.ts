@@ -48,7 +48,8 @@ function agentSource(flags: StemcellFlags): AgentSource | undefined {
     return { file: flags.agentFile };
   }
   if (flags.agentUrl || flags.agentSha256) {
-    if (!flags.agentUrl || !flags.agentSha256) throw new UsageError('--agent-url needs --agent-sha256 (and the other way round): a download is only used when its digest is known');
+    if (!flags.agentUrl || !flags.agentSha256)
+      throw new UsageError('--agent-url needs --agent-sha256 (and the other way round): a download is only used when its digest is known');
     if (!/^[0-9a-f]{64}$/.test(flags.agentSha256)) throw new UsageError(`--agent-sha256 '${flags.agentSha256}' is not 64 lowercase hex digits`);
     if (!/^https?:\/\/\S+$/.test(flags.agentUrl)) throw new UsageError(`--agent-url '${flags.agentUrl}' is not an http(s) URL`);
     return { url: flags.agentUrl, sha256: flags.agentSha256 };
@@ -93,7 +94,7 @@ export function addStemcellCommand(program: Command, argv: readonly string[], on
     .command('stemcell')
     .description('build stemcells from an OS image: kernel, agent, infrastructure stages, disk image, packaging')
     .requiredOption('--iaas <name>', `infrastructure, repeatable or comma-separated: ${infrastructures.map((i) => i.name).join(', ')}`, collect)
-    .option('--hypervisor <name>', 'the infrastructure\'s hypervisor (each has one; checked)')
+    .option('--hypervisor <name>', "the infrastructure's hypervisor (each has one; checked)")
     .option('--disk-format <format>', 'disk format when the infrastructure has several (default: its first)')
     .requiredOption('--os-image <file>', 'the OS image tarball (from stemforge os-image)')
     .option('--os <name>', 'the OS line of the OS image (default: read from its etc/os-release)')
@@ -112,7 +113,7 @@ export function addStemcellCommand(program: Command, argv: readonly string[], on
     .option('--mirror <url>', 'archive the kernel and packages come from (default as for os-image)')
     .option('--security-mirror <url>', 'archive of the SUITE-security pocket')
     .option('--snapshot-mirror <url>', 'dated snapshot archive base, used with BUILD_TIME')
-    .option('--build-root <dir>', 'stemforge\'s folder on the build machine', defaultBuildRoot)
+    .option('--build-root <dir>', "stemforge's folder on the build machine", defaultBuildRoot)
     .option('--package-cache <dir>', 'where the build machine keeps downloaded .deb files', defaultPackageCacheRoot)
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')

@@ -27,7 +27,9 @@ function timeoutMs(value: string): number {
 export function addStemcellCommands(program: Command, onExit: (code: number) => void, signal: AbortSignal): void {
   program
     .command('inspect')
-    .description('print a stemcell tarball\'s name, OS, version, infrastructure and hypervisor, and check it as the Director would (and more); exit 1 when a check fails')
+    .description(
+      "print a stemcell tarball's name, OS, version, infrastructure and hypervisor, and check it as the Director would (and more); exit 1 when a check fails",
+    )
     .argument('<file>', 'the stemcell tarball (.tgz)')
     .option('--json', 'print the result as one JSON document on stdout')
     .action(async (file: string, flags: InspectFlags) => {
@@ -42,8 +44,10 @@ export function addStemcellCommands(program: Command, onExit: (code: number) => 
 
   program
     .command('verify')
-    .description('verify a stemcell tarball under QEMU: --boot boots its raw, rawdisk or qcow2 image until systemd reaches multi-user and sshd answers; ' +
-      '--agent also gives it its infrastructure\'s settings and drives the BOSH agent as bosh create-env does (ping, ssh, a job started and stopped)')
+    .description(
+      'verify a stemcell tarball under QEMU: --boot boots its raw, rawdisk or qcow2 image until systemd reaches multi-user and sshd answers; ' +
+        "--agent also gives it its infrastructure's settings and drives the BOSH agent as bosh create-env does (ping, ssh, a job started and stopped)",
+    )
     .argument('<file>', 'the stemcell tarball (.tgz)')
     .option('--boot', 'boot the image (the guest reaches no network; only its port 22 is forwarded to 127.0.0.1)')
     .option('--agent', 'boot it with a settings source (config drive or metadata service) and talk to its agent over the HTTPS mbus')

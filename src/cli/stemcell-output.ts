@@ -37,7 +37,9 @@ export function printStemcellResult(r: StemcellResult, json: boolean): void {
     return;
   }
   if (r.skipped.length > 0) err.write(`\nnot written yet, skipped: ${r.skipped.join(', ')}\n`);
-  const top = slowest(r.records, 5).map((s) => `${s.stage} ${(s.ms / 1000).toFixed(1)}s`).join(', ');
+  const top = slowest(r.records, 5)
+    .map((s) => `${s.stage} ${(s.ms / 1000).toFixed(1)}s`)
+    .join(', ');
   if (top) err.write(`slowest: ${top}\n`);
   err.write(`logs: ${r.logDir}\n`);
   for (const s of r.stemcells) {

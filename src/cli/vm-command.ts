@@ -46,24 +46,33 @@ export function addVmCommands(program: Command, onExit: (code: number) => void, 
     return command;
   };
 
-  sub('up', 'create or start the builder VM and provision it', async (flags) => {
-    const builder = builderFor(flags);
-    const machine = await builder.up({ onLine: progress, signal });
-    await machine.close();
-    const { provider } = builder.options;
-    print(!!flags.json, { ok: true, provider, state: 'running', ssh: machine.description },
-      `builder VM (${provider}) is up: ${machine.description}`);
-  }, true);
+  sub(
+    'up',
+    'create or start the builder VM and provision it',
+    async (flags) => {
+      const builder = builderFor(flags);
+      const machine = await builder.up({ onLine: progress, signal });
+      await machine.close();
+      const { provider } = builder.options;
+      print(!!flags.json, { ok: true, provider, state: 'running', ssh: machine.description }, `builder VM (${provider}) is up: ${machine.description}`);
+    },
+    true,
+  );
 
-  sub('status', 'print the builder VM\'s state', async (flags) => {
+  sub('status', "print the builder VM's state", async (flags) => {
     const status = await builderFor(flags).status({ signal });
     print(!!flags.json, { ok: true, ...status }, `${status.state}${status.description ? `: ${status.description.split('\n')[0]}` : ''}`);
   });
 
-  sub('provision', 'run the provisioning script again', async (flags) => {
-    await builderFor(flags).provision({ onLine: progress, signal });
-    print(!!flags.json, { ok: true }, 'builder VM provisioned');
-  }, true);
+  sub(
+    'provision',
+    'run the provisioning script again',
+    async (flags) => {
+      await builderFor(flags).provision({ onLine: progress, signal });
+      print(!!flags.json, { ok: true }, 'builder VM provisioned');
+    },
+    true,
+  );
 
   sub('halt', 'shut the builder VM down (its disk, packages and layers stay)', async (flags) => {
     await builderFor(flags).halt({ onLine: progress, signal });
@@ -81,17 +90,27 @@ export function addVmCommands(program: Command, onExit: (code: number) => void, 
     const ssh = await builder.driver.sshConfig({ signal });
     // connecting once records (or checks) the VM's host key, which OpenSSH then enforces
     await (await builder.connect({ signal })).close();
-    const result = await execa('ssh', [
-      '-p', String(ssh.port),
-      ...ssh.identityFiles.flatMap((f) => ['-i', f]),
-      '-o', 'IdentitiesOnly=yes',
-      '-o', `UserKnownHostsFile=${builder.knownHostsFile}`,
-      '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'LogLevel=ERROR',
-      `${ssh.user}@${ssh.host}`,
-      ...(args.length > 0 ? ['--', ...args] : []),
-    ], { stdio: 'inherit', reject: false });
+    const result = await execa(
+      'ssh',
+      [
+        '-p',
+        String(ssh.port),
+        ...ssh.identityFiles.flatMap((f) => ['-i', f]),
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        `UserKnownHostsFile=${builder.knownHostsFile}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'LogLevel=ERROR',
+        `${ssh.user}@${ssh.host}`,
+        ...(args.length > 0 ? ['--', ...args] : []),
+      ],
+      { stdio: 'inherit', reject: false },
+    );
     return result.exitCode ?? 1;
   }).argument('[command...]', 'a command to run instead of a shell');
 }

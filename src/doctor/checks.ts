@@ -6,8 +6,14 @@ import type { SshOptions } from '../machine/open.js';
 import type { MachineSpec } from '../machine/spec.js';
 import { minimumVagrant } from '../machine/vagrant/driver.js';
 import {
-  parseNodeVersion, parsePrlctlVersion, parseVagrantPlugins, parseVagrantVersion, parseVBoxManageVersion,
-  parseVirshVersion, parseVmrunVersion, versionAtLeast,
+  parseNodeVersion,
+  parsePrlctlVersion,
+  parseVagrantPlugins,
+  parseVagrantVersion,
+  parseVBoxManageVersion,
+  parseVirshVersion,
+  parseVmrunVersion,
+  versionAtLeast,
 } from './parse.js';
 import { accessModes, type DoctorProbe, type SshEndpoint } from './probe.js';
 
@@ -53,12 +59,21 @@ function tail(text: string): string {
 export function checkNode(probe: DoctorProbe): CheckResult {
   const version = parseNodeVersion(probe.nodeVersion());
   if (version && versionAtLeast(version, minimumNode)) return result('node', 'Node.js', 'ok', version);
-  return result('node', 'Node.js', 'fail', `${version ?? probe.nodeVersion()} is older than the ${minimumNode} stemforge needs`,
-    `install Node.js ${minimumNode} or newer (a 20.x or 22.x LTS release)`);
+  return result(
+    'node',
+    'Node.js',
+    'fail',
+    `${version ?? probe.nodeVersion()} is older than the ${minimumNode} stemforge needs`,
+    `install Node.js ${minimumNode} or newer (a 20.x or 22.x LTS release)`,
+  );
 }
 
 const providerNames: Record<VagrantProvider, string> = {
-  virtualbox: 'VirtualBox', libvirt: 'libvirt', parallels: 'Parallels', vmware_desktop: 'VMware', hyperv: 'Hyper-V',
+  virtualbox: 'VirtualBox',
+  libvirt: 'libvirt',
+  parallels: 'Parallels',
+  vmware_desktop: 'VMware',
+  hyperv: 'Hyper-V',
 };
 
 /** Stemcells are amd64: say plainly which build machines can make one on this host. */
@@ -75,18 +90,24 @@ export function checkArch(probe: DoctorProbe, machine: MachineSpec): CheckResult
     return result('arch', title, 'warn', `${hostArch} hosts are untested; stemcells are amd64`, elsewhere);
   }
   if (machine.provider === 'libvirt') {
-    return result('arch', title, 'warn', 'on arm64, libvirt runs the amd64 builder VM only under software emulation (about 10x slower)',
-      `pass --libvirt-driver qemu with an amd64 box (--box NAME), or ${elsewhere}`);
+    return result(
+      'arch',
+      title,
+      'warn',
+      'on arm64, libvirt runs the amd64 builder VM only under software emulation (about 10x slower)',
+      `pass --libvirt-driver qemu with an amd64 box (--box NAME), or ${elsewhere}`,
+    );
   }
-  return result('arch', title, 'fail',
+  return result(
+    'arch',
+    title,
+    'fail',
     `${providerNames[machine.provider]} on an arm64 host (Apple Silicon) runs only arm64 guests; stemcells are amd64`,
-    `${elsewhere}, or use --machine vagrant:libvirt --libvirt-driver qemu (software emulation, about 10x slower)`);
+    `${elsewhere}, or use --machine vagrant:libvirt --libvirt-driver qemu (software emulation, about 10x slower)`,
+  );
 }
 
-export type VagrantFound =
-  | { kind: 'missing' }
-  | { kind: 'unreadable'; output: string }
-  | { kind: 'found'; version: string };
+export type VagrantFound = { kind: 'missing' } | { kind: 'unreadable'; output: string } | { kind: 'found'; version: string };
 
 export async function findVagrant(probe: DoctorProbe): Promise<VagrantFound> {
   const run = await probe.run('vagrant', ['--version']);
@@ -99,10 +120,22 @@ export function checkVagrant(found: VagrantFound): CheckResult {
   const install = `install Vagrant ${minimumVagrant} or newer (HashiCorp's installer or your package manager), or build with --machine ssh://user@host or --machine local`;
   if (found.kind === 'missing') return result('vagrant', 'Vagrant', 'fail', 'not installed (no vagrant on PATH)', install);
   if (found.kind === 'unreadable') {
-    return result('vagrant', 'Vagrant', 'fail', `vagrant --version failed: ${tail(found.output)}`, 'repair the Vagrant installation; run vagrant --version to see the error');
+    return result(
+      'vagrant',
+      'Vagrant',
+      'fail',
+      `vagrant --version failed: ${tail(found.output)}`,
+      'repair the Vagrant installation; run vagrant --version to see the error',
+    );
   }
   if (!versionAtLeast(found.version, minimumVagrant)) {
-    return result('vagrant', 'Vagrant', 'fail', `${found.version} is older than the ${minimumVagrant} stemforge needs`, `upgrade Vagrant to ${minimumVagrant} or newer`);
+    return result(
+      'vagrant',
+      'Vagrant',
+      'fail',
+      `${found.version} is older than the ${minimumVagrant} stemforge needs`,
+      `upgrade Vagrant to ${minimumVagrant} or newer`,
+    );
   }
   return result('vagrant', 'Vagrant', 'ok', found.version);
 }
@@ -126,10 +159,10 @@ const providerTools: Record<VagrantProvider, ProviderTool | undefined> = {
     },
     args: ['--version'],
     parse: parseVBoxManageVersion,
-    install: 'install VirtualBox (Oracle\'s installer or your package manager)',
+    install: "install VirtualBox (Oracle's installer or your package manager)",
   },
   libvirt: {
-    plugin: { name: 'vagrant-libvirt', install: 'vagrant plugin install vagrant-libvirt, or your distribution\'s vagrant-libvirt package' },
+    plugin: { name: 'vagrant-libvirt', install: "vagrant plugin install vagrant-libvirt, or your distribution's vagrant-libvirt package" },
     commands: () => ['virsh'],
     args: ['--version'],
     parse: parseVirshVersion,
@@ -160,8 +193,7 @@ const providerTools: Record<VagrantProvider, ProviderTool | undefined> = {
 export function vagrantNeededFor(provider: VagrantProvider, providerVersion: string): string | undefined {
   return providerCompat
     .filter((c) => c.provider === provider && versionAtLeast(providerVersion, c.from))
-    .reduce<{ from: string; vagrant: string } | undefined>((best, c) => (!best || versionAtLeast(c.from, best.from) ? c : best), undefined)
-    ?.vagrant;
+    .reduce<{ from: string; vagrant: string } | undefined>((best, c) => (!best || versionAtLeast(c.from, best.from) ? c : best), undefined)?.vagrant;
 }
 
 async function runFirst(probe: DoctorProbe, tool: ProviderTool): Promise<{ command: string; output: string } | undefined> {
@@ -202,8 +234,10 @@ export async function checkProvider(probe: DoctorProbe, provider: VagrantProvide
   parts.push(`${name} ${version}`);
   const needed = vagrantNeededFor(provider, version);
   if (needed && vagrant.kind === 'found' && !versionAtLeast(vagrant.version, needed)) {
-    return fail(`${name} ${version} needs Vagrant ${needed} or newer; this is Vagrant ${vagrant.version}`,
-      `upgrade Vagrant to ${needed} or newer, or install a ${name} release this Vagrant supports`);
+    return fail(
+      `${name} ${version} needs Vagrant ${needed} or newer; this is Vagrant ${vagrant.version}`,
+      `upgrade Vagrant to ${needed} or newer, or install a ${name} release this Vagrant supports`,
+    );
   }
   return result('provider', title, 'ok', parts.join(', '));
 }
@@ -219,10 +253,20 @@ export async function checkKvm(probe: DoctorProbe, machine: MachineSpec): Promis
   const usable = await probe.access('/dev/kvm', libvirt ? accessModes.exists : accessModes.readWrite);
   if (usable) return result('kvm', title, 'ok', '/dev/kvm is available');
   return libvirt
-    ? result('kvm', title, 'warn', '/dev/kvm is missing: no hardware virtualization for the builder VM',
-      'enable virtualization (VT-x/AMD-V, nested virtualization in a VM) and load kvm, or pass --libvirt-driver qemu (software emulation, about 10x slower)')
-    : result('kvm', title, 'warn', '/dev/kvm is missing or not readable and writable: verify --boot falls back to software emulation',
-      'enable virtualization (VT-x/AMD-V, nested virtualization in a VM) and load the kvm module; builds work without it');
+    ? result(
+        'kvm',
+        title,
+        'warn',
+        '/dev/kvm is missing: no hardware virtualization for the builder VM',
+        'enable virtualization (VT-x/AMD-V, nested virtualization in a VM) and load kvm, or pass --libvirt-driver qemu (software emulation, about 10x slower)',
+      )
+    : result(
+        'kvm',
+        title,
+        'warn',
+        '/dev/kvm is missing or not readable and writable: verify --boot falls back to software emulation',
+        'enable virtualization (VT-x/AMD-V, nested virtualization in a VM) and load the kvm module; builds work without it',
+      );
 }
 
 export async function checkDisk(probe: DoctorProbe, which: 'cache' | 'output', dir: string): Promise<CheckResult> {
@@ -251,8 +295,13 @@ export function checkMemory(probe: DoctorProbe, memoryMiB: number): CheckResult 
   const wanted = memoryMiB * MiB;
   const detail = `the VM asks for ${memoryMiB} MiB; this host has ${gib(total)}`;
   if (wanted + memoryHeadroom > total) {
-    return result('vm-memory', 'VM memory', 'fail', `${detail}, and keeps ${gib(memoryHeadroom)} for itself`,
-      `give the VM less with --memory MIB (at most ${Math.max(0, Math.floor((total - memoryHeadroom) / MiB))})`);
+    return result(
+      'vm-memory',
+      'VM memory',
+      'fail',
+      `${detail}, and keeps ${gib(memoryHeadroom)} for itself`,
+      `give the VM less with --memory MIB (at most ${Math.max(0, Math.floor((total - memoryHeadroom) / MiB))})`,
+    );
   }
   return result('vm-memory', 'VM memory', 'ok', detail);
 }
@@ -268,26 +317,46 @@ export async function checkSsh(probe: DoctorProbe, endpoint: SshEndpoint, ssh: S
   const title = 'SSH machine';
   const check = await probe.sshCheck(endpoint, ssh);
   if (!check.ok) {
-    return result('ssh', title, 'fail', check.message,
-      check.hint ?? 'check the address, that sshd runs there, and the key (--identity FILE) and host key (--known-hosts, --host-key)');
+    return result(
+      'ssh',
+      title,
+      'fail',
+      check.message,
+      check.hint ?? 'check the address, that sshd runs there, and the key (--identity FILE) and host key (--known-hosts, --host-key)',
+    );
   }
   const who = `logged in as ${endpoint.user}@${endpoint.host}:${endpoint.port}, host key verified`;
   if (check.isRoot) return result('ssh', title, 'ok', who);
   if (check.sudo) return result('ssh', title, 'ok', `${who}; password-less sudo works`);
-  return result('ssh', title, 'fail', `${who}, but ${endpoint.user} is not root and has no password-less sudo (sudo -n true failed)`,
-    `log in as root, or give ${endpoint.user} password-less sudo (NOPASSWD in sudoers)`);
+  return result(
+    'ssh',
+    title,
+    'fail',
+    `${who}, but ${endpoint.user} is not root and has no password-less sudo (sudo -n true failed)`,
+    `log in as root, or give ${endpoint.user} password-less sudo (NOPASSWD in sudoers)`,
+  );
 }
 
 export function checkLocalHost(probe: DoctorProbe): CheckResult {
   const title = 'Local machine';
   const platform = probe.platform();
   if (platform !== 'linux') {
-    return result('local-host', title, 'fail', `--machine local needs a Linux host; this one is ${platform}`,
-      'use the default Vagrant builder VM or --machine ssh://user@host');
+    return result(
+      'local-host',
+      title,
+      'fail',
+      `--machine local needs a Linux host; this one is ${platform}`,
+      'use the default Vagrant builder VM or --machine ssh://user@host',
+    );
   }
   if (probe.uid() !== 0) {
-    return result('local-host', title, 'fail', '--machine local needs root: stages debootstrap, chroot and mount',
-      'run stemforge as root (sudo stemforge …) or use --machine ssh://user@host');
+    return result(
+      'local-host',
+      title,
+      'fail',
+      '--machine local needs root: stages debootstrap, chroot and mount',
+      'run stemforge as root (sudo stemforge …) or use --machine ssh://user@host',
+    );
   }
   return result('local-host', title, 'ok', 'Linux, running as root');
 }

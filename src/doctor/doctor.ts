@@ -3,8 +3,19 @@
 import type { SshOptions } from '../machine/open.js';
 import type { MachineSpec } from '../machine/spec.js';
 import {
-  checkArch, checkCpus, checkDebootstrap, checkDisk, checkKvm, checkLocalHost, checkMemory, checkNode, checkProvider,
-  checkSsh, checkVagrant, findVagrant, type CheckResult,
+  checkArch,
+  checkCpus,
+  checkDebootstrap,
+  checkDisk,
+  checkKvm,
+  checkLocalHost,
+  checkMemory,
+  checkNode,
+  checkProvider,
+  checkSsh,
+  checkVagrant,
+  findVagrant,
+  type CheckResult,
 } from './checks.js';
 import { realProbe, type DoctorProbe } from './probe.js';
 
@@ -54,20 +65,25 @@ async function settle(check: Check): Promise<CheckResult> {
     return await check();
   } catch (err) {
     return {
-      id: 'doctor', title: 'Doctor', status: 'fail', detail: `a check could not run: ${err instanceof Error ? err.message : String(err)}`,
+      id: 'doctor',
+      title: 'Doctor',
+      status: 'fail',
+      detail: `a check could not run: ${err instanceof Error ? err.message : String(err)}`,
       fix: 'report this as a stemforge bug, with the message',
     };
   }
 }
 
 export async function runDoctor(request: DoctorRequest, probe: DoctorProbe = realProbe): Promise<DoctorReport> {
-  const checks = await Promise.all([
-    () => checkNode(probe),
-    () => checkArch(probe, request.machine),
-    ...machineChecks(request, probe),
-    () => checkDisk(probe, 'cache', request.cacheDir),
-    () => checkDisk(probe, 'output', request.outputDir),
-  ].map(settle));
+  const checks = await Promise.all(
+    [
+      () => checkNode(probe),
+      () => checkArch(probe, request.machine),
+      ...machineChecks(request, probe),
+      () => checkDisk(probe, 'cache', request.cacheDir),
+      () => checkDisk(probe, 'output', request.outputDir),
+    ].map(settle),
+  );
   return { ok: checks.every((c) => c.status !== 'fail'), checks };
 }
 

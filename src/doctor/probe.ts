@@ -23,9 +23,7 @@ export interface FreeSpace {
   exists: boolean;
 }
 
-export type SshCheck =
-  | { ok: true; isRoot: boolean; sudo: boolean }
-  | { ok: false; message: string; hint?: string };
+export type SshCheck = { ok: true; isRoot: boolean; sudo: boolean } | { ok: false; message: string; hint?: string };
 
 export interface SshEndpoint {
   user: string;
@@ -33,7 +31,13 @@ export interface SshEndpoint {
   port: number;
 }
 
-export const accessModes = { exists: constants.F_OK, read: constants.R_OK, write: constants.W_OK, readWrite: constants.R_OK | constants.W_OK, execute: constants.X_OK } as const;
+export const accessModes = {
+  exists: constants.F_OK,
+  read: constants.R_OK,
+  write: constants.W_OK,
+  readWrite: constants.R_OK | constants.W_OK,
+  execute: constants.X_OK,
+} as const;
 
 export interface DoctorProbe {
   /** Run a tool (20 s bound); 'missing' when it is not installed. */
@@ -112,7 +116,11 @@ export const realProbe: DoctorProbe = {
   arch: () => arch(),
   platform: () => process.platform,
   uid: () => process.getuid?.(),
-  access: (path, mode) => access(path, mode).then(() => true, () => false),
+  access: (path, mode) =>
+    access(path, mode).then(
+      () => true,
+      () => false,
+    ),
   nodeVersion: () => process.version,
   env: (name) => process.env[name],
   sshCheck,

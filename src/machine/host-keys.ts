@@ -2,11 +2,7 @@
 // ssh2 accepts any host key unless told otherwise; this module is what tells it.
 import { createHash, createHmac } from 'node:crypto';
 
-export type HostKeyVerdict =
-  | { kind: 'match' }
-  | { kind: 'unknown' }
-  | { kind: 'mismatch'; knownTypes: string[] }
-  | { kind: 'revoked' };
+export type HostKeyVerdict = { kind: 'match' } | { kind: 'unknown' } | { kind: 'mismatch'; knownTypes: string[] } | { kind: 'revoked' };
 
 /** OpenSSH's "SHA256:…" fingerprint of a raw public key blob. */
 export function fingerprint(keyBlob: Buffer): string {
@@ -25,7 +21,10 @@ export function knownHostsName(host: string, port: number): string {
 }
 
 function globToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
 

@@ -3,10 +3,7 @@ import { userInfo } from 'node:os';
 import { defaultProvider, vagrantProviders, type VagrantProvider } from '../catalog/builder-vm.js';
 import { UnknownNameError, UsageError } from '../util/errors.js';
 
-export type MachineSpec =
-  | { kind: 'local' }
-  | { kind: 'ssh'; user: string; host: string; port: number }
-  | { kind: 'vagrant'; provider: VagrantProvider };
+export type MachineSpec = { kind: 'local' } | { kind: 'ssh'; user: string; host: string; port: number } | { kind: 'vagrant'; provider: VagrantProvider };
 
 export const machineForms = ['vagrant[:PROVIDER]', 'local', 'ssh://user@host[:port]'];
 

@@ -37,8 +37,10 @@ async function loadPrivateKey(target: SshTarget): Promise<Buffer | undefined> {
     try {
       return await readFile(target.identityFile);
     } catch (err) {
-      throw new HintedError(`cannot read the identity file ${target.identityFile}: ${(err as Error).message}`,
-        'pass --identity with the path of the private key authorized on the host');
+      throw new HintedError(
+        `cannot read the identity file ${target.identityFile}: ${(err as Error).message}`,
+        'pass --identity with the path of the private key authorized on the host',
+      );
     }
   }
   if (process.env.SSH_AUTH_SOCK) return undefined;
@@ -66,37 +68,49 @@ function hostKeyError(target: SshTarget, verdict: HostKeyVerdict, key: Buffer, k
   const fp = `${keyType(key)} ${fingerprint(key)}`;
   const scan = `ssh-keyscan -p ${target.port} ${shellQuote(target.host)} >> ${shellQuote(knownHostsFile)}`;
   if (target.hostKeyFingerprint) {
-    return new HintedError(`host key of ${name} is ${fp}, not the pinned ${target.hostKeyFingerprint}; refusing to connect`,
-      'check that you reach the right machine; if its key was changed on purpose, pin the new fingerprint');
+    return new HintedError(
+      `host key of ${name} is ${fp}, not the pinned ${target.hostKeyFingerprint}; refusing to connect`,
+      'check that you reach the right machine; if its key was changed on purpose, pin the new fingerprint',
+    );
   }
   switch (verdict.kind) {
     case 'unknown':
-      return new HintedError(`host key of ${name} is not known (${fp}); refusing to connect`,
-        `if this is the right machine, record its key: ${scan} (or pass --host-key ${fingerprint(key)})`);
+      return new HintedError(
+        `host key of ${name} is not known (${fp}); refusing to connect`,
+        `if this is the right machine, record its key: ${scan} (or pass --host-key ${fingerprint(key)})`,
+      );
     case 'revoked':
-      return new HintedError(`host key of ${name} (${fp}) is marked @revoked in ${knownHostsFile}; refusing to connect`,
-        'the machine offers a revoked key: do not use it until its keys are replaced');
+      return new HintedError(
+        `host key of ${name} (${fp}) is marked @revoked in ${knownHostsFile}; refusing to connect`,
+        'the machine offers a revoked key: do not use it until its keys are replaced',
+      );
     default:
       return new HintedError(
         `HOST KEY MISMATCH for ${name}: it offers ${fp}, but ${knownHostsFile} records another key; refusing to connect`,
         'someone may be intercepting the connection, or the machine was rebuilt; if you know it was rebuilt, ' +
-          `remove the old entry (ssh-keygen -R '${name}' -f ${shellQuote(knownHostsFile)}) and record the new one`);
+          `remove the old entry (ssh-keygen -R '${name}' -f ${shellQuote(knownHostsFile)}) and record the new one`,
+      );
   }
 }
 
 function connectError(target: SshTarget, err: Error & { level?: string; code?: string }): HintedError {
   const where = `${target.host}:${target.port}`;
   if (err.level === 'client-authentication') {
-    return new HintedError(`ssh authentication as ${target.user} on ${where} failed`,
-      'pass --identity FILE with a private key listed in that user\'s authorized_keys', { cause: err });
+    return new HintedError(
+      `ssh authentication as ${target.user} on ${where} failed`,
+      "pass --identity FILE with a private key listed in that user's authorized_keys",
+      { cause: err },
+    );
   }
   if (err.level === 'client-timeout') {
-    return new HintedError(`ssh to ${where} timed out during the handshake`,
-      'check that the host is up and that an SSH server answers on that port', { cause: err });
+    return new HintedError(`ssh to ${where} timed out during the handshake`, 'check that the host is up and that an SSH server answers on that port', {
+      cause: err,
+    });
   }
   const code = err.code ?? '';
-  return new HintedError(`cannot reach ${where} over ssh: ${code || err.message}`,
-    'check the address and port, and that sshd runs on the host', { cause: err });
+  return new HintedError(`cannot reach ${where} over ssh: ${code || err.message}`, 'check the address and port, and that sshd runs on the host', {
+    cause: err,
+  });
 }
 
 type Client = InstanceType<typeof Client>;
@@ -121,7 +135,9 @@ async function dial(target: SshTarget): Promise<Client> {
     keepaliveCountMax: 4,
     hostVerifier: (key: Buffer) => {
       const verdict: HostKeyVerdict = target.hostKeyFingerprint
-        ? fingerprint(key) === target.hostKeyFingerprint ? { kind: 'match' } : { kind: 'mismatch', knownTypes: [] }
+        ? fingerprint(key) === target.hostKeyFingerprint
+          ? { kind: 'match' }
+          : { kind: 'mismatch', knownTypes: [] }
         : checkKnownHosts(knownHosts, target.host, target.port, key);
       if (verdict.kind === 'match') return true;
       if (verdict.kind === 'unknown' && target.trustOnFirstUse) {
@@ -133,8 +149,7 @@ async function dial(target: SshTarget): Promise<Client> {
     },
   };
   if (!privateKey && !config.agent) {
-    throw new HintedError(`no SSH key to log in to ${target.host} with`,
-      'pass --identity FILE, or start an ssh-agent holding the key');
+    throw new HintedError(`no SSH key to log in to ${target.host} with`, 'pass --identity FILE, or start an ssh-agent holding the key');
   }
   await new Promise<void>((resolve, reject) => {
     client.once('ready', () => resolve());
@@ -277,7 +292,6 @@ export class SshMachine extends ShellMachine {
     if (!Number.isInteger(pid) || pid <= 1) return;
     this.run(['kill', '-TERM', String(pid)], { sudo }).catch(() => undefined);
   }
-
 
   async close(): Promise<void> {
     await new Promise<void>((resolve) => {

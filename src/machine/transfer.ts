@@ -40,12 +40,7 @@ export async function sendTreeVia(
 }
 
 /** Write a file atomically (temp name + rename) with a mode. */
-export async function sendFileVia(
-  run: RawRun,
-  source: string | Buffer,
-  remotePath: string,
-  options: { mode?: number; sudo?: boolean } = {},
-): Promise<void> {
+export async function sendFileVia(run: RawRun, source: string | Buffer, remotePath: string, options: { mode?: number; sudo?: boolean } = {}): Promise<void> {
   const mode = (options.mode ?? 0o644).toString(8);
   const stderr: string[] = [];
   const script = 'set -e; umask 077; tmp="$1.part.$$"; cat > "$tmp"; chmod "$2" "$tmp"; mv -f "$tmp" "$1"';
@@ -59,12 +54,7 @@ export async function sendFileVia(
 }
 
 /** Stream a remote file into `into` while hashing it; `into` is ended on success. */
-export async function fetchFileVia(
-  run: RawRun,
-  remotePath: string,
-  into: Writable,
-  options: { sudo?: boolean } = {},
-): Promise<FetchResult> {
+export async function fetchFileVia(run: RawRun, remotePath: string, into: Writable, options: { sudo?: boolean } = {}): Promise<FetchResult> {
   const hash = createHash('sha256');
   let bytes = 0;
   const hasher = new Transform({

@@ -83,7 +83,13 @@ export interface StemcellKeyRequest extends OsKeyRequest {
   agentSha256: string;
 }
 
-export async function stemcellKey(request: StemcellKeyRequest, plan: StemcellPlan, osImageDigest: string, fileName: string, machine: string): Promise<CacheKey> {
+export async function stemcellKey(
+  request: StemcellKeyRequest,
+  plan: StemcellPlan,
+  osImageDigest: string,
+  fileName: string,
+  machine: string,
+): Promise<CacheKey> {
   const settings = stemcellSettings({
     ...osSettingsInput(plan.os, request, version),
     infrastructure: plan.infrastructure,
@@ -115,10 +121,20 @@ export function describeHit(entry: CacheEntry): string {
   return `cached sha256:${entry.digest.slice(0, 12)}… (${(entry.size / 1048576).toFixed(1)} MiB, ${age(entry)} old)`;
 }
 
-export async function lookup(cache: ArtifactCache, wanted: CacheKey, options: CacheOptions, policy: { maxAgeDays?: number; refresh?: boolean } = {}): Promise<Lookup> {
+export async function lookup(
+  cache: ArtifactCache,
+  wanted: CacheKey,
+  options: CacheOptions,
+  policy: { maxAgeDays?: number; refresh?: boolean } = {},
+): Promise<Lookup> {
   if (!options.enabled) return { why: ['--no-cache'] };
   const explain = async (): Promise<string[]> =>
-    options.explain ? explainMiss(wanted.manifest, (await cache.list()).filter((e) => e.manifest.phase === wanted.manifest.phase && e.label.split(' ')[0] === wanted.label.split(' ')[0])) : [];
+    options.explain
+      ? explainMiss(
+          wanted.manifest,
+          (await cache.list()).filter((e) => e.manifest.phase === wanted.manifest.phase && e.label.split(' ')[0] === wanted.label.split(' ')[0]),
+        )
+      : [];
   if (policy.refresh) return { why: ['a rebuild was asked for (--refresh-os-image)'] };
   const found = await cache.lookup(wanted.key, { verify: true });
   if (found.dropped) return { why: [`the cached entry was dropped: ${found.dropped}; building again`] };
@@ -154,12 +170,19 @@ export function store(cache: ArtifactCache, wanted: CacheKey, kind: CacheEntry['
  * at a time; a second waits, then finds it cached) and look again. `release` is set while
  * the lock is held: the caller frees it once the image is stored (or the build ends).
  */
-export async function lookupOsImage(cache: ArtifactCache, key: CacheKey, options: CacheOptions, policy: { maxAgeDays?: number; refresh?: boolean },
-  emit?: (e: RunEvent) => void): Promise<Lookup & { release?: () => void }> {
+export async function lookupOsImage(
+  cache: ArtifactCache,
+  key: CacheKey,
+  options: CacheOptions,
+  policy: { maxAgeDays?: number; refresh?: boolean },
+  emit?: (e: RunEvent) => void,
+): Promise<Lookup & { release?: () => void }> {
   let found = await lookup(cache, key, options, policy);
   let release: (() => void) | undefined;
   if (!found.entry) {
-    release = await cache.lockKey(key.key, (pid) => emit?.({ type: 'cache', artifact: 'os-image', label: key.label, key: key.key, hit: false, why: [`waiting for another build of it (pid ${pid})`] }));
+    release = await cache.lockKey(key.key, (pid) =>
+      emit?.({ type: 'cache', artifact: 'os-image', label: key.label, key: key.key, hit: false, why: [`waiting for another build of it (pid ${pid})`] }),
+    );
     const again = await lookup(cache, key, { ...options, explain: false }, policy);
     if (again.entry) found = again;
   }

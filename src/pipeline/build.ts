@@ -73,8 +73,12 @@ export function resumePhase(request: Pick<BuildRequest, 'os' | 'iaas' | 'diskFor
     if (request.iaas.length > 1) throw new UsageError('--resume-from a stemcell stage works on one infrastructure at a time: pass a single --iaas');
     return 'stemcell';
   }
-  throw new UsageError(`--resume-from ${stage}: not a stage of the ${request.os} OS image or of the ${request.iaas.join(', ')} stemcell; see the plan with --dry-run`);
+  throw new UsageError(
+    `--resume-from ${stage}: not a stage of the ${request.os} OS image or of the ${request.iaas.join(', ')} stemcell; see the plan with --dry-run`,
+  );
 }
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Time the tree's top-level tasks into the event stream. */
 function withEvents<Ctx>(tasks: ListrTask<Ctx>[], emit: (e: RunEvent) => void): ListrTask<Ctx>[] {
@@ -82,7 +86,7 @@ function withEvents<Ctx>(tasks: ListrTask<Ctx>[], emit: (e: RunEvent) => void): 
   return tasks.map((t) => ({
     ...t,
     skip: async (ctx: Ctx) => {
-      const skip = typeof t.skip === 'function' ? await t.skip(ctx) : t.skip ?? false;
+      const skip = typeof t.skip === 'function' ? await t.skip(ctx) : (t.skip ?? false);
       if (skip) emit({ type: 'task', title: String(t.title), state: 'skipped', reason: typeof skip === 'string' ? skip : undefined });
       return skip;
     },
@@ -90,18 +94,21 @@ function withEvents<Ctx>(tasks: ListrTask<Ctx>[], emit: (e: RunEvent) => void): 
       const title = String(t.title);
       const started = Date.now();
       const done = (err?: unknown): void =>
-        emit(err === undefined
-          ? { type: 'task', title, state: 'completed', seconds: (Date.now() - started) / 1000 }
-          : { type: 'task', title, state: 'failed', seconds: (Date.now() - started) / 1000, reason: err instanceof Error ? err.message : String(err) });
+        emit(
+          err === undefined
+            ? { type: 'task', title, state: 'completed', seconds: (Date.now() - started) / 1000 }
+            : { type: 'task', title, state: 'failed', seconds: (Date.now() - started) / 1000, reason: errorText(err) },
+        );
       emit({ type: 'task', title, state: 'started' });
       try {
-        const out = await t.task(ctx, wrapper);
+        // unknown: listr2 types a task's result (and a list's context) as any
+        const out: unknown = await t.task(ctx, wrapper);
         if (out instanceof Listr) {
           // a group: listr2 runs the returned list after this function returns, so the group ends when its run does
           const run = out.run.bind(out);
           out.run = async (c?: Ctx) => {
             try {
-              const r = await run(c);
+              const r: unknown = await run(c);
               done();
               return r;
             } catch (err) {
@@ -134,7 +141,9 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
   let reuse = !!request.osImage || phase === 'stemcell';
   if (reuse && !existsSync(imagePath)) {
     throw new UsageError(
-      request.osImage ? `--os-image ${request.osImage}: no such file` : `--resume-from ${request.resumeFrom} needs the OS image of the last build, ${imagePath}, and it is not there; build again without --resume-from`,
+      request.osImage
+        ? `--os-image ${request.osImage}: no such file`
+        : `--resume-from ${request.resumeFrom} needs the OS image of the last build, ${imagePath}, and it is not there; build again without --resume-from`,
     );
   }
   const runLog = new RunLog(logDir);
@@ -157,7 +166,10 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
     let osDigest: string | undefined;
     if (!reuse && cache && cacheOptions) {
       osKey = await osImageKey(request, machineLabel);
-      const policy = { maxAgeDays: request.buildTime ? undefined : cacheOptions.osImageMaxAgeDays, refresh: cacheOptions.refreshOsImage || phase === 'os-image' };
+      const policy = {
+        maxAgeDays: request.buildTime ? undefined : cacheOptions.osImageMaxAgeDays,
+        refresh: cacheOptions.refreshOsImage || phase === 'os-image',
+      };
       const found = await lookupOsImage(cache, osKey, cacheOptions, policy, emit);
       if (found.release) locks.push(found.release);
       if (found.entry) {
@@ -184,7 +196,14 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
         if (!found.entry) continue;
         const out = join(resolve(request.outDir), fileOf(plan));
         await handOut(cache, found.entry, out);
-        cached.push({ infrastructure: plan.infrastructure.name, diskFormat: plan.diskFormat, name: stemcellName({ os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }), out, sha256: found.entry.digest, bytes: found.entry.size });
+        cached.push({
+          infrastructure: plan.infrastructure.name,
+          diskFormat: plan.diskFormat,
+          name: stemcellName({ os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }),
+          out,
+          sha256: found.entry.digest,
+          bytes: found.entry.size,
+        });
         cachedNotes.set(plan.infrastructure.name, describeHit(found.entry));
         emit({ type: 'artifact', kind: 'stemcell', path: out, sha256: found.entry.digest, bytes: found.entry.size });
       }
@@ -200,7 +219,11 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
 
     const osPhase = reuse
       ? undefined
-      : osImagePhase({ ...request, out: imagePath, resumeFrom: phase === 'os-image' ? request.resumeFrom : undefined, allowUnwritten: false }, phaseUi, join(logDir, 'os-image'));
+      : osImagePhase(
+          { ...request, out: imagePath, resumeFrom: phase === 'os-image' ? request.resumeFrom : undefined, allowUnwritten: false },
+          phaseUi,
+          join(logDir, 'os-image'),
+        );
     const stemcellRequest: StemcellRequest = {
       ...request,
       iaas: toBuild,
@@ -219,7 +242,11 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
         task: async (_c, task) => {
           const report = await preflight();
           for (const line of report.lines) runLog.write({ type: 'note', text: line });
-          if (!report.ok) throw new HintedError(`this machine cannot build yet:\n${report.blocking.join('\n')}`, 'fix the checks above; `stemforge doctor` shows the full report (--skip-doctor skips the checks)');
+          if (!report.ok)
+            throw new HintedError(
+              `this machine cannot build yet:\n${report.blocking.join('\n')}`,
+              'fix the checks above; `stemforge doctor` shows the full report (--skip-doctor skips the checks)',
+            );
           task.title = `Check this machine (${report.lines.length} checks passed${report.lines.some((l) => l.startsWith('[!]')) ? ', with warnings' : ''})`;
         },
       });

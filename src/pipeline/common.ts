@@ -19,7 +19,16 @@ export interface StageTaskHandle {
 /** One line of the machine-readable event stream (--json on build, and the run log). */
 export type RunEvent =
   | { type: 'task'; title: string; state: 'started' | 'completed' | 'failed' | 'skipped'; seconds?: number; reason?: string }
-  | { type: 'stage'; stage: string; step: StageStep; group: string; state: 'started' | 'completed' | 'failed'; seconds?: number; exitCode?: number; log?: string }
+  | {
+      type: 'stage';
+      stage: string;
+      step: StageStep;
+      group: string;
+      state: 'started' | 'completed' | 'failed';
+      seconds?: number;
+      exitCode?: number;
+      log?: string;
+    }
   | { type: 'decision'; stage: string; decision: StageDecision }
   | { type: 'artifact'; kind: 'os-image' | 'stemcell'; path: string; sha256: string; bytes: number }
   | { type: 'cache'; artifact: 'os-image' | 'stemcell'; label: string; key: string; hit: boolean; why: string[] }
@@ -54,7 +63,12 @@ export async function runStage(runner: StageRunner, group: string, stage: string
     throwIfAborted(ui.signal);
     ui.emit?.({ type: 'stage', stage, step, group, state: 'started' });
     try {
-      const record = await runner.runStep(stage, step, (line) => (task.output = step === 'config' && !line.startsWith(`${stage}:`) ? `${stage}: ${line}` : line), ui.signal);
+      const record = await runner.runStep(
+        stage,
+        step,
+        (line) => (task.output = step === 'config' && !line.startsWith(`${stage}:`) ? `${stage}: ${line}` : line),
+        ui.signal,
+      );
       ui.emit?.({ type: 'stage', stage, step, group, state: 'completed', seconds: record.durationMs / 1000 });
       return record;
     } catch (err) {
@@ -110,7 +124,6 @@ export async function fetchArtifact(machine: Machine, remote: string, out: strin
     throw err;
   }
 }
-
 
 /** A new folder for one run's logs (stage logs, the run log), named by time and what runs. */
 export function runLogDir(what: string): string {

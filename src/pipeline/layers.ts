@@ -24,12 +24,23 @@ export const defaultLayerLimitMiB = 30 * 1024;
  * the settings it reads. Short (32 hex digits): overlayfs takes the whole layer list as one
  * mount option of at most a page.
  */
-export function layerKeys(base: Record<string, unknown>, stages: readonly string[], tree: Manifest, settings: Readonly<Record<string, string>>, reads: StageReads): string[] {
+export function layerKeys(
+  base: Record<string, unknown>,
+  stages: readonly string[],
+  tree: Manifest,
+  settings: Readonly<Record<string, string>>,
+  reads: StageReads,
+): string[] {
   const names = Object.keys(settings);
   let previous = createHash('sha256').update(canonicalJson(base)).update(folderDigest(tree, 'stages/lib')).digest('hex');
   return stages.map((stage) => {
     const read = Object.fromEntries(reads.settingsFor(stage, names).map((n) => [n, settings[n]]));
-    previous = createHash('sha256').update(previous).update(stage).update(folderDigest(tree, `stages/${stage}`)).update(canonicalJson(read)).digest('hex');
+    previous = createHash('sha256')
+      .update(previous)
+      .update(stage)
+      .update(folderDigest(tree, `stages/${stage}`))
+      .update(canonicalJson(read))
+      .digest('hex');
     return previous.slice(0, 32);
   });
 }
@@ -104,5 +115,8 @@ export class LayerChain {
 }
 
 function scratchKey(keys: readonly string[]): string {
-  return createHash('sha256').update(`scratch:${keys.at(-1) ?? ''}`).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(`scratch:${keys.at(-1) ?? ''}`)
+    .digest('hex')
+    .slice(0, 32);
 }

@@ -163,7 +163,13 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
     if (!chain) return void (await runStage(runner!, group, stage, 'apply', task, ui));
     const layers = chain;
     // a retry starts from a fresh layer, not from what the failed attempt left
-    const layerUi: RunUi = { ...ui, beforeRetry: async () => { await ui.beforeRetry?.(); await layers.reset(index); } };
+    const layerUi: RunUi = {
+      ...ui,
+      beforeRetry: async () => {
+        await ui.beforeRetry?.();
+        await layers.reset(index);
+      },
+    };
     await layers.run(index, () => runStage(runner!, group, stage, 'apply', task, layerUi));
   };
 
@@ -182,7 +188,12 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
         const settings = settingsFor(request, plan);
         await runner.writeSettings(renderSettings(settings));
         if (!layered) return;
-        chain = new LayerChain(c.machine!, layout, phase.stages, layerKeys({ phase: 'os-image' }, phase.stages, await builderTree(), keyedSettings(settings), new StageReads()));
+        chain = new LayerChain(
+          c.machine!,
+          layout,
+          phase.stages,
+          layerKeys({ phase: 'os-image' }, phase.stages, await builderTree(), keyedSettings(settings), new StageReads()),
+        );
         const reusable = await chain.probe();
         const from = request.resumeFrom ? phase.stages.indexOf(request.resumeFrom) : Number.POSITIVE_INFINITY;
         start = Math.min(reusable, from, untilIndex + 1);
@@ -269,19 +280,32 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
       if (found.entry) {
         const out = resolve(request.out!);
         await handOut(cache, found.entry, out);
-        return { out, sha256: found.entry.digest, bytes: found.entry.size, records: [], logDir, skipped: [], releasedMounts: [], partial: false, cached: describeHit(found.entry) };
+        return {
+          out,
+          sha256: found.entry.digest,
+          bytes: found.entry.size,
+          records: [],
+          logDir,
+          skipped: [],
+          releasedMounts: [],
+          partial: false,
+          cached: describeHit(found.entry),
+        };
       }
     }
     const phase = osImagePhase(request, ui, logDir);
-    const storeTask: ListrTask<SessionCtx>[] = cache && key
-      ? [{
-          title: 'Store the OS image in the cache',
-          task: async (_c, task) => {
-            const entry = await store(cache, key!, 'os-image', resolve(request.out!), phase.result.sha256);
-            task.title = `Stored the OS image in the cache (key ${entry.key.slice(0, 12)}…)`;
-          },
-        }]
-      : [];
+    const storeTask: ListrTask<SessionCtx>[] =
+      cache && key
+        ? [
+            {
+              title: 'Store the OS image in the cache',
+              task: async (_c, task) => {
+                const entry = await store(cache, key!, 'os-image', resolve(request.out!), phase.result.sha256);
+                task.title = `Stored the OS image in the cache (key ${entry.key.slice(0, 12)}…)`;
+              },
+            },
+          ]
+        : [];
     await runSession(request, ui, logDir, [...phase.tasks, ...storeTask], () => phase.release());
     return phase.result;
   } finally {

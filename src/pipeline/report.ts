@@ -22,8 +22,7 @@ export function durationReport(records: readonly StageRecord[]): string {
   const groups = [...new Set(rows.map((r) => r.group))];
   const labelled = groups.length > 1;
   const width = Math.max(5, ...rows.map((r) => r.stage.length + (labelled ? 2 : 0)));
-  const line = (a: string, b: string, c: string, d: string): string =>
-    `${a.padEnd(width)}  ${b.padStart(8)}  ${c.padStart(8)}  ${d.padStart(8)}`;
+  const line = (a: string, b: string, c: string, d: string): string => `${a.padEnd(width)}  ${b.padStart(8)}  ${c.padStart(8)}  ${d.padStart(8)}`;
   const lines = ['Stage duration report', line('stage', 'config', 'apply', 'total')];
   let total = 0;
   for (const group of groups) {
@@ -45,5 +44,8 @@ export function durationReport(records: readonly StageRecord[]): string {
 export function slowest(records: readonly StageRecord[], count: number): { stage: string; ms: number }[] {
   const sums = new Map<string, number>();
   for (const r of records) sums.set(r.stage, (sums.get(r.stage) ?? 0) + r.durationMs);
-  return [...sums].map(([stage, ms]) => ({ stage, ms })).sort((a, b) => b.ms - a.ms).slice(0, count);
+  return [...sums]
+    .map(([stage, ms]) => ({ stage, ms }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, count);
 }

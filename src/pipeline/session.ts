@@ -57,7 +57,13 @@ export function sessionTasks<Ctx extends SessionCtx>(request: SessionRequest, ui
 }
 
 /** Run the session steps and then `tasks` as one tree; afterwards release the phase's mounts and close the connection, whatever happened. */
-export async function runSession(request: SessionRequest, ui: RunUi, logDir: string, tasks: ListrTask<SessionCtx>[], release: () => Promise<unknown>): Promise<void> {
+export async function runSession(
+  request: SessionRequest,
+  ui: RunUi,
+  logDir: string,
+  tasks: ListrTask<SessionCtx>[],
+  release: () => Promise<unknown>,
+): Promise<void> {
   const ctx: SessionCtx = {};
   const list = createTaskList<SessionCtx>([...sessionTasks<SessionCtx>(request, ui, logDir), ...tasks], ui.renderer, ctx);
   try {

@@ -51,7 +51,15 @@ export const boshUsersPassword = 'c1oudc0w';
 /** The OS-phase settings input both build commands take from their request. */
 export function osSettingsInput(
   os: OperatingSystem,
-  request: { mirror?: string; securityMirror?: string; snapshotMirror?: string; buildTime?: string; packageCache: string; buildRoot: string; monit?: MonitSource },
+  request: {
+    mirror?: string;
+    securityMirror?: string;
+    snapshotMirror?: string;
+    buildTime?: string;
+    packageCache: string;
+    buildRoot: string;
+    monit?: MonitSource;
+  },
   stemforgeVersion: string,
 ): OsImageSettingsInput {
   return {

@@ -62,8 +62,10 @@ export class StageRunner {
     if (this.machine.isRoot) return;
     const result = await this.machine.run(['sudo', '-n', 'true']);
     if (result.exitCode !== 0) {
-      throw new HintedError(`${this.machine.description}: the user is not root and has no password-less sudo`,
-        'log in as root, or allow this user "NOPASSWD: ALL" in a file under /etc/sudoers.d on the build machine');
+      throw new HintedError(
+        `${this.machine.description}: the user is not root and has no password-less sudo`,
+        'log in as root, or allow this user "NOPASSWD: ALL" in a file under /etc/sudoers.d on the build machine',
+      );
     }
   }
 
@@ -74,8 +76,7 @@ export class StageRunner {
     if (options.resume) {
       const probe = await this.machine.run(['test', '-d', chroot], { sudo: true });
       if (probe.exitCode !== 0) {
-        throw new HintedError(`nothing to resume on ${this.machine.description}: there is no chroot at ${chroot}`,
-          'run the build again without --resume-from');
+        throw new HintedError(`nothing to resume on ${this.machine.description}: there is no chroot at ${chroot}`, 'run the build again without --resume-from');
       }
     } else {
       await runChecked(this.machine, ['rm', '-rf', '--one-file-system', '--', buildDir], { sudo: true });
@@ -203,8 +204,9 @@ export class StageRunner {
    * level 1 packs it about 2.8 times faster than the default for some 10 % more bytes.
    */
   async archiveChroot(target: string): Promise<void> {
-    const script = 'set -e; z="gzip -1"; if command -v pigz >/dev/null 2>&1; then z="pigz -1"; fi; '
-      + 'tar --numeric-owner --one-file-system -I "$z" -cf "$2.part" -C "$1" . && mv -f "$2.part" "$2"';
+    const script =
+      'set -e; z="gzip -1"; if command -v pigz >/dev/null 2>&1; then z="pigz -1"; fi; ' +
+      'tar --numeric-owner --one-file-system -I "$z" -cf "$2.part" -C "$1" . && mv -f "$2.part" "$2"';
     await runChecked(this.machine, ['sh', '-c', script, 'sh', this.layout.chroot, target], { sudo: true, env: this.env });
   }
 }

@@ -113,8 +113,16 @@ function plans(request: StemcellRequest): StemcellPlan[] {
   if (request.iaas.length > 1 && (request.resumeFrom || request.until)) {
     throw new UsageError('--resume-from and --until work on one infrastructure at a time: pass a single --iaas');
   }
-  return request.iaas.map((iaas) => planStemcell({ os: request.os.name, iaas, diskFormat: request.diskFormat, hypervisor: request.hypervisor,
-    resumeFrom: request.resumeFrom, until: request.until }));
+  return request.iaas.map((iaas) =>
+    planStemcell({
+      os: request.os.name,
+      iaas,
+      diskFormat: request.diskFormat,
+      hypervisor: request.hypervisor,
+      resumeFrom: request.resumeFrom,
+      until: request.until,
+    }),
+  );
 }
 
 function buildName(plan: StemcellPlan): string {
@@ -217,7 +225,13 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
       const runner = ctx.runners[index]!;
       if (!chain) return void (await runStage(runner, group, stage, 'apply', task, ui));
       const layers = chain;
-      const layerUi: RunUi = { ...ui, beforeRetry: async () => { await ui.beforeRetry?.(); await layers.reset(i); } };
+      const layerUi: RunUi = {
+        ...ui,
+        beforeRetry: async () => {
+          await ui.beforeRetry?.();
+          await layers.reset(i);
+        },
+      };
       await layers.run(i, async () => {
         // the stemcell's files folder, in the first layer that needs it
         await runChecked(c.machine!, ['mkdir', '-p', '--', staging], { sudo: true });
@@ -230,7 +244,10 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
         phaseTask.newListr(
           [
             {
-              title: request.resumeFrom && !layered ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
+              title:
+                request.resumeFrom && !layered
+                  ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}`
+                  : `Prepare a fresh build in ${layout.buildDir}`,
               task: async (c: SessionCtx, task: StageTaskHandle) => {
                 throwIfAborted(ui.signal);
                 const runner = new StageRunner(c.machine!, layout, join(logDir, plan.infrastructure.name), stageEnv, plan.infrastructure.name);
@@ -251,7 +268,12 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
                 await runner.writeSettings(renderSettings(settings));
                 if (!layered) return;
                 const base = { phase: 'stemcell', osImage: ctx.osImageSha256 };
-                chain = new LayerChain(c.machine!, layout, allStages, layerKeys(base, allStages, await builderTree(), keyedSettings(settings), new StageReads()));
+                chain = new LayerChain(
+                  c.machine!,
+                  layout,
+                  allStages,
+                  layerKeys(base, allStages, await builderTree(), keyedSettings(settings), new StageReads()),
+                );
                 const reusable = await chain.probe();
                 const from = request.resumeFrom ? allStages.indexOf(request.resumeFrom) : Number.POSITIVE_INFINITY;
                 start = Math.min(reusable, from, runList.length);
@@ -314,29 +336,29 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
   ctx.result.partial = stemcellTasks.some((t) => !t.complete);
 
   const tasks: ListrTask<SessionCtx>[] = [
-      {
-        title: `Send the OS image and the agent to ${inputs}`,
-        task: async (sc: SessionCtx, task: StageTaskHandle) => {
-          const c = { ...ctx, machine: sc.machine };
-          throwIfAborted(ui.signal);
-          task.output = `sha256 of ${request.osImage}`;
-          const imageSha = await sha256File(request.osImage);
-          c.osImageRemote = posix.join(inputs, `os-image-${imageSha}.tgz`);
-          const image = await sendInput(c.machine!, request.osImage, c.osImageRemote);
-          let agent = 'pinned download';
-          if (request.agent && 'file' in request.agent) {
-            const agentSha = await sha256File(request.agent.file);
-            const remote = posix.join(inputs, `agent-${agentSha}`);
-            agent = await sendInput(c.machine!, request.agent.file, remote);
-            c.agentRemote = { file: remote, sha256: agentSha };
-          } else {
-            c.agentRemote = request.agent ?? { url: agentPin.url, sha256: agentPin.sha256 };
-          }
-          Object.assign(ctx, { osImageRemote: c.osImageRemote, osImageSha256: imageSha, agentRemote: c.agentRemote });
-          task.title = `Inputs on the build machine (OS image ${image}, agent ${agent})`;
-        },
+    {
+      title: `Send the OS image and the agent to ${inputs}`,
+      task: async (sc: SessionCtx, task: StageTaskHandle) => {
+        const c = { ...ctx, machine: sc.machine };
+        throwIfAborted(ui.signal);
+        task.output = `sha256 of ${request.osImage}`;
+        const imageSha = await sha256File(request.osImage);
+        c.osImageRemote = posix.join(inputs, `os-image-${imageSha}.tgz`);
+        const image = await sendInput(c.machine!, request.osImage, c.osImageRemote);
+        let agent = 'pinned download';
+        if (request.agent && 'file' in request.agent) {
+          const agentSha = await sha256File(request.agent.file);
+          const remote = posix.join(inputs, `agent-${agentSha}`);
+          agent = await sendInput(c.machine!, request.agent.file, remote);
+          c.agentRemote = { file: remote, sha256: agentSha };
+        } else {
+          c.agentRemote = request.agent ?? { url: agentPin.url, sha256: agentPin.sha256 };
+        }
+        Object.assign(ctx, { osImageRemote: c.osImageRemote, osImageSha256: imageSha, agentRemote: c.agentRemote });
+        task.title = `Inputs on the build machine (OS image ${image}, agent ${agent})`;
       },
-      ...stemcellTasks.map(({ title, task }) => ({ title, task: task as never })),
+    },
+    ...stemcellTasks.map(({ title, task }) => ({ title, task: task as never })),
   ];
 
   return {

@@ -18,6 +18,10 @@ export function loadLayers(flags: Record<string, unknown>, env: NodeJS.ProcessEn
 }
 
 /** Every setting's effective value and where it came from. */
-export function effectiveSettings(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Map<string, ResolvedSetting> {
+export function effectiveSettings(
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): Map<string, ResolvedSetting> {
   return resolveSettings(loadLayers(flags, env, cwd));
 }

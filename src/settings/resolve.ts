@@ -36,7 +36,8 @@ export function resolveSetting(spec: OptionSpec, layers: SettingLayers): Resolve
     const projectValue = layers.project?.values[spec.key];
     if (projectValue !== undefined) return { key: spec.key, value: projectValue, source: 'project', origin: layers.project!.path };
     const userValue = layers.user?.values[spec.key];
-    if (userValue !== undefined) return { key: spec.key, value: parseOptionValue(spec, userValue, `${layers.user!.path}: ${spec.key}`), source: 'user', origin: layers.user!.path };
+    if (userValue !== undefined)
+      return { key: spec.key, value: parseOptionValue(spec, userValue, `${layers.user!.path}: ${spec.key}`), source: 'user', origin: layers.user!.path };
   }
   const builtin = builtinValue(spec, layers.dirs);
   if (builtin !== undefined) return { key: spec.key, value: builtin, source: 'built-in', origin: 'built-in' };

@@ -8,7 +8,7 @@ import { versionPattern } from '../stemcell/naming.js';
 import { HintedError } from '../util/errors.js';
 import { settingsSchema } from './options.js';
 
-export type SettingsStore = Conf<Record<string, unknown>>;
+export type SettingsStore = Conf;
 
 /** The folder of the settings file; read at call time so a test's environment counts. */
 export function settingsDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -37,6 +37,9 @@ export function openSettings(env: NodeJS.ProcessEnv = process.env): SettingsStor
     return store;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new HintedError(`the settings file in ${dir} is not valid: ${message}`, 'fix it with `stemforge config set`/`config unset`, or edit or remove the file');
+    throw new HintedError(
+      `the settings file in ${dir} is not valid: ${message}`,
+      'fix it with `stemforge config set`/`config unset`, or edit or remove the file',
+    );
   }
 }

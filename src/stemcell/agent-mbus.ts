@@ -30,32 +30,41 @@ export interface CallOptions {
 export function mbusCall(target: MbusTarget, method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
   const body = JSON.stringify({ method, arguments: args, reply_to: 'stemforge', protocol });
   return new Promise((resolve, reject) => {
-    const req = request({
-      host: target.host, port: target.port, method: 'POST', path: '/agent', ca: target.ca,
-      auth: `${target.user}:${target.password}`,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
-      timeout: options.timeoutMs ?? 30_000, signal: options.signal, agent: false,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode !== 200) {
-          reject(new Error(`mbus ${method}: HTTP ${res.statusCode ?? '?'}${res.statusCode === 401 ? ' (the agent refused our credentials)' : ''}`));
-          return;
-        }
-        let doc: { value?: unknown; exception?: { message?: string } };
-        try {
-          doc = JSON.parse(text) as typeof doc;
-        } catch {
-          reject(new Error(`mbus ${method}: not JSON: ${text.slice(0, 200)}`));
-          return;
-        }
-        if (doc.exception) reject(new AgentException(`${method}: ${doc.exception.message ?? '(no message)'}`));
-        else resolve(doc.value);
-      });
-    });
+    const req = request(
+      {
+        host: target.host,
+        port: target.port,
+        method: 'POST',
+        path: '/agent',
+        ca: target.ca,
+        auth: `${target.user}:${target.password}`,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        timeout: options.timeoutMs ?? 30_000,
+        signal: options.signal,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode !== 200) {
+            reject(new Error(`mbus ${method}: HTTP ${res.statusCode ?? '?'}${res.statusCode === 401 ? ' (the agent refused our credentials)' : ''}`));
+            return;
+          }
+          let doc: { value?: unknown; exception?: { message?: string } };
+          try {
+            doc = JSON.parse(text) as typeof doc;
+          } catch {
+            reject(new Error(`mbus ${method}: not JSON: ${text.slice(0, 200)}`));
+            return;
+          }
+          if (doc.exception) reject(new AgentException(`${method}: ${doc.exception.message ?? '(no message)'}`));
+          else resolve(doc.value);
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`mbus ${method}: no answer within ${Math.round((options.timeoutMs ?? 30_000) / 1000)} s`)));
     req.on('error', reject);
     req.end(body);

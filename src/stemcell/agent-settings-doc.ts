@@ -26,9 +26,18 @@ export interface AgentSettingsDocument {
   blobstore: { provider: string; options: Record<string, string> };
   disks: { system: string; persistent: Record<string, never> };
   ntp: string[];
-  networks: Record<string, {
-    type: string; ip: string; netmask: string; gateway: string; dns: string[]; default: string[]; mac: string;
-  }>;
+  networks: Record<
+    string,
+    {
+      type: string;
+      ip: string;
+      netmask: string;
+      gateway: string;
+      dns: string[];
+      default: string[];
+      mac: string;
+    }
+  >;
 }
 
 /** A random password safe inside a URL's userinfo (hex). */
@@ -64,8 +73,13 @@ export function agentSettingsDocument(input: AgentSettingsInput): AgentSettingsD
     ntp: [],
     networks: {
       default: {
-        type: 'manual', ip: network.ip, netmask: network.netmask, gateway: network.gateway, dns: [network.dns],
-        default: ['dns', 'gateway'], mac: input.mac,
+        type: 'manual',
+        ip: network.ip,
+        netmask: network.netmask,
+        gateway: network.gateway,
+        dns: [network.dns],
+        default: ['dns', 'gateway'],
+        mac: input.mac,
       },
     },
   };

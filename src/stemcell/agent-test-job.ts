@@ -64,7 +64,14 @@ export async function monitReload(ssh: GuestSsh): Promise<void> {
 export async function monitSummaryLine(ssh: GuestSsh): Promise<{ line?: string; output: string }> {
   const r = await ssh.run([monit, 'summary'], { sudo: true });
   const output = `${r.stdout}${r.stderr}`.trim();
-  return { line: output.split('\n').find((l) => l.includes(`'${jobName}'`))?.trim().replace(/\s+/g, ' '), output };
+  return {
+    line: output
+      .split('\n')
+      .find((l) => l.includes(`'${jobName}'`))
+      ?.trim()
+      .replace(/\s+/g, ' '),
+    output,
+  };
 }
 
 /** The pid in the job's pidfile and whether that process lives, as root sees it. */

@@ -12,7 +12,18 @@ import { createGunzip } from 'node:zlib';
 import { HintedError } from '../util/errors.js';
 import { chooseFirmware, findOvmf, type Firmware } from './firmware.js';
 import { checkStemcell, readStemcell, type StemcellInspection } from './inspect.js';
-import { type DiskImageFormat, hasCommand, probeKvm, qemuEscape, qemuImgHead, qemuImgInfo, qemuImgOverlay, qemuSystem, startQemu, type QemuProcess } from './qemu.js';
+import {
+  type DiskImageFormat,
+  hasCommand,
+  probeKvm,
+  qemuEscape,
+  qemuImgHead,
+  qemuImgInfo,
+  qemuImgOverlay,
+  qemuSystem,
+  startQemu,
+  type QemuProcess,
+} from './qemu.js';
 import { describeSize, HostileTarballError, readTar } from './tar-reader.js';
 
 const GiB = 1024 ** 3;
@@ -86,7 +97,7 @@ function diskExtractor(dir: string, found: Map<string, string>, signal?: AbortSi
   return async (image: AsyncIterable<Buffer>): Promise<void> => {
     await pipeline(image, createGunzip(), async (source: AsyncIterable<Buffer>) => {
       await readTar(source, {
-        what: 'the stemcell\'s image',
+        what: "the stemcell's image",
         signal,
         limits: {
           maxEntries: 16,
@@ -123,13 +134,16 @@ async function checkImage(path: string, member: string, format: 'qcow2' | 'vmdk'
   const info = await qemuImgInfo(path, format);
   const specific = (info['format-specific'] as { data?: Record<string, unknown> } | undefined)?.data ?? {};
   const backing = info['backing-filename'] ?? info['full-backing-filename'];
-  if (backing !== undefined) throw new HostileTarballError('the stemcell\'s image', `${member} names a backing file (${String(backing)})`);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- qemu-img names a file here; whatever it is, it is refused and shown
+  if (backing !== undefined) throw new HostileTarballError("the stemcell's image", `${member} names a backing file (${String(backing)})`);
   if (specific['data-file'] !== undefined) {
-    throw new HostileTarballError('the stemcell\'s image', `${member} names an external data file (${String(specific['data-file'])})`);
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- qemu-img names a file here; whatever it is, it is refused and shown
+    throw new HostileTarballError("the stemcell's image", `${member} names an external data file (${String(specific['data-file'])})`);
   }
   const extents = (specific.extents as { filename?: string }[] | undefined) ?? [];
   const foreign = extents.filter((e) => e.filename !== path);
-  if (foreign.length > 0) throw new HostileTarballError('the stemcell\'s image', `${member} names other files as extents (${foreign.map((e) => String(e.filename)).join(', ')})`);
+  if (foreign.length > 0)
+    throw new HostileTarballError("the stemcell's image", `${member} names other files as extents (${foreign.map((e) => String(e.filename)).join(', ')})`);
   return Number(info['virtual-size']);
 }
 
@@ -154,9 +168,7 @@ export async function prepareBoot(file: string, dir: string, options: PrepareOpt
   // With an acceptance check, an image we would refuse anyway (warden's root filesystem has far more entries
   // than a disk image may) must not hide the clearer refusal: its extraction error waits for the check.
   let deferred: { error: unknown } | undefined;
-  const image = options.accept
-    ? (body: AsyncIterable<Buffer>): Promise<void> => extract(body).catch((error: unknown) => void (deferred = { error }))
-    : extract;
+  const image = options.accept ? (body: AsyncIterable<Buffer>): Promise<void> => extract(body).catch((error: unknown) => void (deferred = { error })) : extract;
   const contents = await readStemcell(file, { image, signal });
   const inspection = checkStemcell(contents);
   const cloud = (inspection.manifest as { cloud_properties?: Record<string, unknown> } | undefined)?.cloud_properties ?? {};
@@ -166,15 +178,20 @@ export async function prepareBoot(file: string, dir: string, options: PrepareOpt
   if (deferred) throw deferred.error;
   const wanted = diskFormat ? bootableDisks[diskFormat] : undefined;
   if (!wanted) {
-    throw new HintedError(`cannot boot disk_format '${diskFormat ?? '(none)'}'`,
-      'verify --boot boots raw, rawdisk, qcow2 and ovf stemcells (openstack, aws, alicloud, google, vsphere, vcloud)');
+    throw new HintedError(
+      `cannot boot disk_format '${diskFormat ?? '(none)'}'`,
+      'verify --boot boots raw, rawdisk, qcow2 and ovf stemcells (openstack, aws, alicloud, google, vsphere, vcloud)',
+    );
   }
   const disk = found.get(wanted.member);
   if (!disk) throw new HintedError(`the stemcell's image holds no ${wanted.member} (disk_format ${diskFormat})`, `run: stemforge inspect ${file}`);
   const magic = await readHead(disk, 4);
   const actual = (Object.keys(formatMagic) as (keyof typeof formatMagic)[]).find((f) => magic.equals(formatMagic[f])) ?? 'raw';
   if (actual !== wanted.format) {
-    throw new HintedError(`${wanted.member} is ${actual === 'raw' ? 'not a qcow2 or vmdk image' : `a ${actual} image`} but disk_format is ${diskFormat}`, 'rebuild the stemcell');
+    throw new HintedError(
+      `${wanted.member} is ${actual === 'raw' ? 'not a qcow2 or vmdk image' : `a ${actual} image`} but disk_format is ${diskFormat}`,
+      'rebuild the stemcell',
+    );
   }
   const virtualSize = actual === 'raw' ? undefined : await checkImage(disk, wanted.member, actual);
   const size = (await stat(disk)).size;
@@ -198,19 +215,34 @@ export async function prepareBoot(file: string, dir: string, options: PrepareOpt
 }
 
 /** QEMU options both verifications boot with: machine, accelerator, memory, the overlay as virtio disk, the serial console to a file. */
-export function qemuBaseArgs(options: {
-  name: string; boot: PreparedBoot; memoryMiB: number; consoleLog: string; sandbox: string;
-}): string[] {
+export function qemuBaseArgs(options: { name: string; boot: PreparedBoot; memoryMiB: number; consoleLog: string; sandbox: string }): string[] {
   const { boot } = options;
   return [
-    '-name', options.name,
-    '-machine', 'q35', '-accel', boot.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', boot.accel === 'kvm' ? 'host' : 'max',
-    '-smp', '2', '-m', String(options.memoryMiB),
-    '-nodefaults', '-display', 'none', '-no-reboot',
-    '-sandbox', options.sandbox,
+    '-name',
+    options.name,
+    '-machine',
+    'q35',
+    '-accel',
+    boot.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
+    '-cpu',
+    boot.accel === 'kvm' ? 'host' : 'max',
+    '-smp',
+    '2',
+    '-m',
+    String(options.memoryMiB),
+    '-nodefaults',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-sandbox',
+    options.sandbox,
     ...boot.firmwareArgs,
-    '-drive', `file=${qemuEscape(boot.overlay)},format=qcow2,if=virtio`,
-    '-chardev', `file,id=console,path=${qemuEscape(options.consoleLog)}`, '-serial', 'chardev:console',
+    '-drive',
+    `file=${qemuEscape(boot.overlay)},format=qcow2,if=virtio`,
+    '-chardev',
+    `file,id=console,path=${qemuEscape(options.consoleLog)}`,
+    '-serial',
+    'chardev:console',
   ];
 }
 
@@ -239,7 +271,9 @@ export async function freeLocalPort(): Promise<number> {
  * the time QEMU binds it: then QEMU exits at once, and we try other ports (three times in all).
  */
 export async function startQemuWithPorts(
-  count: number, args: (ports: number[]) => string[], onStart: (qemu: QemuProcess) => void,
+  count: number,
+  args: (ports: number[]) => string[],
+  onStart: (qemu: QemuProcess) => void,
 ): Promise<{ qemu: QemuProcess; ports: number[]; started: number }> {
   let last: { qemu: QemuProcess; ports: number[]; started: number } | undefined;
   for (let attempt = 1; attempt <= 3; attempt++) {
@@ -261,8 +295,17 @@ export async function startQemuWithPorts(
 
 /** The last lines of a console log, without carriage returns and terminal escapes (systemd's status lines use ESC M too). */
 export function tail(text: string, lines: number): string[] {
-  return text.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\x1b[@-Z\\-_]/g, '')
-    .split('\n').filter((l, i, all) => l !== '' || i < all.length - 1).slice(-lines);
+  return (
+    text
+      .replace(/\r/g, '')
+      // eslint-disable-next-line no-control-regex -- ESC is what a terminal escape starts with
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+      // eslint-disable-next-line no-control-regex -- ESC is what a terminal escape starts with
+      .replace(/\x1b[@-Z\\-_]/g, '')
+      .split('\n')
+      .filter((l, i, all) => l !== '' || i < all.length - 1)
+      .slice(-lines)
+  );
 }
 
 /** Kills QEMU and removes the temp dir if the process exits without cleaning up (e.g. a second Ctrl-C). */
@@ -286,5 +329,8 @@ export function exitGuard(state: { qemu?: QemuProcess; dir?: string }): () => vo
 export async function keepConsoleLog(consoleLog: string, asked: string | undefined, kind: string): Promise<string | undefined> {
   if (asked) return consoleLog;
   const kept = join(tmpdir(), `stemforge-verify-${kind}-${new Date().toISOString().replace(/[:.]/g, '')}-${process.pid}.log`);
-  return copyFile(consoleLog, kept).then(() => kept, () => undefined);
+  return copyFile(consoleLog, kept).then(
+    () => kept,
+    () => undefined,
+  );
 }

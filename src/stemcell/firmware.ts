@@ -59,7 +59,11 @@ const ovmfSingle = ['/usr/share/ovmf/OVMF.fd', '/usr/share/OVMF/OVMF.fd', '/usr/
 export type Ovmf = { code: string; vars: string } | { bios: string };
 
 export async function findOvmf(roots: readonly string[] = ['/']): Promise<Ovmf | undefined> {
-  const exists = async (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+  const exists = async (p: string): Promise<boolean> =>
+    access(p).then(
+      () => true,
+      () => false,
+    );
   for (const root of roots) {
     for (const [code, vars] of ovmfPairs) {
       if ((await exists(join(root, code))) && (await exists(join(root, vars)))) return { code: join(root, code), vars: join(root, vars) };

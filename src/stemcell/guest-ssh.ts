@@ -76,7 +76,7 @@ function run(client: Client, argv: readonly string[], options: { sudo?: boolean;
 /** Connects, checking the host key against the console's fingerprints. */
 export function connectGuest(target: GuestSshTarget): Promise<GuestSsh> {
   if (target.fingerprints.length === 0) {
-    return Promise.reject(new Error('the console shows no stemforge-ssh-host-key lines: the guest\'s host key cannot be checked, so no SSH'));
+    return Promise.reject(new Error("the console shows no stemforge-ssh-host-key lines: the guest's host key cannot be checked, so no SSH"));
   }
   const client = new Client();
   let accepted: { type: string; fingerprint: string } | undefined;
@@ -106,8 +106,8 @@ export function connectGuest(target: GuestSshTarget): Promise<GuestSsh> {
           accepted = { type: keyType(key), fingerprint: fp };
           return true;
         }
-        refused = `the guest offered host key ${keyType(key)} ${fp}, which is not among those its console printed ` +
-          `(${target.fingerprints.join(', ')}); refusing`;
+        refused =
+          `the guest offered host key ${keyType(key)} ${fp}, which is not among those its console printed ` + `(${target.fingerprints.join(', ')}); refusing`;
         return false;
       },
     });

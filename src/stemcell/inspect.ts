@@ -109,6 +109,7 @@ async function hashImage(body: AsyncIterable<Buffer>, consumer?: (body: Readable
   for await (const chunk of body) {
     hash.update(chunk);
     size += chunk.length;
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows exactly what the consumer rejected with
     if (consumerError) throw consumerError;
     // a consumer that has what it needs stops reading; the hash still needs every byte
     if (!consumerDone && !pass.destroyed && !pass.write(chunk)) {
@@ -117,6 +118,7 @@ async function hashImage(body: AsyncIterable<Buffer>, consumer?: (body: Readable
   }
   if (!pass.destroyed) pass.end();
   await consumed;
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows exactly what the consumer rejected with
   if (consumerError) throw consumerError;
   return { sha1: hash.digest('hex'), size };
 }
@@ -246,7 +248,8 @@ function stringCheck(mf: Manifest, key: string, required: string): StemcellCheck
   if (typeof value === 'string') return { ...check, detail: value === '' ? 'empty' : undefined, status: value === '' ? 'fail' : 'ok' };
   if (key === 'version' && (typeof value === 'number' || typeof value === 'boolean')) {
     return {
-      ...check, status: 'fail',
+      ...check,
+      status: 'fail',
       detail: `a YAML ${yamlType(value)} (${source}), not a String: the Director would coerce it to '${rubyToS(value, source)}'; quote it: version: '${source}'`,
     };
   }
@@ -271,7 +274,13 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x)) && b.every((x) => a.includes(x));
 }
 
-function jsonCheck(id: string, title: string, data: Buffer | undefined, test: (doc: Record<string, unknown>) => string | undefined, ok: (doc: Record<string, unknown>) => string): StemcellCheck {
+function jsonCheck(
+  id: string,
+  title: string,
+  data: Buffer | undefined,
+  test: (doc: Record<string, unknown>) => string | undefined,
+  ok: (doc: Record<string, unknown>) => string,
+): StemcellCheck {
   const check: StemcellCheck = { id, by: 'stemforge', title, status: 'ok' };
   if (!data) return { ...check, status: 'fail', detail: 'file missing' };
   let doc: unknown;
@@ -294,7 +303,9 @@ export function checkStemcell(contents: StemcellContents): StemcellInspection {
 
   const mfMember = members.find((m) => m.name === 'stemcell.MF');
   checks.push({
-    id: 'manifest', by: 'director', title: "stemcell.MF (or ./stemcell.MF) is present and readable",
+    id: 'manifest',
+    by: 'director',
+    title: 'stemcell.MF (or ./stemcell.MF) is present and readable',
     status: mf ? 'ok' : 'fail',
     detail: !mfMember ? "Missing 'stemcell.MF'" : error ? `stemcell.MF is ${error}` : mfMember.storedName,
   });
@@ -305,13 +316,19 @@ export function checkStemcell(contents: StemcellContents): StemcellInspection {
     checks.push(stringCheck(mf, 'name', 'the Director requires it'));
     checks.push(stringCheck(mf, 'version', 'the Director requires it'));
     checks.push(stringCheck(mf, 'sha1', 'the Director requires it'));
-    checks.push({ ...stringCheck(mf, 'operating_system', 'the Director would fall back to the name, and deployments could not match it'), title: 'operating_system is a String' });
+    checks.push({
+      ...stringCheck(mf, 'operating_system', 'the Director would fall back to the name, and deployments could not match it'),
+      title: 'operating_system is a String',
+    });
     checks.push(formatsCheck(value.stemcell_formats));
     const cp = value.cloud_properties;
     checks.push({
-      id: 'cloud_properties', by: 'director', title: 'cloud_properties is a map',
+      id: 'cloud_properties',
+      by: 'director',
+      title: 'cloud_properties is a map',
       status: isPlainMap(cp) ? 'ok' : 'fail',
-      detail: cp === undefined || cp === null ? 'missing; the CPI would get no disk format or infrastructure' : isPlainMap(cp) ? undefined : `a YAML ${yamlType(cp)}`,
+      detail:
+        cp === undefined || cp === null ? 'missing; the CPI would get no disk format or infrastructure' : isPlainMap(cp) ? undefined : `a YAML ${yamlType(cp)}`,
     });
   } else {
     for (const id of ['name', 'version', 'sha1', 'operating_system']) checks.push(noMf(id, 'director', `${id} is a String`));
@@ -321,7 +338,9 @@ export function checkStemcell(contents: StemcellContents): StemcellInspection {
 
   const image = members.find((m) => m.name === 'image');
   checks.push({
-    id: 'image', by: 'director', title: 'image is a regular file',
+    id: 'image',
+    by: 'director',
+    title: 'image is a regular file',
     status: image?.type === 'file' ? 'ok' : 'fail',
     detail: !image ? 'missing' : image.type !== 'file' ? `a ${image.type}` : image.size === 0 ? 'empty (a light stemcell)' : `${image.size} bytes`,
   });
@@ -329,11 +348,20 @@ export function checkStemcell(contents: StemcellContents): StemcellInspection {
   // --- what neither the bosh CLI nor the Director checks
   const declared = typeof value.sha1 === 'string' ? value.sha1 : undefined;
   if (!mf || declared === undefined || contents.imageSha1 === undefined) {
-    checks.push({ id: 'image-sha1', by: 'stemforge', title: "image's SHA-1 matches stemcell.MF", status: 'skip', detail: !mf ? 'no readable stemcell.MF' : declared === undefined ? 'no sha1 String in stemcell.MF' : 'no image' });
+    checks.push({
+      id: 'image-sha1',
+      by: 'stemforge',
+      title: "image's SHA-1 matches stemcell.MF",
+      status: 'skip',
+      detail: !mf ? 'no readable stemcell.MF' : declared === undefined ? 'no sha1 String in stemcell.MF' : 'no image',
+    });
   } else {
     const match = declared.toLowerCase() === contents.imageSha1;
     checks.push({
-      id: 'image-sha1', by: 'stemforge', title: "image's SHA-1 matches stemcell.MF", status: match ? 'ok' : 'fail',
+      id: 'image-sha1',
+      by: 'stemforge',
+      title: "image's SHA-1 matches stemcell.MF",
+      status: match ? 'ok' : 'fail',
       detail: match ? contents.imageSha1 : `stemcell.MF says ${declared}, image is ${contents.imageSha1}`,
     });
   }
@@ -343,16 +371,27 @@ export function checkStemcell(contents: StemcellContents): StemcellInspection {
   const formatsTitle = 'stemcell_formats and disk_format fit the infrastructure';
   if (!mf) checks.push(noMf('formats', 'stemforge', formatsTitle));
   else if (!infra) {
-    checks.push({ id: 'formats', by: 'stemforge', title: formatsTitle, status: 'skip', detail: infraName ? `'${infraName}' is not an infrastructure stemforge knows` : 'no cloud_properties.infrastructure' });
+    checks.push({
+      id: 'formats',
+      by: 'stemforge',
+      title: formatsTitle,
+      status: 'skip',
+      detail: infraName ? `'${infraName}' is not an infrastructure stemforge knows` : 'no cloud_properties.infrastructure',
+    });
   } else {
     const problems: string[] = [];
     const formats = Array.isArray(value.stemcell_formats) ? value.stemcell_formats.filter((f): f is string => typeof f === 'string') : [];
-    if (!sameSet(formats, infra.stemcellFormats)) problems.push(`stemcell_formats [${formats.join(', ')}], but ${infra.name} stemcells carry [${infra.stemcellFormats.join(', ')}]`);
+    if (!sameSet(formats, infra.stemcellFormats))
+      problems.push(`stemcell_formats [${formats.join(', ')}], but ${infra.name} stemcells carry [${infra.stemcellFormats.join(', ')}]`);
     const diskFormat = cloud.disk_format;
     if (typeof diskFormat !== 'string') problems.push('no cloud_properties.disk_format');
-    else if (!(infra.diskFormats as string[]).includes(diskFormat)) problems.push(`disk_format ${diskFormat} is not one of ${infra.name}'s (${infra.diskFormats.join(', ')})`);
+    else if (!(infra.diskFormats as string[]).includes(diskFormat))
+      problems.push(`disk_format ${diskFormat} is not one of ${infra.name}'s (${infra.diskFormats.join(', ')})`);
     checks.push({
-      id: 'formats', by: 'stemforge', title: formatsTitle, status: problems.length ? 'fail' : 'ok',
+      id: 'formats',
+      by: 'stemforge',
+      title: formatsTitle,
+      status: problems.length ? 'fail' : 'ok',
       detail: problems.length ? problems.join('; ') : `${infra.name}: [${formats.join(', ')}], ${String(diskFormat)}`,
     });
   }
@@ -362,19 +401,50 @@ export function checkStemcell(contents: StemcellContents): StemcellInspection {
   const extras = present.filter((n) => !(stemcellFiles as readonly string[]).includes(n));
   const dotted = members.some((m) => m.storedName.startsWith('./'));
   checks.push({
-    id: 'files', by: 'stemforge', title: `exactly the ${stemcellFiles.length} files: ${stemcellFiles.join(' ')}`,
+    id: 'files',
+    by: 'stemforge',
+    title: `exactly the ${stemcellFiles.length} files: ${stemcellFiles.join(' ')}`,
     status: missing.length === 0 && extras.length === 0 ? 'ok' : 'fail',
-    detail: [missing.length ? `missing: ${missing.join(', ')}` : '', extras.length ? `extra: ${extras.join(', ')}` : '',
-      dotted ? "names start with './' (the reference packs plain names)" : ''].filter(Boolean).join('; ') || undefined,
+    detail:
+      [
+        missing.length ? `missing: ${missing.join(', ')}` : '',
+        extras.length ? `extra: ${extras.join(', ')}` : '',
+        dotted ? "names start with './' (the reference packs plain names)" : '',
+      ]
+        .filter(Boolean)
+        .join('; ') || undefined,
   });
 
-  checks.push(jsonCheck('sbom-spdx', 'sbom.spdx.json is SPDX-2.3 with packages', files.get('sbom.spdx.json'),
-    (doc) => doc.spdxVersion !== 'SPDX-2.3' ? `spdxVersion is ${JSON.stringify(doc.spdxVersion)}, not "SPDX-2.3"` : !Array.isArray(doc.packages) ? 'no packages array' : undefined,
-    (doc) => `${(doc.packages as unknown[]).length} packages`));
-  checks.push(jsonCheck('sbom-cdx', 'sbom.cdx.json is CycloneDX with components', files.get('sbom.cdx.json'),
-    (doc) => doc.bomFormat !== 'CycloneDX' ? `bomFormat is ${JSON.stringify(doc.bomFormat)}, not "CycloneDX"` : !Array.isArray(doc.components) ? 'no components array' : undefined,
-    (doc) => `${(doc.components as unknown[]).length} components${typeof doc.specVersion === 'string' ? `, spec ${doc.specVersion}` : ''}`));
+  checks.push(
+    jsonCheck(
+      'sbom-spdx',
+      'sbom.spdx.json is SPDX-2.3 with packages',
+      files.get('sbom.spdx.json'),
+      (doc) =>
+        doc.spdxVersion !== 'SPDX-2.3'
+          ? `spdxVersion is ${JSON.stringify(doc.spdxVersion)}, not "SPDX-2.3"`
+          : !Array.isArray(doc.packages)
+            ? 'no packages array'
+            : undefined,
+      (doc) => `${(doc.packages as unknown[]).length} packages`,
+    ),
+  );
+  checks.push(
+    jsonCheck(
+      'sbom-cdx',
+      'sbom.cdx.json is CycloneDX with components',
+      files.get('sbom.cdx.json'),
+      (doc) =>
+        doc.bomFormat !== 'CycloneDX'
+          ? `bomFormat is ${JSON.stringify(doc.bomFormat)}, not "CycloneDX"`
+          : !Array.isArray(doc.components)
+            ? 'no components array'
+            : undefined,
+      (doc) => `${(doc.components as unknown[]).length} components${typeof doc.specVersion === 'string' ? `, spec ${doc.specVersion}` : ''}`,
+    ),
+  );
 
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- inspect prints a manifest value of any type as String() shows it; the checks judge it
   const show = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
   return {
     file: contents.path,
@@ -401,18 +471,27 @@ export async function inspectStemcell(path: string, options: Omit<ReadStemcellOp
 /** The human report: bosh's table, then each check, then a summary line. */
 export function formatInspection(result: StemcellInspection): string {
   const lines = [
-    ['Name', result.name], ['OS', result.os], ['Version', result.version],
-    ['Infrastructure', result.infrastructure], ['Hypervisor', result.hypervisor],
+    ['Name', result.name],
+    ['OS', result.os],
+    ['Version', result.version],
+    ['Infrastructure', result.infrastructure],
+    ['Hypervisor', result.hypervisor],
   ].map(([k, v]) => `${(k ?? '').padEnd(16)}${v ?? ''}`);
   const mark = { ok: 'ok  ', fail: 'FAIL', skip: 'skip' } as const;
-  for (const [by, heading] of [['director', 'Checks the Director makes on upload'], ['stemforge', 'Checks only stemforge makes']] as const) {
+  for (const [by, heading] of [
+    ['director', 'Checks the Director makes on upload'],
+    ['stemforge', 'Checks only stemforge makes'],
+  ] as const) {
     lines.push('', heading);
     for (const c of result.checks.filter((x) => x.by === by)) lines.push(`  ${mark[c.status]}  ${c.title}${c.detail ? `: ${c.detail}` : ''}`);
   }
   const count = (s: CheckStatus): number => result.checks.filter((c) => c.status === s).length;
   const failed = count('fail');
   const skipped = count('skip');
-  lines.push('', `${failed === 0 ? 'ok' : 'FAIL'}: ${count('ok')} of ${result.checks.length} checks passed` +
-    `${failed ? `, ${failed} failed` : ''}${skipped ? `, ${skipped} skipped` : ''}`);
+  lines.push(
+    '',
+    `${failed === 0 ? 'ok' : 'FAIL'}: ${count('ok')} of ${result.checks.length} checks passed` +
+      `${failed ? `, ${failed} failed` : ''}${skipped ? `, ${skipped} skipped` : ''}`,
+  );
   return lines.join('\n');
 }

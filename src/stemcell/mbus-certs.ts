@@ -23,9 +23,24 @@ async function privateFile(path: string): Promise<string> {
 /** `openssl req -x509`: a self-signed CA with its RSA key. */
 async function opensslCa(keyPath: string, certPath: string, days: number): Promise<void> {
   await execa('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', String(days),
-    '-keyout', keyPath, '-out', certPath, '-subj', '/CN=stemforge verify mbus CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-days',
+    String(days),
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-subj',
+    '/CN=stemforge verify mbus CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
 }
 
@@ -37,8 +52,23 @@ async function opensslRequest(keyPath: string, csrPath: string, commonName: stri
 /** `openssl x509 -req`: the CA signs the request with the extensions in `extPath`. */
 async function opensslSign(csrPath: string, caCert: string, caKey: string, extPath: string, certPath: string, days: number): Promise<void> {
   await execa('openssl', [
-    'x509', '-req', '-sha256', '-in', csrPath, '-CA', caCert, '-CAkey', caKey, '-set_serial', `0x${randomBytes(8).toString('hex')}`,
-    '-days', String(days), '-extfile', extPath, '-out', certPath,
+    'x509',
+    '-req',
+    '-sha256',
+    '-in',
+    csrPath,
+    '-CA',
+    caCert,
+    '-CAkey',
+    caKey,
+    '-set_serial',
+    `0x${randomBytes(8).toString('hex')}`,
+    '-days',
+    String(days),
+    '-extfile',
+    extPath,
+    '-out',
+    certPath,
   ]);
 }
 
@@ -56,10 +86,16 @@ export async function makeMbusCerts(dir: string, ips: readonly string[]): Promis
   const csr = join(dir, 'mbus.csr');
   const cert = join(dir, 'mbus.pem');
   const ext = join(dir, 'mbus.ext');
-  await writeFile(ext, [
-    'basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment',
-    'extendedKeyUsage=serverAuth', `subjectAltName=${ipSubjectAltName(ips)}`, '',
-  ].join('\n'));
+  await writeFile(
+    ext,
+    [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      `subjectAltName=${ipSubjectAltName(ips)}`,
+      '',
+    ].join('\n'),
+  );
   await opensslCa(caKey, caCert, 2);
   await opensslRequest(key, csr, ips[0] ?? '127.0.0.1');
   await opensslSign(csr, caCert, caKey, ext, cert, 2);

@@ -69,7 +69,10 @@ export function answer(source: HttpSource, content: MetadataContent, token: stri
 
 /** Starts the service on 127.0.0.1 on a free port. */
 export async function startMetadataServer(
-  source: HttpSource, content: MetadataContent, clock?: () => number, onRequest?: (request: MetadataRequest) => void,
+  source: HttpSource,
+  content: MetadataContent,
+  clock?: () => number,
+  onRequest?: (request: MetadataRequest) => void,
 ): Promise<MetadataServer> {
   const token = randomBytes(24).toString('base64url');
   const started = Date.now();
@@ -101,9 +104,10 @@ export async function startMetadataServer(
     port: address.port,
     requests,
     settingsServedAt: () => servedAt,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

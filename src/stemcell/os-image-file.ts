@@ -45,8 +45,10 @@ export async function detectOsLine(path: string): Promise<OperatingSystem> {
   const suite = field('VERSION_CODENAME');
   const os = operatingSystems.find((o) => o.distro === distro && o.suite === suite);
   if (!os) {
-    throw new HintedError(`${path} holds ${distro ?? '?'} ${suite ?? '?'}, which is not an OS line stemforge builds`,
-      `valid choices: ${operatingSystems.map((o) => o.name).join(', ')}`);
+    throw new HintedError(
+      `${path} holds ${distro ?? '?'} ${suite ?? '?'}, which is not an OS line stemforge builds`,
+      `valid choices: ${operatingSystems.map((o) => o.name).join(', ')}`,
+    );
   }
   return os;
 }

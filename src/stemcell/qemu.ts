@@ -47,9 +47,19 @@ export async function hasCommand(command: string): Promise<boolean> {
  */
 function probeBootSector(): Buffer {
   const code: number[] = [
-    0x66, 0xb9, 0x00, 0xc2, 0xeb, 0x0b, // mov ecx, 200000000
-    0x66, 0x49, 0x75, 0xfc, //             loop: dec ecx; jnz loop
-    0xba, 0x02, 0x04, //                   mov dx, 0x402
+    0x66,
+    0xb9,
+    0x00,
+    0xc2,
+    0xeb,
+    0x0b, // mov ecx, 200000000
+    0x66,
+    0x49,
+    0x75,
+    0xfc, //             loop: dec ecx; jnz loop
+    0xba,
+    0x02,
+    0x04, //                   mov dx, 0x402
   ];
   for (const c of Buffer.from('\nSF-KVM-OK\n')) code.push(0xb0, c, 0xee); // mov al, c; out dx, al
   code.push(0xf4, 0xeb, 0xfd); //          hlt; jmp hlt
@@ -83,11 +93,30 @@ async function runKvmProbe(workDir: string): Promise<KvmProbe> {
   const out = join(workDir, 'kvm-probe.log');
   await writeFile(disk, probeBootSector());
   await writeFile(out, '');
-  const child = spawn(qemuSystem, [
-    '-machine', 'pc', '-accel', 'kvm', '-cpu', 'host', '-m', '64', '-nodefaults', '-display', 'none', '-no-reboot',
-    '-drive', `file=${qemuEscape(disk)},format=raw,if=ide`,
-    '-chardev', `file,id=dbg,path=${qemuEscape(out)}`, '-device', 'isa-debugcon,iobase=0x402,chardev=dbg',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    qemuSystem,
+    [
+      '-machine',
+      'pc',
+      '-accel',
+      'kvm',
+      '-cpu',
+      'host',
+      '-m',
+      '64',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-no-reboot',
+      '-drive',
+      `file=${qemuEscape(disk)},format=raw,if=ide`,
+      '-chardev',
+      `file,id=dbg,path=${qemuEscape(out)}`,
+      '-device',
+      'isa-debugcon,iobase=0x402,chardev=dbg',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   let exited = false;

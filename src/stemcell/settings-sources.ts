@@ -115,8 +115,14 @@ function httpSource(type: 'HTTP' | 'InstanceMetadata', source: Record<string, Js
   const userDataPath = type === 'HTTP' ? str(source, 'UserDataPath') : str(source, 'SettingsPath');
   if (!userDataPath) throw new Error(`agent.json ${type} source has no ${type === 'HTTP' ? 'UserDataPath' : 'SettingsPath'}`);
   return {
-    type, address: uri.hostname, port: uri.port ? Number(uri.port) : 80, headers, userDataPath,
-    tokenPath: str(source, 'TokenPath'), instanceIdPath: str(source, 'InstanceIDPath'), sshKeysPath: str(source, 'SSHKeysPath'),
+    type,
+    address: uri.hostname,
+    port: uri.port ? Number(uri.port) : 80,
+    headers,
+    userDataPath,
+    tokenPath: str(source, 'TokenPath'),
+    instanceIdPath: str(source, 'InstanceIDPath'),
+    sshKeysPath: str(source, 'SSHKeysPath'),
   };
 }
 
@@ -146,10 +152,13 @@ export function verifiability(iaas: string): Verifiability {
 
 /** One line per infrastructure: what `verify --agent` does for it (for error messages and --help). */
 export function describeVerifiable(): string {
-  return infrastructures.map((i) => {
-    const v = verifiability(i.name);
-    return v.verifiable ? `${i.name} (${describeSource(v.source)})` : undefined;
-  }).filter(Boolean).join(', ');
+  return infrastructures
+    .map((i) => {
+      const v = verifiability(i.name);
+      return v.verifiable ? `${i.name} (${describeSource(v.source)})` : undefined;
+    })
+    .filter(Boolean)
+    .join(', ');
 }
 
 export function describeSource(source: ServedSource): string {

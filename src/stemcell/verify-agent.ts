@@ -64,7 +64,10 @@ const rootDiskRoom = 4 * 1024 ** 3;
 
 /** A step that failed: its name and why. */
 class StepFailure extends Error {
-  constructor(readonly step: string, message: string) {
+  constructor(
+    readonly step: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -83,8 +86,10 @@ async function requireTools(source: ServedSource): Promise<void> {
 }
 
 function refuse(v: Verifiability & { verifiable: false }, diskFormat: string | undefined): UsageError {
-  return new UsageError(`verify --agent cannot verify this ${v.infrastructure} stemcell (disk_format ${diskFormat ?? '(none)'}): ${v.reason}. ` +
-    `It verifies ${describeVerifiable()} stemcells; verify --boot boots raw, rawdisk, qcow2 and ovf ones`);
+  return new UsageError(
+    `verify --agent cannot verify this ${v.infrastructure} stemcell (disk_format ${diskFormat ?? '(none)'}): ${v.reason}. ` +
+      `It verifies ${describeVerifiable()} stemcells; verify --boot boots raw, rawdisk, qcow2 and ovf ones`,
+  );
 }
 
 interface Run {
@@ -147,7 +152,9 @@ export async function verifyAgent(request: VerifyAgentRequest): Promise<VerifyAg
   try {
     let plan: Verifiability | undefined;
     const prepared = await prepareBoot(request.file, dir, {
-      signal, progress, growBytes: rootDiskRoom,
+      signal,
+      progress,
+      growBytes: rootDiskRoom,
       accept: (inspection) => {
         plan = verifiability(inspection.infrastructure);
         if (!plan.verifiable) throw refuse(plan, inspection.diskFormat);
@@ -159,10 +166,23 @@ export async function verifyAgent(request: VerifyAgentRequest): Promise<VerifyAg
     if (request.consoleLog) await mkdir(dirname(consoleLog), { recursive: true });
     const { inspection } = prepared;
     run = {
-      request, dir, progress, state, consoleLog, consoleText: '', started: 0,
+      request,
+      dir,
+      progress,
+      state,
+      consoleLog,
+      consoleText: '',
+      started: 0,
       result: {
-        ok: false, file: request.file, name: inspection.name, version: inspection.version, infrastructure: plan.infrastructure,
-        diskFormat: prepared.diskFormat, accel: prepared.accel, settingsSource: describeSource(plan.source), steps: [],
+        ok: false,
+        file: request.file,
+        name: inspection.name,
+        version: inspection.version,
+        infrastructure: plan.infrastructure,
+        diskFormat: prepared.diskFormat,
+        accel: prepared.accel,
+        settingsSource: describeSource(plan.source),
+        steps: [],
       },
     };
     try {
@@ -192,7 +212,9 @@ async function collectFailure(run: Run): Promise<void> {
   const text = await readConsole(run);
   run.result.consoleTail = tail(text, consoleTailLines);
   // systemd's failed units, and whatever the agent's unit or the agent itself said went wrong
-  const errors = tail(text, 100_000).filter((l) => /\[FAILED\]|\bERROR\b|bosh-agent.*(fail|error|exit|status=)/.test(l)).slice(-30);
+  const errors = tail(text, 100_000)
+    .filter((l) => /\[FAILED\]|\bERROR\b|bosh-agent.*(fail|error|exit|status=)/.test(l))
+    .slice(-30);
   if (run.ssh && !run.request.signal?.aborted) {
     const log = await agentLogTail(run.ssh).catch(() => []);
     errors.push(...log.filter((l) => /ERROR|WARN|error/.test(l)).slice(-30));
@@ -207,7 +229,12 @@ async function makeSettings(run: Run, plan: Verifiability & { verifiable: true }
   const identity = newIdentity();
   const mac = randomMac();
   const settings = agentSettingsDocument({
-    ...identity, mbusPassword, certs, passwordHash: await sha512Crypt(randomPassword()), network: plan.network, mac,
+    ...identity,
+    mbusPassword,
+    certs,
+    passwordHash: await sha512Crypt(randomPassword()),
+    network: plan.network,
+    mac,
   });
   const source = plan.source;
   const qemu: { netdevExtra: string; drives: string[]; spawn: boolean } = { netdevExtra: '', drives: [], spawn: false };
@@ -230,7 +257,8 @@ async function makeSettings(run: Run, plan: Verifiability & { verifiable: true }
   }
   const target = (port: number): MbusTarget => ({ host: '127.0.0.1', port, user: mbusUser, password: mbusPassword, ca: certs.ca });
   const { network } = plan;
-  const detail = `agent_id ${identity.agentId}, manual network ${network.ip} netmask ${network.netmask} gw ${network.gateway} dns ${network.dns}, ` +
+  const detail =
+    `agent_id ${identity.agentId}, manual network ${network.ip} netmask ${network.netmask} gw ${network.gateway} dns ${network.dns}, ` +
     `mac ${mac}; ${describeSource(source)}${run.metadata ? ` (served from 127.0.0.1:${run.metadata.port})` : ''}`;
   return { settings, qemu, target, detail, mac };
 }
@@ -247,16 +275,28 @@ async function verifySteps(run: Run, plan: Verifiability & { verifiable: true },
   // --- boot
   // host, dns and dhcpstart are named: QEMU derives its defaults as net + 0.0.2.2 (.3, .15), which is .2 only on a /24
   const { network } = plan;
-  const netdev = (ports: number[]): string => `user,id=n,restrict=on,net=${network.net},host=${network.gateway},dns=${network.dns},` +
+  const netdev = (ports: number[]): string =>
+    `user,id=n,restrict=on,net=${network.net},host=${network.gateway},dns=${network.dns},` +
     `dhcpstart=${network.ip},hostfwd=tcp:127.0.0.1:${ports[0]}-${network.ip}:${mbusPort},hostfwd=tcp:127.0.0.1:${ports[1]}-${network.ip}:22` +
     extra.netdevExtra;
-  const started = await startQemuWithPorts(2, (ports) => [
-    ...qemuBaseArgs({
-      name: 'stemforge-verify-agent', boot: prepared, memoryMiB: request.memoryMiB ?? 1024, consoleLog: run.consoleLog, sandbox: qemuSandbox(extra.spawn),
-    }),
-    ...extra.drives,
-    '-netdev', netdev(ports), '-device', `virtio-net-pci,netdev=n,mac=${mac}`,
-  ], (q) => (run.state.qemu = q));
+  const started = await startQemuWithPorts(
+    2,
+    (ports) => [
+      ...qemuBaseArgs({
+        name: 'stemforge-verify-agent',
+        boot: prepared,
+        memoryMiB: request.memoryMiB ?? 1024,
+        consoleLog: run.consoleLog,
+        sandbox: qemuSandbox(extra.spawn),
+      }),
+      ...extra.drives,
+      '-netdev',
+      netdev(ports),
+      '-device',
+      `virtio-net-pci,netdev=n,mac=${mac}`,
+    ],
+    (q) => (run.state.qemu = q),
+  );
   run.started = started.started;
   const { qemu } = started;
   const [mbusHostPort = 0, sshPort = 0] = started.ports;
@@ -277,7 +317,8 @@ async function verifySteps(run: Run, plan: Verifiability & { verifiable: true },
     let lastMiss = '';
     let served = false;
     const ok = await waitForPong(target, {
-      deadline: run.started + request.timeoutMs, signal,
+      deadline: run.started + request.timeoutMs,
+      signal,
       giveUp: () => !!qemuGone(),
       onMiss: (err) => {
         lastMiss = err.message;
@@ -317,8 +358,11 @@ async function verifySteps(run: Run, plan: Verifiability & { verifiable: true },
   const user = `sf_verify_${randomPassword().slice(0, 6)}`;
   const keys = ssh2.utils.generateKeyPairSync('ed25519');
   const setup = await step(run, 'ssh setup', async () => {
-    const value = await runAgentTask(target, 'ssh', ['setup', { user, public_key: keys.public }], { ...call, taskTimeoutMs: 120_000 }) as
-      { status?: string; ip?: string; host_public_key?: string };
+    const value = (await runAgentTask(target, 'ssh', ['setup', { user, public_key: keys.public }], { ...call, taskTimeoutMs: 120_000 })) as {
+      status?: string;
+      ip?: string;
+      host_public_key?: string;
+    };
     if (value?.status !== 'success') throw new Error(`the agent answered ${JSON.stringify(value)}`);
     return { value, detail: `user ${user} created, default ip ${String(value.ip)}` };
   });
@@ -329,16 +373,20 @@ async function verifySteps(run: Run, plan: Verifiability & { verifiable: true },
     // a refused host key is final; a connection that drops (sshd restarting, the network being applied) is tried again
     let ssh: GuestSsh | undefined;
     for (let attempt = 1; !ssh; attempt++) {
-      ssh = await connectGuest(target).catch(async (err: Error) => {
-        if (attempt >= 12 || /refusing|no stemforge-ssh-host-key/.test(err.message)) throw err;
-        run.progress(`ssh to 127.0.0.1:${sshPort} failed (${err.message}); trying again in 5 s`);
+      ssh = await connectGuest(target).catch(async (err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        if (attempt >= 12 || /refusing|no stemforge-ssh-host-key/.test(message)) throw err;
+        run.progress(`ssh to 127.0.0.1:${sshPort} failed (${message}); trying again in 5 s`);
         await sleep(5000, undefined, { signal });
         return undefined;
       });
     }
     const agentKey = setup.host_public_key?.trim().split(/\s+/)[1];
-    const cross = agentKey ? (printed.some((k) => k.fingerprint === fingerprint(Buffer.from(agentKey, 'base64')))
-      ? '; the agent\'s host_public_key is one of them too' : '; NOTE: the agent\'s host_public_key is not among them') : '';
+    const cross = agentKey
+      ? printed.some((k) => k.fingerprint === fingerprint(Buffer.from(agentKey, 'base64')))
+        ? "; the agent's host_public_key is one of them too"
+        : "; NOTE: the agent's host_public_key is not among them"
+      : '';
     return { value: ssh, detail: `as ${user}; host key ${ssh.hostKey.type} ${ssh.hostKey.fingerprint} is one the console printed${cross}` };
   });
   const ssh = run.ssh;
@@ -348,11 +396,17 @@ async function verifySteps(run: Run, plan: Verifiability & { verifiable: true },
     await installTestJob(ssh);
     await monitReload(ssh);
     let last = '';
-    const line = await until(run, 90_000, 2000, () => `monit summary does not list ${jobName}: ${last}`, async () => {
-      const summary = await monitSummaryLine(ssh);
-      last = summary.output.split('\n').slice(-3).join(' | ');
-      return summary.line;
-    });
+    const line = await until(
+      run,
+      90_000,
+      2000,
+      () => `monit summary does not list ${jobName}: ${last}`,
+      async () => {
+        const summary = await monitSummaryLine(ssh);
+        last = summary.output.split('\n').slice(-3).join(' | ');
+        return summary.line;
+      },
+    );
     return { value: undefined, detail: `monit summary: ${line}` };
   });
 
@@ -365,10 +419,16 @@ async function verifySteps(run: Run, plan: Verifiability & { verifiable: true },
   let pid: number | undefined;
   await step(run, 'running', async () => {
     let last: AgentState = {};
-    await until(run, 120_000, 2000, () => `get_state full shows ${describeJob(last)}`, async () => {
-      last = await getState(target, true, call);
-      return last.job_state === 'running' && jobProcess(last)?.state === 'running' ? true : undefined;
-    });
+    await until(
+      run,
+      120_000,
+      2000,
+      () => `get_state full shows ${describeJob(last)}`,
+      async () => {
+        last = await getState(target, true, call);
+        return last.job_state === 'running' && jobProcess(last)?.state === 'running' ? true : undefined;
+      },
+    );
     const p = await jobPid(ssh);
     if (!p.alive) throw new Error(`get_state says running, but the pid in the pidfile (${String(p.pid)}) is not alive`);
     pid = p.pid;
@@ -383,10 +443,16 @@ async function verifySteps(run: Run, plan: Verifiability & { verifiable: true },
 
   await step(run, 'stopped', async () => {
     let last: AgentState = {};
-    await until(run, 60_000, 2000, () => `get_state full shows ${describeJob(last)}`, async () => {
-      last = await getState(target, true, call);
-      return last.job_state !== 'running' && jobProcess(last)?.state !== 'running' ? true : undefined;
-    });
+    await until(
+      run,
+      60_000,
+      2000,
+      () => `get_state full shows ${describeJob(last)}`,
+      async () => {
+        last = await getState(target, true, call);
+        return last.job_state !== 'running' && jobProcess(last)?.state !== 'running' ? true : undefined;
+      },
+    );
     if (pid !== undefined && (await pidAlive(ssh, pid))) throw new Error(`get_state says stopped, but pid ${pid} is still alive`);
     return { value: undefined, detail: `${describeJob(last)}; pid ${String(pid)} gone` };
   });

@@ -97,8 +97,15 @@ export async function verifyBoot(request: VerifyBootRequest): Promise<VerifyBoot
     const consoleLog = request.consoleLog ? resolve(request.consoleLog) : join(dir, 'console.log');
     if (request.consoleLog) await mkdir(dirname(consoleLog), { recursive: true });
     const base: VerifyBootResult = {
-      ok: false, file: request.file, name: inspection.name, version: inspection.version, diskFormat: prepared.diskFormat,
-      firmware: prepared.firmware, firmwareReason: prepared.firmwareReason, accel: prepared.accel, accelReason: prepared.accelReason,
+      ok: false,
+      file: request.file,
+      name: inspection.name,
+      version: inspection.version,
+      diskFormat: prepared.diskFormat,
+      firmware: prepared.firmware,
+      firmwareReason: prepared.firmwareReason,
+      accel: prepared.accel,
+      accelReason: prepared.accelReason,
     };
 
     // --- boot
@@ -124,17 +131,28 @@ interface BootContext {
 function qemuArgs(request: VerifyBootRequest, context: BootContext, port: number): string[] {
   return [
     ...qemuBaseArgs({
-      name: 'stemforge-verify-boot', boot: context.prepared, memoryMiB: request.memoryMiB ?? 1024, consoleLog: context.consoleLog, sandbox: qemuSandbox(false),
+      name: 'stemforge-verify-boot',
+      boot: context.prepared,
+      memoryMiB: request.memoryMiB ?? 1024,
+      consoleLog: context.consoleLog,
+      sandbox: qemuSandbox(false),
     }),
     // restrict=on: the guest reaches no network at all; only the forwarded port is open, on loopback
-    '-netdev', `user,id=n,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:22`, '-device', 'virtio-net-pci,netdev=n',
+    '-netdev',
+    `user,id=n,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:22`,
+    '-device',
+    'virtio-net-pci,netdev=n',
   ];
 }
 
 async function boot(request: VerifyBootRequest, context: BootContext): Promise<VerifyBootResult> {
   const { base, progress, state } = context;
   const result: VerifyBootResult = { ...base };
-  const { qemu, ports, started } = await startQemuWithPorts(1, ([port]) => qemuArgs(request, context, port ?? 0), (q) => (state.qemu = q));
+  const { qemu, ports, started } = await startQemuWithPorts(
+    1,
+    ([port]) => qemuArgs(request, context, port ?? 0),
+    (q) => (state.qemu = q),
+  );
   result.sshPort = ports[0];
   progress(`QEMU pid ${qemu.pid}, ssh forwarded to 127.0.0.1:${result.sshPort}, console ${context.consoleLog}`);
 
@@ -182,18 +200,24 @@ async function boot(request: VerifyBootRequest, context: BootContext): Promise<V
     }
     // A stemcell configures no network itself (the BOSH agent does, from settings it gets no here), so the
     // guest often has no address and slirp cannot reach its port 22. sshd's start on the console has to do.
-    if (result.multiUserSeconds !== undefined && result.sshdStartedSeconds !== undefined && result.bootSeconds === undefined &&
-      Date.now() - started >= result.sshdStartedSeconds * 1000 + bannerGraceMs) {
+    if (
+      result.multiUserSeconds !== undefined &&
+      result.sshdStartedSeconds !== undefined &&
+      result.bootSeconds === undefined &&
+      Date.now() - started >= result.sshdStartedSeconds * 1000 + bannerGraceMs
+    ) {
       result.ok = true;
       result.sshdSeenBy = 'console';
       result.bootSeconds = result.sshdStartedSeconds;
-      result.note = `sshd started (console) but sent no banner to 127.0.0.1:${result.sshPort} within ${bannerGraceMs / 1000} s: ` +
+      result.note =
+        `sshd started (console) but sent no banner to 127.0.0.1:${result.sshPort} within ${bannerGraceMs / 1000} s: ` +
         'the guest has no network address (a stemcell leaves networking to the BOSH agent)';
       progress(result.note);
       break;
     }
     if (Date.now() >= deadline) {
-      result.error = `timed out after ${Math.round(request.timeoutMs / 1000)} s: ` +
+      result.error =
+        `timed out after ${Math.round(request.timeoutMs / 1000)} s: ` +
         `multi-user ${result.multiUserSeconds === undefined ? 'not reached' : 'reached'}, ` +
         `sshd ${result.bootSeconds !== undefined ? 'answered' : result.sshdStartedSeconds !== undefined ? 'started (console) but did not answer' : 'did not answer'}`;
       break;

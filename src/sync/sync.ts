@@ -18,12 +18,7 @@ function assertRelative(path: string): void {
   }
 }
 
-export async function syncBuilder(
-  machine: Machine,
-  sourceRoot: string,
-  folders: readonly string[],
-  remoteDir: string,
-): Promise<SyncResult> {
+export async function syncBuilder(machine: Machine, sourceRoot: string, folders: readonly string[], remoteDir: string): Promise<SyncResult> {
   const local = await buildManifest(sourceRoot, folders);
   const remoteText = await runChecked(machine, ['sh', '-c', 'cat -- "$1" 2>/dev/null || true', 'sh', `${remoteDir}/${manifestName}`], { sudo: true });
   const diff = diffManifests(local, parseManifest(remoteText));

@@ -58,7 +58,11 @@ export async function askBuildAnswers(w: WizardInput): Promise<BuildAnswers | un
     ? await checkbox(
         {
           message: 'Infrastructure(s) to build for (space selects, enter confirms)',
-          choices: infrastructures.map((i) => ({ value: i.name, name: `${i.name} (${i.hypervisor}, ${i.diskFormats.join('/')})`, checked: (d.iaas ?? []).includes(i.name) })),
+          choices: infrastructures.map((i) => ({
+            value: i.name,
+            name: `${i.name} (${i.hypervisor}, ${i.diskFormats.join('/')})`,
+            checked: (d.iaas ?? []).includes(i.name),
+          })),
           required: true,
           pageSize: infrastructures.length,
         },
@@ -69,7 +73,14 @@ export async function askBuildAnswers(w: WizardInput): Promise<BuildAnswers | un
   let diskFormat = d.diskFormat;
   const formats = iaas.length === 1 ? infrastructures.find((i) => i.name === iaas[0])!.diskFormats : [];
   if (ask('diskFormat') && formats.length > 1) {
-    diskFormat = await select({ message: `Disk format for ${iaas[0]}`, choices: formats.map((f, n) => ({ value: f, name: n === 0 ? `${f} (default)` : f })), default: diskFormat ?? formats[0] }, ctx);
+    diskFormat = await select(
+      {
+        message: `Disk format for ${iaas[0]}`,
+        choices: formats.map((f, n) => ({ value: f, name: n === 0 ? `${f} (default)` : f })),
+        default: diskFormat ?? formats[0],
+      },
+      ctx,
+    );
   }
 
   const os = ask('os')
@@ -82,7 +93,11 @@ export async function askBuildAnswers(w: WizardInput): Promise<BuildAnswers | un
     // providers that are usable here first, then the rest, marked
     const sorted = [...w.providers].sort((a, b) => Number(b.usable) - Number(a.usable));
     const choices = [
-      ...sorted.map((p) => ({ value: `vagrant:${p.provider}`, name: p.usable ? `Vagrant VM, ${p.provider} (${p.note})` : `Vagrant VM, ${p.provider}`, disabled: p.usable ? false : `not usable here: ${p.note}` })),
+      ...sorted.map((p) => ({
+        value: `vagrant:${p.provider}`,
+        name: p.usable ? `Vagrant VM, ${p.provider} (${p.note})` : `Vagrant VM, ${p.provider}`,
+        disabled: p.usable ? false : `not usable here: ${p.note}`,
+      })),
       { value: 'ssh', name: 'An SSH host (ssh://user@host[:port])' },
       { value: 'local', name: 'This machine (Linux, as root)', disabled: w.localUnavailable ?? false },
     ];
@@ -136,10 +151,14 @@ export async function askBuildAnswers(w: WizardInput): Promise<BuildAnswers | un
       },
       ctx,
     );
-    if (kind === 'file') agent = { kind, file: await input({ message: 'Agent binary', default: agent.kind === 'file' ? agent.file : undefined, required: true }, ctx) };
+    if (kind === 'file')
+      agent = { kind, file: await input({ message: 'Agent binary', default: agent.kind === 'file' ? agent.file : undefined, required: true }, ctx) };
     else if (kind === 'url') {
       const url = await input({ message: 'Agent URL', required: true, validate: (v) => (/^https?:\/\/\S+$/.test(v) ? true : 'an http(s) URL') }, ctx);
-      const sha256 = await input({ message: 'Its sha256', required: true, validate: (v) => (/^[0-9a-f]{64}$/.test(v) ? true : '64 lowercase hex digits') }, ctx);
+      const sha256 = await input(
+        { message: 'Its sha256', required: true, validate: (v) => (/^[0-9a-f]{64}$/.test(v) ? true : '64 lowercase hex digits') },
+        ctx,
+      );
       agent = { kind, url, sha256 };
     } else agent = { kind: 'pinned' };
   }

@@ -29,7 +29,7 @@ export async function askAfterFailure(task: PromptingTask, facts: FailureFacts):
         { value: 'retry', name: 'retry this stage (the builder is synced again first, so a fix in stages/ is used)' },
         { value: 'shell', name: 'open a shell in the builder (shows the command, then asks again)' },
         { value: 'keep', name: 'keep the machine and the build as they are, and stop' },
-        { value: 'cleanup', name: 'clean up (mounts, loop devices, this build\'s folders) and stop' },
+        { value: 'cleanup', name: "clean up (mounts, loop devices, this build's folders) and stop" },
         { value: 'abort', name: 'stop; keep the build for --resume-from' },
       ],
     });

@@ -59,7 +59,7 @@ find "$chroot/etc/cron.d" -maxdepth 1 -type f -exec chown root:root {} + -exec c
 # nobody else but root writes it. /run is a tmpfs at boot, so systemd-tmpfiles sets the
 # same owner and mode there; our file sorts before legacy.conf, whose entry it replaces.
 lock_dir=$(chroot "$chroot" readlink -f /var/lock)
-[ -n "$lock_dir" ] && [ "$lock_dir" != / ] || fail "/var/lock does not resolve in the image"
+[[ -n "$lock_dir" && "$lock_dir" != / ]] || fail "/var/lock does not resolve in the image"
 # (Set from here: run_in_chroot may put a tmpfs on /run for the time of its script.)
 vcap_gid=$(chroot "$chroot" getent group vcap | cut -d: -f3)
 [ -n "$vcap_gid" ] || fail "group vcap is missing: bosh_users must have run in the OS image"

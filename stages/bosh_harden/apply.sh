@@ -10,7 +10,7 @@ chroot "$chroot" getent group vcap >/dev/null || fail "group vcap is missing: bo
 for d in /tmp /var/tmp; do
   dir=$(target "$d/.")
   dir=${dir%/.}
-  [ -d "$dir" ] && [ ! -L "$dir" ] || fail "$d is not a directory in the image"
+  [[ -d "$dir" && ! -L "$dir" ]] || fail "$d is not a directory in the image"
   chroot "$chroot" chown root:vcap "$d"
   chmod 0770 "$dir"
 done

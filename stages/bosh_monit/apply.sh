@@ -29,7 +29,7 @@ fi
 
 # What compiling needs: a compiler and make (base_*_build_essential), flex, bison and zlib's
 # headers. What this stage installs for it, it removes again.
-[ -x "$chroot/usr/bin/gcc" ] && [ -x "$chroot/usr/bin/make" ] || fail "gcc and make must be in the image (base_${os_distro}_build_essential)"
+[[ -x "$chroot/usr/bin/gcc" && -x "$chroot/usr/bin/make" ]] || fail "gcc and make must be in the image (base_${os_distro}_build_essential)"
 added=()
 for p in flex bison zlib1g-dev "$filter_tool"; do
   [ "$(package_status "$p")" = installed ] || added+=("$p")

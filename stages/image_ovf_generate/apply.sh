@@ -3,6 +3,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
 source "$lib_dir/disk.bash"
 
+# shellcheck disable=SC2119 # no layouts named: any disk layout will do
 disk_env_load
 ovf_dir="$work/ovf"
 vmdk="$ovf_dir/image-disk1.vmdk"

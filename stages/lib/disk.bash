@@ -92,8 +92,9 @@ disk_mke2fs() {
     "${mkfs[@]}" || fail "mke2fs could not make the file system at sector $start from $src"
     return
   fi
-  [ -d "$src$empty" ] && [ ! -L "$src$empty" ] || fail "$src$empty is not a directory"
+  [[ -d "$src$empty" && ! -L "$src$empty" ]] || fail "$src$empty is not a directory"
   mkdir -p "$view"
+  # shellcheck disable=SC2016 # the script's $1... are the inner bash's arguments
   unshare --mount --propagation private --fork --kill-child -- bash -euo pipefail -c '
     src=$1 view=$2 empty=$3
     shift 3
@@ -146,7 +147,7 @@ disk_env_write() {
 
 # disk_env_load [LAYOUT...]: read disk.env, failing unless the disk has one of LAYOUTs.
 disk_env_load() {
-  [ -f "$disk_file" ] && [ -f "$disk_env" ] || fail "no disk image in $work (run an image_create stage first)"
+  [[ -f "$disk_file" && -f "$disk_env" ]] || fail "no disk image in $work (run an image_create stage first)"
   # shellcheck source=/dev/null
   source "$disk_env"
   if [ $# -gt 0 ]; then
@@ -177,6 +178,7 @@ disk_update_files() {
   read -r start sectors <<< "$geometry"
   mkdir -p "$work/mnt"
   mnt=$(realpath -- "$work/mnt")
+  # shellcheck disable=SC2016 # the script's $1... are the inner bash's arguments
   unshare --mount --propagation private --fork --kill-child -- bash -euo pipefail -c '
     disk=$1 mnt=$2 offset=$3 size=$4
     shift 4
@@ -203,7 +205,8 @@ disk_update_files() {
 image_tool() {
   local dir=$1
   shift
-  [ -d "$chroot/mnt" ] && [ ! -L "$chroot/mnt" ] || fail "the image has no /mnt directory"
+  [[ -d "$chroot/mnt" && ! -L "$chroot/mnt" ]] || fail "the image has no /mnt directory"
+  # shellcheck disable=SC2016 # the script's $1... are the inner bash's arguments
   unshare --mount --propagation private --fork --kill-child -- bash -euo pipefail -c '
     dir=$1 root=$2
     shift 2
@@ -294,6 +297,7 @@ grub_core_modules=(part_msdos ext2 fat search search_fs_uuid normal configfile e
 # system by UUID, so the boot disk need not be the BIOS's first disk.
 grub_bios_core() {
   local prefix=$1 fs_uuid=$2 dir=$3
+  # shellcheck disable=SC2016 # $root is GRUB's variable, for GRUB's config
   printf 'search.fs_uuid %s root\nset prefix=($root)%s\n' "$fs_uuid" "${prefix#*)}" > "$dir/early.cfg"
   image_tool "$dir" grub-mkimage -O i386-pc -d /usr/lib/grub/i386-pc -p "$prefix" -c /mnt/early.cfg \
     -o /mnt/core.img biosdisk "${grub_core_modules[@]}" || fail "grub-mkimage -O i386-pc failed"

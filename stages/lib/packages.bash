@@ -17,7 +17,7 @@ check_package_settings() {
 # install_package_set: install os_packages, then purge os_purge_packages, and check the
 # result: every wanted package installed, every purged one gone, no daemon left running.
 install_package_set() {
-  local packages purge missing=() present=() p status
+  local packages purge missing=() present=() p
   read -r -a packages <<< "$os_packages"
   read -r -a purge <<< "${os_purge_packages:-}"
   [ "${#packages[@]}" -gt 0 ] || fail "os_packages is empty"

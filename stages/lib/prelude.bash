@@ -12,6 +12,7 @@ shopt -s nullglob
 
 stage_dir=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 stage_name=$(basename "$stage_dir")
+# shellcheck disable=SC2034 # read by the stage scripts that source the prelude
 assets_dir="$stage_dir/assets"
 lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 stage_script=$(basename "${BASH_SOURCE[1]}")

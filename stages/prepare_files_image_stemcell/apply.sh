@@ -5,7 +5,7 @@ source "$lib_dir/disk.bash"
 
 disk_assert_chroot_unmounted
 tmp_dir=$(target /tmp)
-[ -d "$tmp_dir" ] && [ ! -L "$tmp_dir" ] || fail "the image has no /tmp directory"
+[[ -d "$tmp_dir" && ! -L "$tmp_dir" ]] || fail "the image has no /tmp directory"
 # root:root 1777 as on any Linux: bosh_harden's root:vcap 0770 is for VMs, where the agent
 # sets /tmp up itself; in a container it stays as packed.
 chown root:root "$tmp_dir"

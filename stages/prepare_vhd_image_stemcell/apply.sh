@@ -3,6 +3,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
 source "$lib_dir/disk.bash"
 
+# shellcheck disable=SC2119 # no layouts named: any disk layout will do
 disk_env_load
 [ $((disk_sectors % 2048)) -eq 0 ] || fail "disk.raw is not a whole number of MiB; Azure rejects such a VHD"
 dir=$(package_dir)

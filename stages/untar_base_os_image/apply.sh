@@ -31,7 +31,7 @@ else
   tmp=$(mktemp -d "$rootfs.tmp.XXXXXX")
   tar --numeric-owner --same-owner --same-permissions -I "$z" -xf "$os_image_tgz" -C "$tmp" \
     || fail "cannot extract $os_image_tgz"
-  [ -f "$tmp/etc/os-release" ] && [ -e "$tmp/bin/sh" ] && [ -f "$tmp/var/lib/dpkg/status" ] \
+  [[ -f "$tmp/etc/os-release" && -e "$tmp/bin/sh" && -f "$tmp/var/lib/dpkg/status" ]] \
     || fail "$os_image_tgz is not an OS image (no etc/os-release, bin/sh or dpkg status at its top)"
   grep -qx "VERSION_CODENAME=$os_suite" "$tmp/etc/os-release" \
     || fail "$os_image_tgz is not a $os_name image: $(grep -E '^(ID|VERSION_CODENAME)=' "$tmp/etc/os-release" | tr '\n' ' ')"

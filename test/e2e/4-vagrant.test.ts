@@ -90,7 +90,7 @@ describe('builder VM through vagrant:libvirt (real VM)', { skip, timeout: 40 * 6
     assert.equal(run.code, 1, run.stderr.slice(-3000));
     assert.match(run.stderr, /the box 'stemforge-test\/no-such-box' is not available/);
     assert.match(run.stderr, /what to do: add it first \(vagrant box add NAME --provider PROVIDER\) or name another with --box NAME/);
-    assert.equal(JSON.parse((await vm('status', ['--json'])).stdout).state, 'not_created');
+    assert.equal((JSON.parse((await vm('status', ['--json'])).stdout) as { state: string }).state, 'not_created');
   });
 
   it('vm up creates, boots and provisions the builder VM', async () => {
@@ -99,7 +99,9 @@ describe('builder VM through vagrant:libvirt (real VM)', { skip, timeout: 40 * 6
     const result = JSON.parse(run.stdout) as { ok: boolean; state: string; ssh: string };
     assert.equal(result.state, 'running');
     assert.match(result.ssh, /^ssh:\/\/vagrant@192\.168\.121\.\d+:22$/);
-    const wanted = createHash('sha256').update(readFileSync(join(packageRoot, 'templates', 'provision.sh'))).digest('hex');
+    const wanted = createHash('sha256')
+      .update(readFileSync(join(packageRoot, 'templates', 'provision.sh')))
+      .digest('hex');
     const marker = await vm('ssh', ['--', 'cat', '/var/lib/stemforge/provisioned']);
     assert.equal(marker.code, 0, marker.stderr);
     assert.equal(marker.stdout.trim(), wanted);
@@ -119,8 +121,19 @@ describe('builder VM through vagrant:libvirt (real VM)', { skip, timeout: 40 * 6
     let interrupted = false;
     let killing: Promise<Run> | undefined;
     const run = await stemforge(
-      ['os-image', '--os', 'debian-bookworm', '--machine', 'vagrant:libvirt', ...vmFlags, '--until', 'base_debootstrap',
-        '--out', join(scratch, 'out', 'interrupted.tgz'), '--no-cache'],
+      [
+        'os-image',
+        '--os',
+        'debian-bookworm',
+        '--machine',
+        'vagrant:libvirt',
+        ...vmFlags,
+        '--until',
+        'base_debootstrap',
+        '--out',
+        join(scratch, 'out', 'interrupted.tgz'),
+        '--no-cache',
+      ],
       {
         onStderr: (text, child) => {
           if (!killed && /base_debootstrap: debootstrap /.test(text)) {
@@ -160,7 +173,8 @@ describe('builder VM through vagrant:libvirt (real VM)', { skip, timeout: 40 * 6
             // every SSH session of the vagrant user in the VM dies, stemforge's included
             killing = new Promise((r) => setTimeout(r, 8000)).then(() =>
               // one string: ssh joins its arguments with spaces for the remote shell
-              vm('ssh', ['--', "sudo pkill -KILL -f 'sshd: vagrant'"]));
+              vm('ssh', ['--', "sudo pkill -KILL -f 'sshd: vagrant'"]),
+            );
           }
         },
       },
@@ -187,7 +201,7 @@ describe('builder VM through vagrant:libvirt (real VM)', { skip, timeout: 40 * 6
   it('halts, comes back up with the same host key, and is destroyed', async () => {
     const halt = await vm('halt');
     assert.equal(halt.code, 0, halt.stderr.slice(-3000));
-    assert.equal(JSON.parse((await vm('status', ['--json'])).stdout).state, 'shutoff');
+    assert.equal((JSON.parse((await vm('status', ['--json'])).stdout) as { state: string }).state, 'shutoff');
 
     const up = await vm('up', [...vmFlags, '--json']);
     assert.equal(up.code, 0, up.stderr.slice(-3000));
@@ -195,7 +209,7 @@ describe('builder VM through vagrant:libvirt (real VM)', { skip, timeout: 40 * 6
 
     const destroy = await vm('destroy');
     assert.equal(destroy.code, 0, destroy.stderr.slice(-3000));
-    assert.equal(JSON.parse((await vm('status', ['--json'])).stdout).state, 'not_created');
+    assert.equal((JSON.parse((await vm('status', ['--json'])).stdout) as { state: string }).state, 'not_created');
     assert.ok(!existsSync(join(scratch, 'data', 'stemforge', 'builders', 'vagrant-libvirt', 'known_hosts')), 'host key forgotten with the VM');
   });
 });

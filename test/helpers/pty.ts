@@ -47,7 +47,10 @@ export function startPty(argv: readonly string[], options: PtyOptions): Pty {
   const dir = mkdtempSync(join(tmpdir(), 'sf-pty-'));
   const socket = join(dir, 'tmux.sock');
   const config = join(dir, 'tmux.conf');
-  writeFileSync(config, ['set -g remain-on-exit on', 'set -g default-terminal xterm-256color', 'set -g default-shell /bin/sh', 'set -g history-limit 5000', ''].join('\n'));
+  writeFileSync(
+    config,
+    ['set -g remain-on-exit on', 'set -g default-terminal xterm-256color', 'set -g default-shell /bin/sh', 'set -g history-limit 5000', ''].join('\n'),
+  );
   // the server's environment, hence the pane's, is the one of the client that starts it
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of ['CI', 'TMUX', 'TMUX_PANE']) delete env[name];

@@ -16,7 +16,13 @@ export function digestTree(root: string, skip: (path: string) => boolean = () =>
       const st = lstatSync(join(root, path));
       const meta = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
       if (st.isSymbolicLink()) out.set(path, `link ${meta} -> ${readlinkSync(join(root, path))}`);
-      else if (st.isFile()) out.set(path, `file ${meta} ${st.size} ${createHash('sha256').update(readFileSync(join(root, path))).digest('hex')}`);
+      else if (st.isFile())
+        out.set(
+          path,
+          `file ${meta} ${st.size} ${createHash('sha256')
+            .update(readFileSync(join(root, path)))
+            .digest('hex')}`,
+        );
       else if (st.isDirectory()) {
         out.set(path, `dir ${meta}`);
         if (st.dev === rootDev) walk(path);

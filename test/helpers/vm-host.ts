@@ -48,8 +48,7 @@ export interface VmHostOptions {
 export function vmHostUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'needs Linux (libvirt, network namespaces)';
   if (process.getuid?.() !== 0) return 'needs root (network namespace, libvirtd, debootstrap)';
-  if (process.env.STEMFORGE_VM_TESTS !== '1')
-    return 'real-VM tests are off; set STEMFORGE_VM_TESTS=1 to run them (about 3 minutes, emulated VM)';
+  if (process.env.STEMFORGE_VM_TESTS !== '1') return 'real-VM tests are off; set STEMFORGE_VM_TESTS=1 to run them (about 3 minutes, emulated VM)';
   return undefined;
 }
 
@@ -155,7 +154,10 @@ export async function setUpVmHost(options: VmHostOptions = {}): Promise<VmHost> 
   const tearDown = async (): Promise<void> => {
     const failures: string[] = [];
     const attempt = async (what: string, argv: string[], timeoutMs = 120_000) => {
-      const { code, output } = await run(argv, env, timeoutMs).catch((err: Error) => ({ code: -1, output: err.message }));
+      const { code, output } = await run(argv, env, timeoutMs).catch((err: unknown) => ({
+        code: -1,
+        output: err instanceof Error ? err.message : String(err),
+      }));
       if (code !== 0) failures.push(`${what}: exit ${code}\n${output.split('\n').slice(-10).join('\n')}`);
       return code === 0 ? output : '';
     };
@@ -232,7 +234,7 @@ export async function setUpVmHost(options: VmHostOptions = {}): Promise<VmHost> 
       tearDown,
     };
   } catch (err) {
-    await tearDown().catch((e: Error) => log(`vm-host: teardown after failed setup: ${e.message}`));
+    await tearDown().catch((e: unknown) => log(`vm-host: teardown after failed setup: ${e instanceof Error ? e.message : String(e)}`));
     throw err;
   }
 }

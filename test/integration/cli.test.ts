@@ -46,8 +46,23 @@ describe('stemforge CLI', () => {
   it('--help lists every command and its flags', () => {
     const r = stemforge(['--help']);
     assert.equal(r.code, 0);
-    for (const flag of ['os-image', '--os', '--machine', '--identity', '--known-hosts', '--host-key', '--out', '--resume-from',
-      '--until', '--mirror', '--build-root', '--package-cache', '--allow-unwritten', '--dry-run', '--json']) {
+    for (const flag of [
+      'os-image',
+      '--os',
+      '--machine',
+      '--identity',
+      '--known-hosts',
+      '--host-key',
+      '--out',
+      '--resume-from',
+      '--until',
+      '--mirror',
+      '--build-root',
+      '--package-cache',
+      '--allow-unwritten',
+      '--dry-run',
+      '--json',
+    ]) {
       assert.ok(r.stdout.includes(flag), flag);
     }
     // one "Usage: stemforge PATH [options]…" section per command; the first is the program's own
@@ -67,11 +82,25 @@ describe('stemforge CLI', () => {
 
   it('--dry-run --json prints the plan and touches nothing', () => {
     const buildRoot = join(mkdtempSync(join(tmpdir(), 'sf-dry-')), 'never-created');
-    const r = stemforge(['os-image', '--os', 'ubuntu-jammy', '--machine', 'ssh://builder@192.0.2.1', '--build-root', buildRoot,
-      '--resume-from', 'bosh_users', '--dry-run', '--json']);
+    const r = stemforge([
+      'os-image',
+      '--os',
+      'ubuntu-jammy',
+      '--machine',
+      'ssh://builder@192.0.2.1',
+      '--build-root',
+      buildRoot,
+      '--resume-from',
+      'bosh_users',
+      '--dry-run',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const plan = JSON.parse(r.stdout) as {
-      machine: string; settings: Record<string, string>; phases: { name: string; stages: { name: string; selected: boolean; written: boolean }[] }[]; unwritten: string[];
+      machine: string;
+      settings: Record<string, string>;
+      phases: { name: string; stages: { name: string; selected: boolean; written: boolean }[] }[];
+      unwritten: string[];
     };
     assert.equal(plan.machine, 'ssh://builder@192.0.2.1:22');
     assert.equal(plan.settings.bosh_users_password, '<redacted>');
@@ -80,7 +109,10 @@ describe('stemforge CLI', () => {
     assert.equal(stages.length, 28);
     assert.equal(stages.find((s) => s.name === 'base_debootstrap')!.selected, false);
     assert.equal(stages.find((s) => s.name === 'bosh_users')!.selected, true);
-    assert.ok(stages.every((s) => s.written), 'every OS-image stage is written');
+    assert.ok(
+      stages.every((s) => s.written),
+      'every OS-image stage is written',
+    );
     assert.deepEqual(plan.unwritten, []);
     assert.ok(!existsSync(buildRoot));
   });
@@ -95,54 +127,125 @@ describe('stemforge CLI', () => {
   });
 
   it('stemcell --dry-run --json plans one stemcell per infrastructure from one OS image', () => {
-    const r = stemforge(['stemcell', '--iaas', 'aws,openstack', '--iaas', 'warden', '--os', 'ubuntu-jammy', '--os-image', cli,
-      '--version', '1.622', '--machine', 'local', '--disk-format', 'raw', '--dry-run', '--json']);
+    const r = stemforge([
+      'stemcell',
+      '--iaas',
+      'aws,openstack',
+      '--iaas',
+      'warden',
+      '--os',
+      'ubuntu-jammy',
+      '--os-image',
+      cli,
+      '--version',
+      '1.622',
+      '--machine',
+      'local',
+      '--disk-format',
+      'raw',
+      '--dry-run',
+      '--json',
+    ]);
     // openstack takes raw; warden does not: the plan refuses it with the valid formats
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /unknown disk format for warden 'raw'; valid choices: files/);
-    const ok = stemforge(['stemcell', '--iaas', 'aws,openstack', '--iaas', 'warden', '--os', 'ubuntu-jammy', '--os-image', cli,
-      '--version', '1.622', '--machine', 'local', '--dry-run', '--json']);
+    const ok = stemforge([
+      'stemcell',
+      '--iaas',
+      'aws,openstack',
+      '--iaas',
+      'warden',
+      '--os',
+      'ubuntu-jammy',
+      '--os-image',
+      cli,
+      '--version',
+      '1.622',
+      '--machine',
+      'local',
+      '--dry-run',
+      '--json',
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
     const plan = JSON.parse(ok.stdout) as { stemcells: { file: string; phases: { name: string; stages: { name: string }[] }[] }[]; blobstoreClis: string };
-    assert.deepEqual(plan.stemcells.map((s) => s.file), [
-      'bosh-stemcell-1.622-aws-xen-hvm-ubuntu-jammy-go_agent.tgz',
-      'bosh-stemcell-1.622-openstack-kvm-ubuntu-jammy-go_agent.tgz',
-      'bosh-stemcell-1.622-warden-boshlite-ubuntu-jammy-go_agent.tgz',
-    ]);
-    assert.deepEqual(plan.stemcells[1]!.phases.map((p) => p.name), ['stemcell', 'package-qcow2']);
+    assert.deepEqual(
+      plan.stemcells.map((s) => s.file),
+      [
+        'bosh-stemcell-1.622-aws-xen-hvm-ubuntu-jammy-go_agent.tgz',
+        'bosh-stemcell-1.622-openstack-kvm-ubuntu-jammy-go_agent.tgz',
+        'bosh-stemcell-1.622-warden-boshlite-ubuntu-jammy-go_agent.tgz',
+      ],
+    );
+    assert.deepEqual(
+      plan.stemcells[1]!.phases.map((p) => p.name),
+      ['stemcell', 'package-qcow2'],
+    );
     assert.equal(plan.stemcells[0]!.phases[0]!.stages[0]!.name, 'untar_base_os_image');
     assert.equal(plan.blobstoreClis, 'install');
   });
 
   const usage: [string, string[], RegExp][] = [
-    ['an unknown OS', ['--os', 'ubuntu-bionic', '--machine', 'local', '--dry-run'],
-      /unknown operating system 'ubuntu-bionic'; valid choices: ubuntu-jammy, ubuntu-noble, debian-bookworm/],
-    ['an unknown resume stage', ['--os', 'debian-bookworm', '--machine', 'local', '--resume-from', 'bosh_nothing', '--dry-run'],
-      /unknown stage for --resume-from 'bosh_nothing'; valid choices: base_debootstrap, /],
-    ['an unknown machine form', ['--os', 'debian-bookworm', '--machine', 'docker://x', '--dry-run'],
-      /--machine 'docker:\/\/x' is not a machine; valid forms: vagrant\[:PROVIDER\], local, ssh:\/\/user@host\[:port\]/],
-    ['an unknown Vagrant provider', ['--os', 'debian-bookworm', '--machine', 'vagrant:qemu', '--dry-run'],
-      /unknown Vagrant provider 'qemu'; valid choices: virtualbox, libvirt, parallels, vmware_desktop, hyperv/],
-    ['a bad --cpus', ['--os', 'debian-bookworm', '--machine', 'vagrant:libvirt', '--cpus', 'two', '--dry-run'],
-      /--cpus takes a whole number above 0, not 'two'/],
+    [
+      'an unknown OS',
+      ['--os', 'ubuntu-bionic', '--machine', 'local', '--dry-run'],
+      /unknown operating system 'ubuntu-bionic'; valid choices: ubuntu-jammy, ubuntu-noble, debian-bookworm/,
+    ],
+    [
+      'an unknown resume stage',
+      ['--os', 'debian-bookworm', '--machine', 'local', '--resume-from', 'bosh_nothing', '--dry-run'],
+      /unknown stage for --resume-from 'bosh_nothing'; valid choices: base_debootstrap, /,
+    ],
+    [
+      'an unknown machine form',
+      ['--os', 'debian-bookworm', '--machine', 'docker://x', '--dry-run'],
+      /--machine 'docker:\/\/x' is not a machine; valid forms: vagrant\[:PROVIDER\], local, ssh:\/\/user@host\[:port\]/,
+    ],
+    [
+      'an unknown Vagrant provider',
+      ['--os', 'debian-bookworm', '--machine', 'vagrant:qemu', '--dry-run'],
+      /unknown Vagrant provider 'qemu'; valid choices: virtualbox, libvirt, parallels, vmware_desktop, hyperv/,
+    ],
+    [
+      'a bad --cpus',
+      ['--os', 'debian-bookworm', '--machine', 'vagrant:libvirt', '--cpus', 'two', '--dry-run'],
+      /--cpus takes a whole number above 0, not 'two'/,
+    ],
     ['a missing --os', ['--machine', 'local'], /required option '--os <name>' not specified/],
-    ['a relative --build-root', ['--os', 'debian-bookworm', '--machine', 'local', '--build-root', 'build', '--dry-run'],
-      /--build-root must be an absolute path on the build machine, not 'build'/],
+    [
+      'a relative --build-root',
+      ['--os', 'debian-bookworm', '--machine', 'local', '--build-root', 'build', '--dry-run'],
+      /--build-root must be an absolute path on the build machine, not 'build'/,
+    ],
     ['a malformed BUILD_TIME', ['--os', 'debian-bookworm', '--machine', 'local', '--dry-run'], /BUILD_TIME '2024-10-23' is not of the form/],
   ];
   const stemcellBase = ['stemcell', '--os', 'ubuntu-jammy', '--os-image', cli, '--machine', 'local', '--dry-run'];
   const stemcellUsage: [string, string[], RegExp][] = [
-    ['an unknown infrastructure', [...stemcellBase, '--iaas', 'digitalocean', '--version', '1.0'],
-      /unknown infrastructure 'digitalocean'; valid choices: aws, alicloud, azure, /],
-    ['a hypervisor the infrastructure does not have', [...stemcellBase, '--iaas', 'aws', '--hypervisor', 'kvm', '--version', '1.0'],
-      /unknown hypervisor for aws 'kvm'; valid choices: xen-hvm, xen/],
+    [
+      'an unknown infrastructure',
+      [...stemcellBase, '--iaas', 'digitalocean', '--version', '1.0'],
+      /unknown infrastructure 'digitalocean'; valid choices: aws, alicloud, azure, /,
+    ],
+    [
+      'a hypervisor the infrastructure does not have',
+      [...stemcellBase, '--iaas', 'aws', '--hypervisor', 'kvm', '--version', '1.0'],
+      /unknown hypervisor for aws 'kvm'; valid choices: xen-hvm, xen/,
+    ],
     ['a version that is not digits and dots', [...stemcellBase, '--iaas', 'aws', '--version', '1.0-rc1'], /--version '1\.0-rc1' is not digits and dots/],
-    ['an agent URL without its digest', [...stemcellBase, '--iaas', 'aws', '--version', '1.0', '--agent-url', 'https://example.invalid/agent'],
-      /--agent-url needs --agent-sha256/],
-    ['--resume-from with two infrastructures', [...stemcellBase, '--iaas', 'aws,warden', '--version', '1.0', '--resume-from', 'bosh_clean'],
-      /--resume-from and --until work on one infrastructure at a time/],
-    ['a missing OS image', ['stemcell', '--iaas', 'aws', '--version', '1.0', '--os-image', '/nonexistent/x.tgz', '--machine', 'local', '--dry-run'],
-      /--os-image \/nonexistent\/x\.tgz: no such file/],
+    [
+      'an agent URL without its digest',
+      [...stemcellBase, '--iaas', 'aws', '--version', '1.0', '--agent-url', 'https://example.invalid/agent'],
+      /--agent-url needs --agent-sha256/,
+    ],
+    [
+      '--resume-from with two infrastructures',
+      [...stemcellBase, '--iaas', 'aws,warden', '--version', '1.0', '--resume-from', 'bosh_clean'],
+      /--resume-from and --until work on one infrastructure at a time/,
+    ],
+    [
+      'a missing OS image',
+      ['stemcell', '--iaas', 'aws', '--version', '1.0', '--os-image', '/nonexistent/x.tgz', '--machine', 'local', '--dry-run'],
+      /--os-image \/nonexistent\/x\.tgz: no such file/,
+    ],
   ];
   for (const [what, args, message] of stemcellUsage) {
     it(`stemcell exits 2 with one clear line for ${what}`, () => {
@@ -163,7 +266,10 @@ describe('stemforge CLI', () => {
   }
 
   it('refuses --machine local for a non-root user, saying what to do', { skip: nobodyUnavailable() }, () => {
-    const r = stemforge(['os-image', '--os', 'debian-bookworm', '--machine', 'local', '--until', 'base_debootstrap'], { asUser: '65534', env: { HOME: '/tmp' } });
+    const r = stemforge(['os-image', '--os', 'debian-bookworm', '--machine', 'local', '--until', 'base_debootstrap'], {
+      asUser: '65534',
+      env: { HOME: '/tmp' },
+    });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /--machine local needs root/);
     assert.match(r.stderr, /what to do: run stemforge as root/);
@@ -171,9 +277,16 @@ describe('stemforge CLI', () => {
 
   it('base_debootstrap says how to install a missing debootstrap', { skip: process.getuid?.() === 0 ? undefined : 'needs root' }, () => {
     const build = mkdtempSync(join(tmpdir(), 'sf-nodebootstrap-'));
-    writeFileSync(join(build, 'settings.bash'), "os_name='debian-bookworm'\nos_suite='bookworm'\nos_arch='amd64'\nos_keyring='/nonexistent'\nos_components='main'\nmirror='http://127.0.0.1:9/debian'\n");
+    writeFileSync(
+      join(build, 'settings.bash'),
+      "os_name='debian-bookworm'\nos_suite='bookworm'\nos_arch='amd64'\nos_keyring='/nonexistent'\nos_components='main'\nmirror='http://127.0.0.1:9/debian'\n",
+    );
     // debootstrap lives in /usr/sbin: a PATH without it is a build machine without it
-    const r = spawnSync('env', ['-i', 'PATH=/usr/bin:/bin', 'bash', join(packageRoot, 'stages', 'base_debootstrap', 'config.sh'), join(build, 'settings.bash')], { encoding: 'utf8' });
+    const r = spawnSync(
+      'env',
+      ['-i', 'PATH=/usr/bin:/bin', 'bash', join(packageRoot, 'stages', 'base_debootstrap', 'config.sh'), join(build, 'settings.bash')],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 1);
     assert.match(r.stderr, /'debootstrap' is not installed on the build machine \(install it, e\.g\. apt-get install debootstrap\)/);
   });
@@ -188,8 +301,19 @@ describe('stemforge CLI', () => {
     });
 
     it('exits 1 for an unreachable host', () => {
-      const r = stemforge(['os-image', '--os', 'debian-bookworm', '--machine', 'ssh://root@127.0.0.1:1', '--identity', sshd.clientKey,
-        '--known-hosts', sshd.knownHosts, '--until', 'base_debootstrap']);
+      const r = stemforge([
+        'os-image',
+        '--os',
+        'debian-bookworm',
+        '--machine',
+        'ssh://root@127.0.0.1:1',
+        '--identity',
+        sshd.clientKey,
+        '--known-hosts',
+        sshd.knownHosts,
+        '--until',
+        'base_debootstrap',
+      ]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /cannot reach 127\.0\.0\.1:1 over ssh: ECONNREFUSED/);
       assert.match(r.stderr, /what to do: check the address and port/);
@@ -198,10 +322,23 @@ describe('stemforge CLI', () => {
     it('exits 1 for an unknown host key, printing its fingerprint', () => {
       const empty = join(mkdtempSync(join(tmpdir(), 'sf-kh-')), 'known_hosts');
       writeFileSync(empty, '');
-      const r = stemforge(['os-image', '--os', 'debian-bookworm', '--machine', sshd.machineUrl, '--identity', sshd.clientKey,
-        '--known-hosts', empty, '--until', 'base_debootstrap']);
+      const r = stemforge([
+        'os-image',
+        '--os',
+        'debian-bookworm',
+        '--machine',
+        sshd.machineUrl,
+        '--identity',
+        sshd.clientKey,
+        '--known-hosts',
+        empty,
+        '--until',
+        'base_debootstrap',
+      ]);
       assert.equal(r.code, 1);
-      const fp = execFileSync('ssh-keygen', ['-l', '-f', join(sshd.dir, 'host_ed25519.pub')]).toString().split(' ')[1]!;
+      const fp = execFileSync('ssh-keygen', ['-l', '-f', join(sshd.dir, 'host_ed25519.pub')])
+        .toString()
+        .split(' ')[1]!;
       assert.match(r.stderr, /is not known \(ssh-ed25519 SHA256:/);
       assert.ok(r.stderr.includes(`--host-key ${fp}`));
     });
@@ -209,8 +346,19 @@ describe('stemforge CLI', () => {
     it('exits 1 for a key the host does not accept', () => {
       const dir = mkdtempSync(join(tmpdir(), 'sf-key-'));
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'k')]);
-      const r = stemforge(['os-image', '--os', 'debian-bookworm', '--machine', sshd.machineUrl, '--identity', join(dir, 'k'),
-        '--known-hosts', sshd.knownHosts, '--until', 'base_debootstrap']);
+      const r = stemforge([
+        'os-image',
+        '--os',
+        'debian-bookworm',
+        '--machine',
+        sshd.machineUrl,
+        '--identity',
+        join(dir, 'k'),
+        '--known-hosts',
+        sshd.knownHosts,
+        '--until',
+        'base_debootstrap',
+      ]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /ssh authentication as root on 127\.0\.0\.1:\d+ failed/);
     });

@@ -33,7 +33,15 @@ const notInstalled = (shell: string): string | undefined =>
   spawnSync(shell, ['--version']).error ? `${shell} is not installed (scripts/install-build-deps.sh installs it)` : undefined;
 
 /** What the shell offers, without descriptions, each once, sorted. */
-const offered = (lines: string): string[] => [...new Set(lines.split('\n').filter((l) => l !== '').map((l) => l.split('\t')[0]!))].sort();
+const offered = (lines: string): string[] =>
+  [
+    ...new Set(
+      lines
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => l.split('\t')[0]!),
+    ),
+  ].sort();
 const sorted = (list: readonly string[]): string[] => [...list].sort();
 
 // What the real tree and the catalog say the scripts must offer.
@@ -109,8 +117,13 @@ describe('stemforge completion', () => {
   it('says how to install each script', () => {
     const r = stemforge(['completion', '--help']);
     assert.equal(r.code, 0, r.stderr);
-    for (const line of ['source <(stemforge completion bash)', '~/.local/share/bash-completion/completions/stemforge', '_stemforge', '$fpath',
-      'stemforge completion fish > ~/.config/fish/completions/stemforge.fish']) {
+    for (const line of [
+      'source <(stemforge completion bash)',
+      '~/.local/share/bash-completion/completions/stemforge',
+      '_stemforge',
+      '$fpath',
+      'stemforge completion fish > ~/.config/fish/completions/stemforge.fish',
+    ]) {
       assert.ok(r.stdout.includes(line), line);
     }
   });
@@ -142,7 +155,11 @@ describe('bash completion', { skip: notInstalled('bash') }, () => {
   let files: string;
   const trap = trapPath();
   const complete = (line: string, scriptFile = join(dir, 'stemforge.bash')): string[] => {
-    const r = spawnSync('bash', ['--norc', '--noprofile', join(dir, 'driver.bash'), scriptFile, line], { cwd: files, encoding: 'utf8', env: { PATH: trap.path } });
+    const r = spawnSync('bash', ['--norc', '--noprofile', join(dir, 'driver.bash'), scriptFile, line], {
+      cwd: files,
+      encoding: 'utf8',
+      env: { PATH: trap.path },
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
     return offered(r.stdout);
@@ -207,8 +224,12 @@ describe('zsh completion', { skip: notInstalled('zsh') }, () => {
   let files: string;
   const trap = trapPath();
   const complete = (line: string): string[] => {
-    const r = spawnSync('zsh', ['-f', join(dir, 'driver.zsh'), join(dir, 'functions'), join(dir, 'matches'), line],
-      { cwd: files, encoding: 'utf8', timeout: 60_000, env: { ...process.env, PATH: trap.path } });
+    const r = spawnSync('zsh', ['-f', join(dir, 'driver.zsh'), join(dir, 'functions'), join(dir, 'matches'), line], {
+      cwd: files,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, PATH: trap.path },
+    });
     assert.equal(r.status, 0, r.stderr);
     return offered(r.stdout);
   };
@@ -240,8 +261,11 @@ describe('fish completion', { skip: notInstalled('fish') }, () => {
   let files: string;
   const trap = trapPath();
   const complete = (line: string): string[] => {
-    const r = spawnSync('fish', ['--no-config', '-c', 'source $argv[1]; and complete -C $argv[2]', join(dir, 'stemforge.fish'), line],
-      { cwd: files, encoding: 'utf8', env: { ...process.env, PATH: trap.path } });
+    const r = spawnSync('fish', ['--no-config', '-c', 'source $argv[1]; and complete -C $argv[2]', join(dir, 'stemforge.fish'), line], {
+      cwd: files,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: trap.path },
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
     return offered(r.stdout);
@@ -255,7 +279,11 @@ describe('fish completion', { skip: notInstalled('fish') }, () => {
   const cases: Case[] = [
     ...commonCases,
     // fish answers with the whole token, --flag= included
-    { what: 'the values of --os after =', line: 'stemforge stemcell --os=ubuntu-', offers: osNames.filter((n) => n.startsWith('ubuntu-')).map((n) => `--os=${n}`) },
+    {
+      what: 'the values of --os after =',
+      line: 'stemforge stemcell --os=ubuntu-',
+      offers: osNames.filter((n) => n.startsWith('ubuntu-')).map((n) => `--os=${n}`),
+    },
     { what: 'the provider after vagrant:', line: 'stemforge stemcell --machine vagrant:li', offers: ['vagrant:libvirt'] },
     { what: 'the last --iaas item after a comma', line: 'stemforge stemcell --iaas aws,go', offers: ['aws,google'] },
     { what: 'the last --iaas item after --iaas=', line: 'stemforge stemcell --iaas=aws,go', offers: ['--iaas=aws,google'] },

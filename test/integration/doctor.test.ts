@@ -44,13 +44,20 @@ function doctorCli(args: string[]): { code: number | null; stdout: string; stder
     process.exitCode = code;
   `;
   // run from the package so 'commander' resolves from its node_modules
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, 'doctor', ...args],
-    { cwd: packageRoot, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, 'doctor', ...args], {
+    cwd: packageRoot,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const localSkip = process.platform !== 'linux' || process.getuid?.() !== 0 ? 'needs root on Linux'
-  : defaultPath.split(':').some((d) => existsSync(join(d, 'debootstrap'))) ? undefined : 'debootstrap is not installed';
+const localSkip =
+  process.platform !== 'linux' || process.getuid?.() !== 0
+    ? 'needs root on Linux'
+    : defaultPath.split(':').some((d) => existsSync(join(d, 'debootstrap')))
+      ? undefined
+      : 'debootstrap is not installed';
 
 describe('doctor on this host: --machine local', { skip: localSkip }, () => {
   it('passes the local checks as root', async () => {
@@ -84,7 +91,9 @@ const registered = (): string | undefined =>
 
 describe('doctor through bin/stemforge.js', { skip: localSkip ?? registered() }, () => {
   it('--machine local --json exits 0 as root', () => {
-    const r = spawnSync(process.execPath, [cli, 'doctor', '--machine', 'local', '--cache-dir', dirs.cacheDir, '--out', dirs.outputDir, '--json'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [cli, 'doctor', '--machine', 'local', '--cache-dir', dirs.cacheDir, '--out', dirs.outputDir, '--json'], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as DoctorReport).ok, true);
   });
@@ -130,13 +139,17 @@ describe('doctor on this host: vagrant', { skip: spawnSync('vagrant', ['--versio
     }
   });
 
-  it('fails VirtualBox where it is not installed, with what to do', { skip: spawnSync('VBoxManage', ['--version']).error ? undefined : 'VirtualBox is installed' }, async () => {
-    const report = await runDoctor(request({ kind: 'vagrant', provider: 'virtualbox' }), realProbe);
-    const provider = byId(report, 'provider');
-    assert.equal(provider.status, 'fail');
-    assert.match(provider.detail, /VirtualBox is not installed \(no VBoxManage on PATH\)/);
-    assert.equal(report.ok, false);
-  });
+  it(
+    'fails VirtualBox where it is not installed, with what to do',
+    { skip: spawnSync('VBoxManage', ['--version']).error ? undefined : 'VirtualBox is installed' },
+    async () => {
+      const report = await runDoctor(request({ kind: 'vagrant', provider: 'virtualbox' }), realProbe);
+      const provider = byId(report, 'provider');
+      assert.equal(provider.status, 'fail');
+      assert.match(provider.detail, /VirtualBox is not installed \(no VBoxManage on PATH\)/);
+      assert.equal(report.ok, false);
+    },
+  );
 });
 
 describe('doctor on this host: ssh to a real sshd', { skip: sshdUnavailable() }, () => {
@@ -162,7 +175,10 @@ describe('doctor on this host: ssh to a real sshd', { skip: sshdUnavailable() },
     const report = await runDoctor(request(spec(), { identityFile: sshd.clientKey, hostKeyFingerprint: wrong }), realProbe);
     const ssh = byId(report, 'ssh');
     assert.equal(ssh.status, 'fail');
-    assert.match(ssh.detail, new RegExp(`host key of \\[127\\.0\\.0\\.1\\]:${sshd.port} is ssh-ed25519 SHA256:\\S+, not the pinned ${wrong}; refusing to connect`));
+    assert.match(
+      ssh.detail,
+      new RegExp(`host key of \\[127\\.0\\.0\\.1\\]:${sshd.port} is ssh-ed25519 SHA256:\\S+, not the pinned ${wrong}; refusing to connect`),
+    );
     assert.match(ssh.fix!, /check that you reach the right machine/);
     assert.equal(report.ok, false);
   });
@@ -186,13 +202,19 @@ describe('doctor on this host: ssh to a real sshd', { skip: sshdUnavailable() },
     copyFileSync(sshd.knownHosts, knownHosts);
     const { port } = sshd;
     await sshd.stop();
-    const report = await runDoctor(request({ kind: 'ssh', user: 'root', host: '127.0.0.1', port }, { identityFile: key, knownHostsFile: knownHosts }), realProbe);
+    const report = await runDoctor(
+      request({ kind: 'ssh', user: 'root', host: '127.0.0.1', port }, { identityFile: key, knownHostsFile: knownHosts }),
+      realProbe,
+    );
     const ssh = byId(report, 'ssh');
     assert.equal(ssh.status, 'fail');
     assert.equal(ssh.detail, `cannot reach 127.0.0.1:${port} over ssh: ECONNREFUSED`);
     assert.equal(ssh.fix, 'check the address and port, and that sshd runs on the host');
     const cli = doctorCli(['--machine', `ssh://root@127.0.0.1:${port}`, '--identity', key, '--known-hosts', knownHosts]);
     assert.equal(cli.code, 1);
-    assert.match(cli.stdout, new RegExp(`^\\[FAIL\\] SSH machine: cannot reach 127\\.0\\.0\\.1:${port} over ssh: ECONNREFUSED\n    what to do: check the address`, 'm'));
+    assert.match(
+      cli.stdout,
+      new RegExp(`^\\[FAIL\\] SSH machine: cannot reach 127\\.0\\.0\\.1:${port} over ssh: ECONNREFUSED\n    what to do: check the address`, 'm'),
+    );
   });
 });

@@ -16,7 +16,9 @@ const skip = process.getuid?.() === 0 ? undefined : 'needs root (overlay mounts)
 const key = (n: number): string => String(n).repeat(32).slice(0, 32);
 
 function mounted(path: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === path);
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === path);
 }
 
 describe('stage layers on overlayfs', { skip }, () => {
@@ -56,10 +58,13 @@ describe('stage layers on overlayfs', { skip }, () => {
   });
 
   it('a failed stage leaves no layer, and the probe stops before it', async () => {
-    await assert.rejects(chain.run(2, async () => {
-      writeFileSync(join(chroot(), 'half-done'), 'x');
-      throw new Error('stage failed');
-    }), /stage failed/);
+    await assert.rejects(
+      chain.run(2, async () => {
+        writeFileSync(join(chroot(), 'half-done'), 'x');
+        throw new Error('stage failed');
+      }),
+      /stage failed/,
+    );
     assert.ok(!mounted(layout.workDir));
     assert.equal(await chain.probe(), 2);
     assert.ok(!existsSync(join(layout.root, 'layers', `${key(3)}.part`)));
@@ -97,7 +102,7 @@ describe('stage layers on overlayfs', { skip }, () => {
     }
   });
 
-  it('prune removes other layers, least recently used first, never this chain\'s', async () => {
+  it("prune removes other layers, least recently used first, never this chain's", async () => {
     const other = new LayerChain(new LocalMachine(), layout, ['x'], [key(9)]);
     await other.run(0, async () => {
       mkdirSync(chroot(), { recursive: true });

@@ -17,11 +17,40 @@ function failingBuild(t: TestContext): { pty: Pty; dir: string; buildDir: string
   const dir = mkdtempSync(join(tmpdir(), 'sf-on-error-'));
   const image = join(dir, 'not-an-image.tgz');
   writeFileSync(image, 'this is not a gzip tarball\n');
-  const env: Record<string, string | undefined> = { STEMFORGE_CONFIG_DIR: join(dir, 'config'), XDG_CACHE_HOME: join(dir, 'cache'), XDG_STATE_HOME: join(dir, 'state'), NO_COLOR: undefined };
+  const env: Record<string, string | undefined> = {
+    STEMFORGE_CONFIG_DIR: join(dir, 'config'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
+    XDG_STATE_HOME: join(dir, 'state'),
+    NO_COLOR: undefined,
+  };
   for (const name of Object.keys(process.env)) if (name.startsWith('STEMFORGE_') && !(name in env)) env[name] = undefined;
-  const pty = startPty([process.execPath, cli, 'build', '--yes', '--iaas', 'warden', '--os', 'debian-bookworm', '--machine', 'local', '--skip-doctor',
-    '--os-image', image, '--agent-file', join(packageRoot, 'test', 'fixtures', 'test-agent.sh'), '--skip-blobstore-clis', '--version', '0.3',
-    '--build-root', join(dir, 'root'), '--out', join(dir, 'out')], { cwd: dir, env, height: 60 });
+  const pty = startPty(
+    [
+      process.execPath,
+      cli,
+      'build',
+      '--yes',
+      '--iaas',
+      'warden',
+      '--os',
+      'debian-bookworm',
+      '--machine',
+      'local',
+      '--skip-doctor',
+      '--os-image',
+      image,
+      '--agent-file',
+      join(packageRoot, 'test', 'fixtures', 'test-agent.sh'),
+      '--skip-blobstore-clis',
+      '--version',
+      '0.3',
+      '--build-root',
+      join(dir, 'root'),
+      '--out',
+      join(dir, 'out'),
+    ],
+    { cwd: dir, env, height: 60 },
+  );
   t.after(() => {
     pty.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -40,7 +69,13 @@ describe('a failed stage on a terminal', { skip, timeout: 120_000 }, () => {
     assert.ok(shell.includes(`cd ${buildDir}`), shell);
     assert.match(shell, /What now\?/, 'asked again after showing the command');
     pty.sendKeys('Enter'); // retry (the first choice): the same stage runs again, and fails again
-    await pty.waitFor((screen) => (screen.match(/What now\?/g) ?? []).length >= 1 && /retry this stage/.test(screen) && !/In another terminal/.test(screen.split(`${stage} failed`).at(-1)!), 60_000);
+    await pty.waitFor(
+      (screen) =>
+        (screen.match(/What now\?/g) ?? []).length >= 1 &&
+        /retry this stage/.test(screen) &&
+        !/In another terminal/.test(screen.split(`${stage} failed`).at(-1)!),
+      60_000,
+    );
     pty.sendKeys('Down', 'Down', 'Down', 'Down', 'Enter'); // stop; keep the build for --resume-from
     const code = await pty.waitForExit(60_000);
     const screen = pty.capture(true);
@@ -48,10 +83,20 @@ describe('a failed stage on a terminal', { skip, timeout: 120_000 }, () => {
     assert.match(screen, new RegExp(`resume: stemforge build --yes .*--resume-from ${stage}`));
     const runLog = /run log: (\S+run\.log)/.exec(screen)?.[1];
     assert.ok(runLog && existsSync(runLog), screen);
-    const events = readFileSync(runLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; stage?: string; step?: string; state?: string; decision?: string });
+    const events = readFileSync(runLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; stage?: string; step?: string; state?: string; decision?: string });
     const mine = events.filter((e) => e.stage === stage);
-    assert.deepEqual(mine.filter((e) => e.type === 'stage' && e.step === 'apply').map((e) => e.state), ['started', 'failed', 'started', 'failed'], 'the stage really ran twice');
-    assert.deepEqual(mine.filter((e) => e.type === 'decision').map((e) => e.decision), ['retry', 'abort']);
+    assert.deepEqual(
+      mine.filter((e) => e.type === 'stage' && e.step === 'apply').map((e) => e.state),
+      ['started', 'failed', 'started', 'failed'],
+      'the stage really ran twice',
+    );
+    assert.deepEqual(
+      mine.filter((e) => e.type === 'decision').map((e) => e.decision),
+      ['retry', 'abort'],
+    );
     assert.match(screen, /--- last \d+ lines of/);
     assert.ok(existsSync(buildDir), 'the build stays for --resume-from');
   });

@@ -19,7 +19,7 @@ function writeStage(layout: BuildLayout, name: string, body: string): void {
   writeFileSync(join(dir, 'apply.sh'), `#!/usr/bin/env bash\nset -euo pipefail\n${body}\n`, { mode: 0o755 });
 }
 
-describe('a failed stage and the run\'s policy', { skip }, () => {
+describe("a failed stage and the run's policy", { skip }, () => {
   let layout: BuildLayout;
   let runner: StageRunner;
   before(async () => {
@@ -48,17 +48,27 @@ describe('a failed stage and the run\'s policy', { skip }, () => {
     assert.equal(record.exitCode, 0);
     assert.deepEqual(asked, [`flaky:7:${layout.buildDir}`]);
     assert.equal(task.output, 'fixed');
-    assert.deepEqual(events.map((e) => ('state' in e ? e.state : e.type === 'decision' ? `decision:${e.decision}` : e.type)), ['started', 'failed', 'decision:retry', 'started', 'completed']);
+    assert.deepEqual(
+      events.map((e) => ('state' in e ? e.state : e.type === 'decision' ? `decision:${e.decision}` : e.type)),
+      ['started', 'failed', 'decision:retry', 'started', 'completed'],
+    );
   });
 
   for (const decision of ['keep', 'cleanup', 'abort'] as const) {
     it(`stops with the decision '${decision}' attached`, async () => {
       writeStage(layout, 'broken', 'exit 4');
-      const err = await runStage(runner, 'test', 'broken', 'apply', { output: '', title: '' }, {
-        renderer: 'silent',
-        signal: new AbortController().signal,
-        onStageError: async (): Promise<StageDecision> => decision,
-      }).catch((e: unknown) => e);
+      const err = await runStage(
+        runner,
+        'test',
+        'broken',
+        'apply',
+        { output: '', title: '' },
+        {
+          renderer: 'silent',
+          signal: new AbortController().signal,
+          onStageError: async (): Promise<StageDecision> => decision,
+        },
+      ).catch((e: unknown) => e);
       assert.ok(err instanceof StoppedAfterFailure, String(err));
       assert.equal(err.decision, decision);
       assert.equal(err.exitCode, 4);
@@ -68,7 +78,14 @@ describe('a failed stage and the run\'s policy', { skip }, () => {
 
   it('without a policy the failure stops the run at once', async () => {
     writeStage(layout, 'broken', 'exit 5');
-    const err = await runStage(runner, 'test', 'broken', 'apply', { output: '', title: '' }, { renderer: 'silent', signal: new AbortController().signal }).catch((e: unknown) => e);
+    const err = await runStage(
+      runner,
+      'test',
+      'broken',
+      'apply',
+      { output: '', title: '' },
+      { renderer: 'silent', signal: new AbortController().signal },
+    ).catch((e: unknown) => e);
     assert.ok(err instanceof StageFailure && !(err instanceof StoppedAfterFailure));
     assert.equal(err.exitCode, 5);
   });
@@ -79,14 +96,21 @@ describe('a failed stage and the run\'s policy', { skip }, () => {
     let asked = false;
     setTimeout(() => controller.abort(), 500);
     const started = Date.now();
-    const err = await runStage(runner, 'test', 'slow', 'apply', { output: '', title: '' }, {
-      renderer: 'silent',
-      signal: controller.signal,
-      onStageError: async () => {
-        asked = true;
-        return 'retry';
+    const err = await runStage(
+      runner,
+      'test',
+      'slow',
+      'apply',
+      { output: '', title: '' },
+      {
+        renderer: 'silent',
+        signal: controller.signal,
+        onStageError: async () => {
+          asked = true;
+          return 'retry';
+        },
       },
-    }).catch((e: unknown) => e);
+    ).catch((e: unknown) => e);
     assert.ok(err instanceof StageFailure && err.cancelled);
     assert.equal(asked, false);
     assert.ok(Date.now() - started < 10_000, 'the stage was stopped, not waited for');

@@ -20,7 +20,10 @@ function writeStage(layout: BuildLayout, name: string, apply: string): void {
 }
 
 function mountedBelow(dir: string): string[] {
-  return readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((p) => p.startsWith(`${dir}/`));
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((p) => p.startsWith(`${dir}/`));
 }
 
 describe('stage runner', { skip }, () => {
@@ -95,6 +98,12 @@ describe('stage runner', { skip }, () => {
     await runner.archiveChroot(target);
     const listing = execFileSync('tar', ['-tvzf', target, '--numeric-owner']).toString();
     assert.match(listing, / 12345\/54321 .* \.\/etc\/hostname$/m);
-    assert.ok(listing.split('\n').filter((l) => l).every((l) => / \.\//.test(l)), 'every entry starts with ./');
+    assert.ok(
+      listing
+        .split('\n')
+        .filter((l) => l)
+        .every((l) => / \.\//.test(l)),
+      'every entry starts with ./',
+    );
   });
 });

@@ -31,8 +31,10 @@ function driver(command?: string): VagrantDriver {
 
 describe('vagrant driver', () => {
   it('says how to get Vagrant when it is missing', async () => {
-    await assert.rejects(driver('/nonexistent/vagrant').version(), (e: unknown) =>
-      e instanceof HintedError && /vagrant is not installed/.test(e.message) && /--machine ssh/.test(e.hint));
+    await assert.rejects(
+      driver('/nonexistent/vagrant').version(),
+      (e: unknown) => e instanceof HintedError && /vagrant is not installed/.test(e.message) && /--machine ssh/.test(e.hint),
+    );
   });
 
   it('refuses a Vagrant older than it supports', async () => {
@@ -44,7 +46,7 @@ describe('vagrant driver', () => {
     await assert.rejects(driver(stub).version(), /Vagrant 2\.2\.19 is too old; stemforge needs 2\.3\.0 or newer/);
   });
 
-  it('reads the installed Vagrant\'s version', { skip: vagrantInstalled() ? undefined : 'vagrant is not installed' }, async () => {
+  it("reads the installed Vagrant's version", { skip: vagrantInstalled() ? undefined : 'vagrant is not installed' }, async () => {
     assert.match(await driver().version(), /^\d+\.\d+\.\d+$/);
   });
 
@@ -55,15 +57,19 @@ describe('vagrant driver', () => {
     assert.equal(status.provider, 'libvirt');
   });
 
-  it('says VirtualBox is not usable where it is not installed (real vagrant, exit 1)', {
-    skip: vagrantInstalled() && !commandExists('VBoxManage') ? undefined : 'needs vagrant without VirtualBox',
-  }, () => {
-    const r = spawnSync(process.execPath, [join(packageRoot, 'bin', 'stemforge.js'), 'vm', 'status', '--provider', 'virtualbox'], {
-      env: { ...process.env, XDG_DATA_HOME: mkdtempSync(join(tmpdir(), 'sf-xdg-')), CI: 'true' },
-      encoding: 'utf8',
-    });
-    assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /the Vagrant provider 'virtualbox' is not usable on this machine: Vagrant could not detect VirtualBox/);
-    assert.match(r.stderr, /what to do: install virtualbox, or choose another provider with --machine vagrant:PROVIDER/);
-  });
+  it(
+    'says VirtualBox is not usable where it is not installed (real vagrant, exit 1)',
+    {
+      skip: vagrantInstalled() && !commandExists('VBoxManage') ? undefined : 'needs vagrant without VirtualBox',
+    },
+    () => {
+      const r = spawnSync(process.execPath, [join(packageRoot, 'bin', 'stemforge.js'), 'vm', 'status', '--provider', 'virtualbox'], {
+        env: { ...process.env, XDG_DATA_HOME: mkdtempSync(join(tmpdir(), 'sf-xdg-')), CI: 'true' },
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /the Vagrant provider 'virtualbox' is not usable on this machine: Vagrant could not detect VirtualBox/);
+      assert.match(r.stderr, /what to do: install virtualbox, or choose another provider with --machine vagrant:PROVIDER/);
+    },
+  );
 });

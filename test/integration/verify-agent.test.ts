@@ -14,7 +14,6 @@ import { hasCommand, pidAlive, qemuPidOf } from '../helpers/processes.js';
 import { stemforgeSpawn, stemforgeSync } from '../helpers/stemcell-cli.js';
 import { rawImage, rawTar, stemcellTarball } from '../helpers/stemcell-tarball.js';
 
-
 const noQemu = ['qemu-system-x86_64', 'qemu-img', 'openssl'].every(hasCommand) ? undefined : 'qemu-system-x86_64, qemu-img and openssl are needed';
 const noMtools = noQemu ?? (hasCommand('mkfs.vfat') && hasCommand('mcopy') ? undefined : 'dosfstools and mtools are needed for the config drive');
 
@@ -27,14 +26,13 @@ function freshTmp(name: string): string {
   return dir;
 }
 
-
 function cmdline(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
 }
 
 function after1(args: string[], flag: string, nth = 0): string {
   const at = args.flatMap((a, i) => (a === flag ? [i] : []))[nth];
-  return at === undefined ? '' : args[at + 1] ?? '';
+  return at === undefined ? '' : (args[at + 1] ?? '');
 }
 
 before(() => {
@@ -105,7 +103,14 @@ describe('stemforge verify --agent: blank disks that never answer', { skip: noQe
     assert.equal(result.ok, false);
     assert.equal(result.infrastructure, 'aws');
     assert.match(result.settingsSource, /metadata service \(IMDSv2\) at http:\/\/169\.254\.169\.254/);
-    assert.deepEqual(result.steps.map((s) => [s.name, s.ok]), [['settings', true], ['boot', true], ['ping', false]]);
+    assert.deepEqual(
+      result.steps.map((s) => [s.name, s.ok]),
+      [
+        ['settings', true],
+        ['boot', true],
+        ['ping', false],
+      ],
+    );
     assert.match(result.error ?? '', /^ping: no pong within 15 s .*the agent never fetched its settings/);
     assert.deepEqual(result.metadataRequests, []);
     assert.ok(result.consoleLog && existsSync(result.consoleLog));
@@ -123,8 +128,10 @@ describe('stemforge verify --agent: blank disks that never answer', { skip: noQe
     const pid = await qemuPidOf(run);
     assert.ok(pid, run.out.stderr);
     const args = cmdline(pid);
-    assert.match(after1(args, '-netdev'),
-      /^user,id=n,restrict=on,net=10\.0\.2\.0\/24,host=10\.0\.2\.2,dns=10\.0\.2\.3,dhcpstart=10\.0\.2\.15,hostfwd=tcp:127\.0\.0\.1:\d+-10\.0\.2\.15:6868,hostfwd=tcp:127\.0\.0\.1:\d+-10\.0\.2\.15:22$/);
+    assert.match(
+      after1(args, '-netdev'),
+      /^user,id=n,restrict=on,net=10\.0\.2\.0\/24,host=10\.0\.2\.2,dns=10\.0\.2\.3,dhcpstart=10\.0\.2\.15,hostfwd=tcp:127\.0\.0\.1:\d+-10\.0\.2\.15:6868,hostfwd=tcp:127\.0\.0\.1:\d+-10\.0\.2\.15:22$/,
+    );
     assert.match(after1(args, '-sandbox'), /elevateprivileges=deny,spawn=deny/);
     assert.match(after1(args, '-drive', 1), /config-drive\.img,format=raw,if=virtio,readonly=on$/);
     const work = readdirSync(tmp).find((n) => n.startsWith('stemforge-agent-'));

@@ -29,7 +29,12 @@ interface Sandbox {
 
 function sandbox(t: TestContext): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'sf-wizard-'));
-  const env: Record<string, string | undefined> = { STEMFORGE_CONFIG_DIR: join(dir, 'config'), XDG_CACHE_HOME: join(dir, 'cache'), BUILD_TIME: undefined, NO_COLOR: undefined };
+  const env: Record<string, string | undefined> = {
+    STEMFORGE_CONFIG_DIR: join(dir, 'config'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
+    BUILD_TIME: undefined,
+    NO_COLOR: undefined,
+  };
   for (const name of Object.keys(process.env)) if (name.startsWith('STEMFORGE_') && !(name in env)) env[name] = undefined;
   const ptys: Pty[] = [];
   t.after(() => {
@@ -163,7 +168,10 @@ describe('the build wizard in a terminal', { skip, timeout: 120_000 }, () => {
     assert.notEqual(screen.indexOf('✔ Build this? Yes'), -1, screen);
     const line = /^ {2}without questions (stemforge build .*)$/m.exec(printed)?.[1];
     assert.ok(line, printed);
-    assert.equal(line, 'stemforge build --yes --iaas openstack --os debian-bookworm --machine ssh://builder@127.0.0.1:2222 --version 0.1 --out my-out --disk-format qcow2');
+    assert.equal(
+      line,
+      'stemforge build --yes --iaas openstack --os debian-bookworm --machine ssh://builder@127.0.0.1:2222 --version 0.1 --out my-out --disk-format qcow2',
+    );
 
     // that command line, as JSON, holds the wizard's answers
     const argv = line.split(' ');
@@ -227,7 +235,7 @@ describe('the build wizard in a terminal', { skip, timeout: 120_000 }, () => {
     assert.equal(screen.split('stemforge will build:').length - 1, 1, screen);
   });
 
-  it('proposes the version after the counter\'s last one', async (t) => {
+  it("proposes the version after the counter's last one", async (t) => {
     const box = sandbox(t);
     const set = box.run(['version', 'set', 'debian-bookworm', 'warden', '2.7']);
     assert.equal(set.code, 0, set.stderr);

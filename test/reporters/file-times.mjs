@@ -20,10 +20,15 @@ export default async function* fileTimes(source) {
     }
     files.set(file, entry);
   }
-  const rows = [...files].map(([file, e]) => ({ name: `${basename(dirname(file))}/${basename(file)}`, s: (e.last - e.first) / 1000, ...e }))
+  const rows = [...files]
+    .map(([file, e]) => ({ name: `${basename(dirname(file))}/${basename(file)}`, s: (e.last - e.first) / 1000, ...e }))
     .sort((a, b) => b.s - a.s);
   const width = Math.max(...rows.map((r) => r.name.length), 4);
   yield `\nper-file times (${rows.length} files, slowest first)\n`;
-  for (const r of rows) yield `  ${r.name.padEnd(width)}  ${r.s.toFixed(1).padStart(8)} s  ${String(r.tests).padStart(4)} tests${r.failed ? `, ${r.failed} failed` : ''}\n`;
-  yield `  ${'all'.padEnd(width)}  ${rows.reduce((t, r) => t + r.s, 0).toFixed(1).padStart(8)} s\n`;
+  for (const r of rows)
+    yield `  ${r.name.padEnd(width)}  ${r.s.toFixed(1).padStart(8)} s  ${String(r.tests).padStart(4)} tests${r.failed ? `, ${r.failed} failed` : ''}\n`;
+  yield `  ${'all'.padEnd(width)}  ${rows
+    .reduce((t, r) => t + r.s, 0)
+    .toFixed(1)
+    .padStart(8)} s\n`;
 }

@@ -97,7 +97,9 @@ export class ImageView {
   /** group name → member names */
   groups(): Map<string, { gid: number; members: string[] }> {
     const map = new Map<string, { gid: number; members: string[] }>();
-    for (const l of this.read('etc/group').split('\n').filter((x) => x.includes(':'))) {
+    for (const l of this.read('etc/group')
+      .split('\n')
+      .filter((x) => x.includes(':'))) {
       const f = l.split(':');
       map.set(f[0]!, { gid: Number(f[2]), members: f[3] ? f[3].split(',') : [] });
     }

@@ -18,7 +18,11 @@ for (const { stage, check } of checksFor(image.os)) {
     console.log(`ok   ${stage}: ${check.title}`);
   } catch (e) {
     failed++;
-    console.log(`FAIL ${stage}: ${check.title}\n     ${String((e as Error).message).split('\n').join('\n     ')}`);
+    console.log(
+      `FAIL ${stage}: ${check.title}\n     ${String((e as Error).message)
+        .split('\n')
+        .join('\n     ')}`,
+    );
   }
 }
 process.exit(failed > 0 ? 1 : 0);

@@ -14,7 +14,13 @@ export interface StemcellCheck extends Check {
   only?: string[];
 }
 
-export const stemcellChecks: readonly StemcellCheck[] = [...commonStemcellChecks, ...osReferenceStemcellChecks, ...iaasChecks, ...diskChecks, ...referenceExampleStemcellChecks];
+export const stemcellChecks: readonly StemcellCheck[] = [
+  ...commonStemcellChecks,
+  ...osReferenceStemcellChecks,
+  ...iaasChecks,
+  ...diskChecks,
+  ...referenceExampleStemcellChecks,
+];
 
 /** The checks for one infrastructure's stage list, in stage order. */
 export function stemcellChecksFor(iaas: Infrastructure, stages: readonly string[]): { stage: string; check: StemcellCheck }[] {

@@ -21,13 +21,22 @@ function settingsOf(osName: string, iaas: string): Record<string, string> {
   const os = operatingSystems.find((o) => o.name === osName)!;
   const infrastructure = infrastructures.find((i) => i.name === iaas)!;
   return stemcellSettings({
-    os, stemforgeVersion: '0', usersPassword: 'pw', packageCacheRoot: '/c', buildRoot: '/b', infrastructure,
-    diskFormat: infrastructure.diskFormats[0]!, version: '1', osImageTgz: '/i.tgz', agent: { file: '/a', sha256: 'a'.repeat(64) },
-    blobstoreClis: false, builderCommit: 'x',
+    os,
+    stemforgeVersion: '0',
+    usersPassword: 'pw',
+    packageCacheRoot: '/c',
+    buildRoot: '/b',
+    infrastructure,
+    diskFormat: infrastructure.diskFormats[0]!,
+    version: '1',
+    osImageTgz: '/i.tgz',
+    agent: { file: '/a', sha256: 'a'.repeat(64) },
+    blobstoreClis: false,
+    builderCommit: 'x',
   });
 }
 
-describe('the agent\'s commands on every OS line', () => {
+describe("the agent's commands on every OS line", () => {
   for (const os of operatingSystems) {
     it(`${os.name}: each command comes from the line's packages or a stage of its plan`, () => {
       const stages = new Set([...os.osImageStages, ...planStemcell({ os: os.name, iaas: 'openstack' }).phases.flatMap((p) => p.stages)]);
@@ -57,7 +66,7 @@ describe('name service per line', () => {
     });
   }
 
-  it('resolvconf lines get networkd\'s DHCP name servers through the path unit', () => {
+  it("resolvconf lines get networkd's DHCP name servers through the path unit", () => {
     const script = stageFile('base_ubuntu_packages/assets/networkd-dns-to-resolvconf');
     assert.match(script, /\/run\/systemd\/netif\/state/);
     assert.match(script, /\/sbin\/resolvconf -a networkd/);
@@ -80,7 +89,7 @@ describe('cgroups and the monit API filter', () => {
     });
   }
 
-  it('the runit agent joins the monit API cgroup before it starts, as the reference\'s run script does', () => {
+  it("the runit agent joins the monit API cgroup before it starts, as the reference's run script does", () => {
     const run = stageFile('bosh_go_agent/assets/agent-run');
     const join = run.indexOf('permit_monit_access');
     assert.ok(run.includes('. /var/vcap/bosh/etc/monit-access-helper.sh'));
@@ -98,14 +107,14 @@ describe('runit on Jammy', () => {
     assert.match(stageFile('base_ubuntu_packages/apply.sh'), /write_file 0644 "\$\(target \/etc\/systemd\/system\/runit\.service\)"/);
   });
 
-  it('monit\'s runit service has a down file: runsv starts it only when the agent says sv start', () => {
+  it("monit's runit service has a down file: runsv starts it only when the agent says sv start", () => {
     assert.match(stageFile('bosh_monit/apply.sh'), /touch \/etc\/sv\/monit\/down/);
     assert.match(stageFile('bosh_monit/assets/sv-monit-run'), /^exec \/var\/vcap\/bosh\/bin\/monit-actual -I -c \/var\/vcap\/bosh\/etc\/monitrc$/m);
   });
 });
 
 describe('sudo', () => {
-  it('vcap (group admin) sudoes with its password; the agent\'s ssh users (bosh_sudoers) without', () => {
+  it("vcap (group admin) sudoes with its password; the agent's ssh users (bosh_sudoers) without", () => {
     const sudoers = stageFile('bosh_users/assets/sudoers');
     assert.match(sudoers, /^%admin\s+ALL=\(ALL\) ALL$/m);
     assert.match(sudoers, /^%bosh_sudoers\s+ALL=\(ALL\) NOPASSWD: ALL$/m);

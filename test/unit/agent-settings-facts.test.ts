@@ -51,12 +51,16 @@ describe('agent.json facts', () => {
 
     const aws = promisedAgentJson('aws', 'runit') as { Infrastructure: { Settings: { Sources: Record<string, unknown>[] } } };
     aws.Infrastructure.Settings.Sources[0]!.URI = 'http://169.254.169.253';
-    assert.equal(firstDifference(aws, promisedAgentJson('aws', 'runit')),
-      'Infrastructure.Settings.Sources[0].URI: "http://169.254.169.253" where "http://169.254.169.254" is promised');
+    assert.equal(
+      firstDifference(aws, promisedAgentJson('aws', 'runit')),
+      'Infrastructure.Settings.Sources[0].URI: "http://169.254.169.253" where "http://169.254.169.254" is promised',
+    );
 
     const extra = promisedAgentJson('vsphere', 'runit') as { Platform: { Linux: Record<string, unknown> } };
     extra.Platform.Linux.CreatePartitionIfNoEphemeralDisk = true;
-    assert.equal(firstDifference(extra, promisedAgentJson('vsphere', 'runit')),
-      'Platform.Linux.CreatePartitionIfNoEphemeralDisk: true where (absent) is promised');
+    assert.equal(
+      firstDifference(extra, promisedAgentJson('vsphere', 'runit')),
+      'Platform.Linux.CreatePartitionIfNoEphemeralDisk: true where (absent) is promised',
+    );
   });
 });

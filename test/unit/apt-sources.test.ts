@@ -13,20 +13,43 @@ const lib = join(packageRoot, 'stages', 'lib');
 function bash(vars: Record<string, string>, script: string): { code: number; out: string; err: string } {
   const chroot = mkdtempSync(join(tmpdir(), 'sf-apt-'));
   try {
-    const assigns = Object.entries({ stage_name: 'base_apt', chroot, ...vars }).map(([k, v]) => `${k}='${v}'`).join('\n');
-    const r = spawnSync('bash', ['-euo', 'pipefail', '-c', `${assigns}\nsource '${lib}/helpers.bash'\nsource '${lib}/apt-sources.bash'\n${script}`], { encoding: 'utf8' });
+    const assigns = Object.entries({ stage_name: 'base_apt', chroot, ...vars })
+      .map(([k, v]) => `${k}='${v}'`)
+      .join('\n');
+    const r = spawnSync('bash', ['-euo', 'pipefail', '-c', `${assigns}\nsource '${lib}/helpers.bash'\nsource '${lib}/apt-sources.bash'\n${script}`], {
+      encoding: 'utf8',
+    });
     return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
   } finally {
     rmSync(chroot, { recursive: true, force: true });
   }
 }
 
-const jammy = { os_name: 'ubuntu-jammy', os_distro: 'ubuntu', os_suite: 'jammy', os_arch: 'amd64', os_components: 'main universe multiverse', os_keyring: '/usr/share/keyrings/none.gpg', mirror_policy: 'user' };
-const bookworm = { os_name: 'debian-bookworm', os_distro: 'debian', os_suite: 'bookworm', os_arch: 'amd64', os_components: 'main', os_keyring: '/usr/share/keyrings/none.gpg', mirror_policy: 'host-apt' };
+const jammy = {
+  os_name: 'ubuntu-jammy',
+  os_distro: 'ubuntu',
+  os_suite: 'jammy',
+  os_arch: 'amd64',
+  os_components: 'main universe multiverse',
+  os_keyring: '/usr/share/keyrings/none.gpg',
+  mirror_policy: 'user',
+};
+const bookworm = {
+  os_name: 'debian-bookworm',
+  os_distro: 'debian',
+  os_suite: 'bookworm',
+  os_arch: 'amd64',
+  os_components: 'main',
+  os_keyring: '/usr/share/keyrings/none.gpg',
+  mirror_policy: 'host-apt',
+};
 
 describe('archive choice', () => {
   it('takes --mirror as given, even with BUILD_TIME', () => {
-    const r = bash({ ...jammy, mirror: 'http://mirror.test/ubuntu', build_time: '20241023T185803Z', snapshot_mirror: 'http://snap.test/ubuntu' }, 'resolve_mirror');
+    const r = bash(
+      { ...jammy, mirror: 'http://mirror.test/ubuntu', build_time: '20241023T185803Z', snapshot_mirror: 'http://snap.test/ubuntu' },
+      'resolve_mirror',
+    );
     assert.equal(r.out, 'http://mirror.test/ubuntu\n');
   });
 
@@ -47,7 +70,7 @@ describe('archive choice', () => {
     assert.match(r.err, /no archive for ubuntu-jammy: pass --mirror URL/);
   });
 
-  it('takes the security archive from --security-mirror, else Ubuntu\'s own archive', () => {
+  it("takes the security archive from --security-mirror, else Ubuntu's own archive", () => {
     assert.equal(bash({ ...jammy, security_mirror: 'http://sec.test/ubuntu' }, 'resolve_security_mirror http://a.test/ubuntu').out, 'http://sec.test/ubuntu\n');
     assert.equal(bash({ ...jammy, security_mirror: '' }, 'resolve_security_mirror http://a.test/ubuntu').out, 'http://a.test/ubuntu\n');
   });
@@ -57,8 +80,11 @@ describe('render_apt_sources', () => {
   it('Ubuntu: one stanza with the release, -updates and -security pockets', () => {
     const r = bash(jammy, 'render_apt_sources http://a.test/ubuntu http://a.test/ubuntu no');
     assert.equal(r.code, 0, r.err);
-    assert.equal(r.out, '# Written by stemforge (base_apt).\n\nTypes: deb\nURIs: http://a.test/ubuntu\n'
-      + 'Suites: jammy jammy-updates jammy-security\nComponents: main universe multiverse\n');
+    assert.equal(
+      r.out,
+      '# Written by stemforge (base_apt).\n\nTypes: deb\nURIs: http://a.test/ubuntu\n' +
+        'Suites: jammy jammy-updates jammy-security\nComponents: main universe multiverse\n',
+    );
   });
 
   it('a snapshot archive is marked so its old Release files are accepted', () => {

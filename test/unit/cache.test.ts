@@ -24,7 +24,13 @@ function artifact(dir: string, bytes: number): string {
 }
 
 const key = (n: number): string => n.toString(16).padStart(64, '0');
-const meta = (n: number, label = 'debian-bookworm'): Pick<CacheEntry, 'key' | 'kind' | 'name' | 'label' | 'manifest'> => ({ key: key(n), kind: 'os-image', name: `x-${n}.tgz`, label, manifest: { phase: 'os-image', n } });
+const meta = (n: number, label = 'debian-bookworm'): Pick<CacheEntry, 'key' | 'kind' | 'name' | 'label' | 'manifest'> => ({
+  key: key(n),
+  kind: 'os-image',
+  name: `x-${n}.tgz`,
+  label,
+  manifest: { phase: 'os-image', n },
+});
 
 describe('cache store', () => {
   it('stores by digest, read-only, and finds by key; a lookup re-hashes and drops a damaged blob', async () => {
@@ -74,7 +80,7 @@ describe('cache store', () => {
     assert.equal(await cache.remove(b), 10_000);
   });
 
-  it('verify removes unreadable entries, dangling ones, orphan blobs and dead writers\' temp files', async () => {
+  it("verify removes unreadable entries, dangling ones, orphan blobs and dead writers' temp files", async () => {
     const dir = scratch();
     const cache = new ArtifactCache(join(dir, 'cache'));
     const good = await cache.putFile(artifact(dir, 1000), meta(1));
@@ -87,7 +93,10 @@ describe('cache store', () => {
     assert.deepEqual(report.corrupt.map((c) => c.reason).sort(), ['blob missing', 'unreadable index entry']);
     assert.equal(report.orphanBlobs.length, 1);
     assert.deepEqual(report.tempFiles, ['999999-dead']);
-    assert.deepEqual((await cache.list()).map((e) => e.key), [good.key]);
+    assert.deepEqual(
+      (await cache.list()).map((e) => e.key),
+      [good.key],
+    );
     assert.equal((await cache.verify()).corrupt.length, 0, 'a second verify finds nothing');
   });
 
@@ -99,11 +108,18 @@ describe('cache store', () => {
     const first = (await cache.list()).find((e) => e.key === key(2))!;
     await cache.setPinned(first, true);
     const dry = await cache.prune({ maxBytes: 1500, dryRun: true });
-    assert.deepEqual(dry.removed.map((e) => e.key), [key(3), key(1)], 'least recently used first; the pinned one is skipped');
+    assert.deepEqual(
+      dry.removed.map((e) => e.key),
+      [key(3), key(1)],
+      'least recently used first; the pinned one is skipped',
+    );
     assert.equal((await cache.list()).length, 3, 'a dry run removes nothing');
     const r = await cache.prune({ maxBytes: 1500 });
     assert.ok(!r.removed.some((e) => e.key === key(2)), 'pinned stays');
-    assert.deepEqual((await cache.list()).map((e) => e.key), [key(2)]);
+    assert.deepEqual(
+      (await cache.list()).map((e) => e.key),
+      [key(2)],
+    );
     await cache.setPinned((await cache.read(key(2)))!, false);
     assert.equal((await cache.prune({ maxAgeDays: 1 })).removed.length, 0, 'used today');
     const entry = (await cache.read(key(2)))!;
@@ -111,12 +127,15 @@ describe('cache store', () => {
     assert.equal((await cache.prune({ maxAgeDays: 30 })).removed.length, 1);
   });
 
-  it('one holder of a key lock at a time; a dead holder\'s lock is broken', async () => {
+  it("one holder of a key lock at a time; a dead holder's lock is broken", async () => {
     const dir = scratch();
     const cache = new ArtifactCache(join(dir, 'cache'));
     const release = await cache.lockKey(key(1));
     let waited = '';
-    await assert.rejects(cache.lockKey(key(1), (pid) => (waited = pid), 200), /locked by another stemforge/);
+    await assert.rejects(
+      cache.lockKey(key(1), (pid) => (waited = pid), 200),
+      /locked by another stemforge/,
+    );
     assert.equal(waited, String(process.pid));
     release();
     mkdirSync(cache.locksDir, { recursive: true });
@@ -138,8 +157,13 @@ describe('cache keys', () => {
     assert.equal(canonicalJson({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: 'x' } }), '{"a":{"c":"x","d":[2,{"e":0,"f":1}]},"b":1}');
     assert.equal(inputKey({ x: 1, y: 2 }), inputKey({ y: 2, x: 1 }));
   });
-  it('a stage\'s content, mode, the library and a setting each change the key; the package cache folder and the commit do not', () => {
-    const base = { phase: 'os-image' as const, tree, stages: ['a', 'b'], settings: { os_name: 'debian-bookworm', pkg_cache_root: '/x', stemforge_commit: 'abc' } };
+  it("a stage's content, mode, the library and a setting each change the key; the package cache folder and the commit do not", () => {
+    const base = {
+      phase: 'os-image' as const,
+      tree,
+      stages: ['a', 'b'],
+      settings: { os_name: 'debian-bookworm', pkg_cache_root: '/x', stemforge_commit: 'abc' },
+    };
     const k = inputKey(phaseManifest(base));
     const edited: Manifest = { version: 1, files: { ...tree.files, 'stages/b/apply.sh': { sha256: '9'.repeat(64), mode: 0o755 } } };
     const chmodded: Manifest = { version: 1, files: { ...tree.files, 'stages/a/apply.sh': { sha256: '1'.repeat(64), mode: 0o644 } } };
@@ -150,7 +174,8 @@ describe('cache keys', () => {
       phaseManifest({ ...base, tree: lib }),
       phaseManifest({ ...base, settings: { ...base.settings, os_name: 'ubuntu-jammy' } }),
       phaseManifest({ ...base, extra: { archive: 'http://mirror.example/debian' } }),
-    ]) assert.notEqual(inputKey(changed), k);
+    ])
+      assert.notEqual(inputKey(changed), k);
     assert.equal(inputKey(phaseManifest({ ...base, settings: { ...base.settings, pkg_cache_root: '/elsewhere', stemforge_commit: 'def+' } })), k);
     assert.notEqual(folderDigest(tree, 'stages/a'), folderDigest(tree, 'stages/b'));
   });
@@ -158,7 +183,10 @@ describe('cache keys', () => {
     const before = phaseManifest({ phase: 'os-image', tree, stages: ['a', 'b'], settings: { mirror: 'm1' } });
     const edited: Manifest = { version: 1, files: { ...tree.files, 'stages/b/apply.sh': { sha256: '9'.repeat(64), mode: 0o755 } } };
     const after = phaseManifest({ phase: 'os-image', tree: edited, stages: ['a', 'b'], settings: { mirror: 'm1' } });
-    assert.deepEqual(diffManifests(before, after).map((l) => l.split(':')[0]), ['stages[b].digest']);
+    assert.deepEqual(
+      diffManifests(before, after).map((l) => l.split(':')[0]),
+      ['stages[b].digest'],
+    );
     const entry = { key: key(1), label: 'debian-bookworm', createdAt: '2026-01-01', manifest: before } as CacheEntry;
     const lines = explainMiss(after, [entry]);
     assert.match(lines[0]!, /closest cached entry 000000000000/);
@@ -179,7 +207,7 @@ describe('cache export and import', () => {
     const r = await importEntries(to, join(dir, 'x.tar'));
     assert.deepEqual(r.imported.map((e) => e.key).sort(), [e1.key, e2.key]);
     assert.equal((await to.lookup(e2.key, { verify: true })).entry?.digest, e2.digest);
-    assert.equal((await to.read(e1.key))?.pinned, false, 'pins are the sender\'s business');
+    assert.equal((await to.read(e1.key))?.pinned, false, "pins are the sender's business");
   });
 
   it('refuses paths outside entries/ and blobs/, links, and a blob that does not match its name; writes no entry then', async () => {
@@ -205,7 +233,10 @@ describe('cache export and import', () => {
       header.encode();
       return header.block!;
     };
-    for (const [name, head] of [['dotdot.tar', block('entries/../../x', 'File')], ['link.tar', block(`blobs/${'b'.repeat(64)}`, 'SymbolicLink', '/etc/passwd')]] as const) {
+    for (const [name, head] of [
+      ['dotdot.tar', block('entries/../../x', 'File')],
+      ['link.tar', block(`blobs/${'b'.repeat(64)}`, 'SymbolicLink', '/etc/passwd')],
+    ] as const) {
       writeFileSync(join(dir, name), Buffer.concat([head, Buffer.alloc(1024)]));
       const cache = new ArtifactCache(join(dir, `cache-${name}`));
       await assert.rejects(importEntries(cache, join(dir, name)), /refusing/);

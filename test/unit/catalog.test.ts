@@ -5,11 +5,34 @@ import { operatingSystems } from '../../src/catalog/operating-systems.js';
 
 // The reference builder's OS-image list for Jammy, in order (stemcell-builder-facts.md §3).
 const jammyReference = [
-  'base_debootstrap', 'base_ubuntu_firstboot', 'base_apt', 'base_ubuntu_build_essential', 'base_ubuntu_packages',
-  'base_file_permission', 'base_ssh', 'bosh_sysstat', 'bosh_environment', 'bosh_sysctl', 'bosh_limits', 'bosh_users',
-  'bosh_monit', 'bosh_ntp', 'bosh_sudoers', 'bosh_systemd', 'password_policies', 'restrict_su_command', 'tty_config',
-  'rsyslog_config', 'delay_monit_start', 'system_grub', 'vim_tiny', 'cron_config', 'escape_ctrl_alt_del',
-  'bosh_audit_ubuntu', 'bosh_log_audit_start', 'clean_machine_id',
+  'base_debootstrap',
+  'base_ubuntu_firstboot',
+  'base_apt',
+  'base_ubuntu_build_essential',
+  'base_ubuntu_packages',
+  'base_file_permission',
+  'base_ssh',
+  'bosh_sysstat',
+  'bosh_environment',
+  'bosh_sysctl',
+  'bosh_limits',
+  'bosh_users',
+  'bosh_monit',
+  'bosh_ntp',
+  'bosh_sudoers',
+  'bosh_systemd',
+  'password_policies',
+  'restrict_su_command',
+  'tty_config',
+  'rsyslog_config',
+  'delay_monit_start',
+  'system_grub',
+  'vim_tiny',
+  'cron_config',
+  'escape_ctrl_alt_del',
+  'bosh_audit_ubuntu',
+  'bosh_log_audit_start',
+  'clean_machine_id',
 ];
 
 function os(name: string) {
@@ -20,7 +43,10 @@ function os(name: string) {
 
 describe('operating systems', () => {
   it('offers exactly the three lines', () => {
-    assert.deepEqual(operatingSystems.map((o) => o.name), ['ubuntu-jammy', 'ubuntu-noble', 'debian-bookworm']);
+    assert.deepEqual(
+      operatingSystems.map((o) => o.name),
+      ['ubuntu-jammy', 'ubuntu-noble', 'debian-bookworm'],
+    );
   });
 
   it('jammy has the 28 reference stages in reference order', () => {
@@ -31,14 +57,15 @@ describe('operating systems', () => {
   it('noble is jammy without delay_monit_start (27 stages)', () => {
     const noble = os('ubuntu-noble').osImageStages;
     assert.equal(noble.length, 27);
-    assert.deepEqual(noble, jammyReference.filter((s) => s !== 'delay_monit_start'));
+    assert.deepEqual(
+      noble,
+      jammyReference.filter((s) => s !== 'delay_monit_start'),
+    );
   });
 
   it('debian follows the noble order with its own distro stages', () => {
     const debian = os('debian-bookworm').osImageStages;
-    const expected = jammyReference
-      .filter((s) => s !== 'delay_monit_start')
-      .map((s) => s.replace('_ubuntu', '_debian'));
+    const expected = jammyReference.filter((s) => s !== 'delay_monit_start').map((s) => s.replace('_ubuntu', '_debian'));
     assert.deepEqual(debian, expected);
     assert.ok(!debian.some((s) => s.includes('ubuntu')));
   });
@@ -59,7 +86,11 @@ describe('operating systems', () => {
     assert.ok(noble.includes('libncurses-dev') && jammy.includes('libncurses5-dev'));
     assert.ok(jammy.includes('resolvconf') && !noble.includes('resolvconf'), 'noble has no resolvconf');
     assert.ok(noble.includes('nftables') && debian.includes('nftables') && !jammy.includes('nftables'));
-    for (const [from, to] of [['rng-tools', 'rng-tools5'], ['libgcrypt-dev', 'libgcrypt20-dev'], ['libpam-cracklib', 'libpam-pwquality']]) {
+    for (const [from, to] of [
+      ['rng-tools', 'rng-tools5'],
+      ['libgcrypt-dev', 'libgcrypt20-dev'],
+      ['libpam-cracklib', 'libpam-pwquality'],
+    ]) {
       assert.ok(!debian.includes(from!) && debian.includes(to!), `${from} -> ${to}`);
     }
     // what every line shares with the reference
@@ -68,7 +99,10 @@ describe('operating systems', () => {
     }
     for (const o of operatingSystems) {
       assert.equal(new Set(o.packages).size, o.packages.length, `${o.name}: no duplicates`);
-      assert.ok(o.purgePackages.every((p) => !o.packages.includes(p)), `${o.name}: never install what is purged`);
+      assert.ok(
+        o.purgePackages.every((p) => !o.packages.includes(p)),
+        `${o.name}: never install what is purged`,
+      );
     }
   });
 
@@ -96,8 +130,18 @@ describe('infrastructures', () => {
   const byName = Object.fromEntries(infrastructures.map((i) => [i.name, i]));
 
   it('has the ten infrastructures of the reference', () => {
-    assert.deepEqual(infrastructures.map((i) => i.name).sort(),
-      ['alicloud', 'aws', 'azure', 'cloudstack', 'google', 'openstack', 'softlayer', 'vcloud', 'vsphere', 'warden']);
+    assert.deepEqual(infrastructures.map((i) => i.name).sort(), [
+      'alicloud',
+      'aws',
+      'azure',
+      'cloudstack',
+      'google',
+      'openstack',
+      'softlayer',
+      'vcloud',
+      'vsphere',
+      'warden',
+    ]);
   });
 
   it('matches the reference table row by row', () => {
@@ -115,8 +159,11 @@ describe('infrastructures', () => {
     ];
     for (const [name, hypervisor, nameHypervisor, formats, stemcellFormats, disk] of rows) {
       const i = byName[name]!;
-      assert.deepEqual([i.hypervisor, i.nameHypervisor, i.diskFormats, i.stemcellFormats, i.diskSizeMiB],
-        [hypervisor, nameHypervisor, formats, stemcellFormats, disk], name);
+      assert.deepEqual(
+        [i.hypervisor, i.nameHypervisor, i.diskFormats, i.stemcellFormats, i.diskSizeMiB],
+        [hypervisor, nameHypervisor, formats, stemcellFormats, disk],
+        name,
+      );
     }
   });
 
@@ -128,9 +175,20 @@ describe('infrastructures', () => {
   });
 
   it('pins the aws and vsphere image stages to the reference (plus system_initramfs, ours)', () => {
-    assert.deepEqual(byName.aws!.imageStages, ['system_network', 'system_aws_modules', 'system_parameters', 'bosh_clean',
-      'bosh_harden', 'bosh_aws_agent_settings', 'bosh_clean_ssh', 'udev_aws_rules', 'system_initramfs', 'image_create',
-      'image_install_grub', 'sbom_create']);
+    assert.deepEqual(byName.aws!.imageStages, [
+      'system_network',
+      'system_aws_modules',
+      'system_parameters',
+      'bosh_clean',
+      'bosh_harden',
+      'bosh_aws_agent_settings',
+      'bosh_clean_ssh',
+      'udev_aws_rules',
+      'system_initramfs',
+      'image_create',
+      'image_install_grub',
+      'sbom_create',
+    ]);
     assert.deepEqual(byName.vsphere!.imageStages.slice(-4), ['system_initramfs', 'image_create_efi', 'image_install_grub_efi', 'sbom_create']);
   });
 

@@ -16,7 +16,10 @@ describe('--machine', () => {
   });
 
   it('refuses other forms with the valid ones listed', () => {
-    assert.throws(() => parseMachineSpec('docker'), (e: unknown) => e instanceof UsageError && /valid forms: vagrant\[:PROVIDER\], local, ssh:\/\/user@host\[:port\]/.test(e.message));
+    assert.throws(
+      () => parseMachineSpec('docker'),
+      (e: unknown) => e instanceof UsageError && /valid forms: vagrant\[:PROVIDER\], local, ssh:\/\/user@host\[:port\]/.test(e.message),
+    );
     assert.throws(() => parseMachineSpec('ssh://root:secret@host'), /passwords in the address are not accepted/);
     assert.throws(() => parseMachineSpec('ssh://root@host/path'), /takes no path/);
   });
@@ -25,16 +28,17 @@ describe('--machine', () => {
 describe('resume command', () => {
   it('repeats the flags and replaces --resume-from', () => {
     const argv = ['node', 'stemforge', 'os-image', '--os', 'debian-bookworm', '--resume-from', 'base_apt', '--out', 'my image.tgz'];
-    assert.equal(resumeCommand(argv, 'base_ssh'),
-      "stemforge os-image --os debian-bookworm --out 'my image.tgz' --resume-from base_ssh");
+    assert.equal(resumeCommand(argv, 'base_ssh'), "stemforge os-image --os debian-bookworm --out 'my image.tgz' --resume-from base_ssh");
     assert.equal(resumeCommand(['node', 's', 'os-image', '--resume-from=x', '--dry-run'], 'y'), 'stemforge os-image --resume-from y');
   });
 });
 
 describe('proxy environment', () => {
   it('passes only the proxy variables, lower-cased', () => {
-    assert.deepEqual(proxyEnvironment({ HTTP_PROXY: 'http://p:3128', no_proxy: 'localhost', HOME: '/root', SECRET: 'x' }),
-      { http_proxy: 'http://p:3128', no_proxy: 'localhost' });
+    assert.deepEqual(proxyEnvironment({ HTTP_PROXY: 'http://p:3128', no_proxy: 'localhost', HOME: '/root', SECRET: 'x' }), {
+      http_proxy: 'http://p:3128',
+      no_proxy: 'localhost',
+    });
   });
 });
 
@@ -55,12 +59,23 @@ describe('duration report', () => {
 
   it('keeps the same stage of two infrastructures apart, a block and a subtotal each', () => {
     const rec = (group: string, stage: string, durationMs: number) => ({ group, stage, step: 'apply' as const, durationMs, exitCode: 0, logPath: '' });
-    const report = durationReport([rec('debian-bookworm', 'base_apt', 1000), rec('aws', 'system_kernel', 2000), rec('warden', 'system_kernel', 4000)]).split('\n');
-    assert.deepEqual(report.slice(2).map((l) => l.replace(/\s+/g, ' ').trim()), [
-      '[debian-bookworm]', 'base_apt - 1.0s 1.0s', 'debian-bookworm total 1.0s',
-      '[aws]', 'system_kernel - 2.0s 2.0s', 'aws total 2.0s',
-      '[warden]', 'system_kernel - 4.0s 4.0s', 'warden total 4.0s',
-      'total 7.0s',
-    ]);
+    const report = durationReport([rec('debian-bookworm', 'base_apt', 1000), rec('aws', 'system_kernel', 2000), rec('warden', 'system_kernel', 4000)]).split(
+      '\n',
+    );
+    assert.deepEqual(
+      report.slice(2).map((l) => l.replace(/\s+/g, ' ').trim()),
+      [
+        '[debian-bookworm]',
+        'base_apt - 1.0s 1.0s',
+        'debian-bookworm total 1.0s',
+        '[aws]',
+        'system_kernel - 2.0s 2.0s',
+        'aws total 2.0s',
+        '[warden]',
+        'system_kernel - 4.0s 4.0s',
+        'warden total 4.0s',
+        'total 7.0s',
+      ],
+    );
   });
 });

@@ -7,13 +7,32 @@ import { describe, it } from 'node:test';
 import { Command } from 'commander';
 import { addDoctorCommand } from '../../src/cli/doctor-command.js';
 import {
-  checkArch, checkCpus, checkDebootstrap, checkDisk, checkKvm, checkLocalHost, checkMemory, checkNode, checkProvider,
-  checkSsh, checkVagrant, findVagrant, minimumNode, vagrantNeededFor, type VagrantFound,
+  checkArch,
+  checkCpus,
+  checkDebootstrap,
+  checkDisk,
+  checkKvm,
+  checkLocalHost,
+  checkMemory,
+  checkNode,
+  checkProvider,
+  checkSsh,
+  checkVagrant,
+  findVagrant,
+  minimumNode,
+  vagrantNeededFor,
+  type VagrantFound,
 } from '../../src/doctor/checks.js';
 import { formatDoctorReport, runDoctor, type DoctorReport, type DoctorRequest } from '../../src/doctor/doctor.js';
 import {
-  compareVersions, parseNodeVersion, parsePrlctlVersion, parseVagrantPlugins, parseVagrantVersion, parseVBoxManageVersion,
-  parseVirshVersion, parseVmrunVersion,
+  compareVersions,
+  parseNodeVersion,
+  parsePrlctlVersion,
+  parseVagrantPlugins,
+  parseVagrantVersion,
+  parseVBoxManageVersion,
+  parseVirshVersion,
+  parseVmrunVersion,
 } from '../../src/doctor/parse.js';
 import { accessModes, type DoctorProbe, type ProbeRun, type SshCheck } from '../../src/doctor/probe.js';
 import { defaultPath } from '../../src/machine/machine.js';
@@ -96,7 +115,7 @@ describe('doctor: parsing tool output', () => {
     assert.equal(parseNodeVersion('v20.12.0'), '20.12.0');
   });
 
-  it('returns undefined for output that is not the tool\'s', () => {
+  it("returns undefined for output that is not the tool's", () => {
     assert.equal(parseVagrantVersion('bash: vagrant: command not found'), undefined);
     assert.equal(parseVBoxManageVersion('WARNING: something\n'), undefined);
     assert.equal(parseVirshVersion('error: failed to connect to the hypervisor'), undefined);
@@ -267,7 +286,11 @@ describe('doctor: providers', () => {
   });
 
   it('libvirt: fails without the plugin or virsh, skips without Vagrant, refuses macOS', async () => {
-    const noPlugin = await checkProvider(fakeProbe({ tools: { ...libvirtTools, 'vagrant plugin list --machine-readable': documented.noPlugins } }), 'libvirt', vagrantOf('2.3.4'));
+    const noPlugin = await checkProvider(
+      fakeProbe({ tools: { ...libvirtTools, 'vagrant plugin list --machine-readable': documented.noPlugins } }),
+      'libvirt',
+      vagrantOf('2.3.4'),
+    );
     assert.equal(noPlugin.status, 'fail');
     assert.match(noPlugin.detail, /the vagrant-libvirt plugin is not installed/);
     assert.match(noPlugin.fix!, /vagrant plugin install vagrant-libvirt/);
@@ -294,10 +317,18 @@ describe('doctor: providers', () => {
 
     // vmrun exits 255 after its usage text: the version is still read; Fusion's vmrun is in the app
     const usage: ProbeRun = { exitCode: 255, stdout: documented.vmrun, stderr: '' };
-    const fusion = await checkProvider(mac({ ...plugins, '/Applications/VMware Fusion.app/Contents/Library/vmrun': usage }), 'vmware_desktop', vagrantOf('2.4.3'));
+    const fusion = await checkProvider(
+      mac({ ...plugins, '/Applications/VMware Fusion.app/Contents/Library/vmrun': usage }),
+      'vmware_desktop',
+      vagrantOf('2.4.3'),
+    );
     assert.equal(fusion.status, 'ok');
     assert.equal(fusion.detail, 'vagrant-vmware-desktop 3.0.4, VMware 1.17.0');
-    const noPlugin = await checkProvider(mac({ vmrun: usage, 'vagrant plugin list --machine-readable': observed.pluginList }), 'vmware_desktop', vagrantOf('2.4.3'));
+    const noPlugin = await checkProvider(
+      mac({ vmrun: usage, 'vagrant plugin list --machine-readable': observed.pluginList }),
+      'vmware_desktop',
+      vagrantOf('2.4.3'),
+    );
     assert.equal(noPlugin.status, 'fail');
     assert.match(noPlugin.fix!, /vagrant-vmware-desktop.*Vagrant VMware Utility/);
   });
@@ -354,7 +385,15 @@ describe('doctor: disk, memory, CPUs', () => {
     const locked = await checkDisk(free(50, { access: async () => false }), 'output', 'out');
     assert.equal(locked.status, 'fail');
     assert.match(locked.detail, /out is not writable/);
-    const broken = await checkDisk(fakeProbe({ freeBytes: async () => { throw new Error('EACCES'); } }), 'cache', 'c');
+    const broken = await checkDisk(
+      fakeProbe({
+        freeBytes: async () => {
+          throw new Error('EACCES');
+        },
+      }),
+      'cache',
+      'c',
+    );
     assert.equal(broken.status, 'warn');
   });
 
@@ -382,10 +421,18 @@ describe('doctor: ssh and local machines', () => {
     const noSudo = await checkSsh(fakeProbe({ sshCheck: async () => ({ ok: true, isRoot: false, sudo: false }) }), endpoint, {});
     assert.equal(noSudo.status, 'fail');
     assert.match(noSudo.fix!, /NOPASSWD/);
-    const refused = await checkSsh(fakeProbe({ sshCheck: async () => ({ ok: false, message: 'cannot reach 192.0.2.10:22 over ssh: ECONNREFUSED' }) }), endpoint, {});
+    const refused = await checkSsh(
+      fakeProbe({ sshCheck: async () => ({ ok: false, message: 'cannot reach 192.0.2.10:22 over ssh: ECONNREFUSED' }) }),
+      endpoint,
+      {},
+    );
     assert.deepEqual([refused.status, refused.detail], ['fail', 'cannot reach 192.0.2.10:22 over ssh: ECONNREFUSED']);
     assert.ok(refused.fix);
-    const pinned = await checkSsh(fakeProbe({ sshCheck: async () => ({ ok: false, message: 'host key of x is y', hint: 'check that you reach the right machine' }) }), endpoint, {});
+    const pinned = await checkSsh(
+      fakeProbe({ sshCheck: async () => ({ ok: false, message: 'host key of x is y', hint: 'check that you reach the right machine' }) }),
+      endpoint,
+      {},
+    );
     assert.equal(pinned.fix, 'check that you reach the right machine');
   });
 
@@ -398,7 +445,10 @@ describe('doctor: ssh and local machines', () => {
     assert.match(user.fix!, /sudo stemforge/);
 
     const sbin = defaultPath.split(':').find((d) => d.endsWith('/usr/sbin'))!;
-    const found = fakeProbe({ access: async (path) => path === `${sbin}/debootstrap`, tools: { [`${sbin}/debootstrap --version`]: observed.debootstrapVersion } });
+    const found = fakeProbe({
+      access: async (path) => path === `${sbin}/debootstrap`,
+      tools: { [`${sbin}/debootstrap --version`]: observed.debootstrapVersion },
+    });
     assert.equal((await checkDebootstrap(found)).detail, `1.0.128+nmu2+deb12u2 (${sbin}/debootstrap)`);
     const missing = await checkDebootstrap(fakeProbe({ access: async () => false }));
     assert.equal(missing.status, 'fail');
@@ -409,31 +459,58 @@ describe('doctor: ssh and local machines', () => {
 
 describe('doctor: the report', () => {
   const request = (machine: MachineSpec): DoctorRequest => ({ machine, ssh: {}, vm: { cpus: 2, memoryMiB: 4096 }, cacheDir: 'cache', outputDir: 'out' });
-  const libvirtHost = { tools: { 'vagrant --version': observed.vagrantVersion, 'vagrant plugin list --machine-readable': observed.pluginList, 'virsh --version': observed.virshVersion } };
+  const libvirtHost = {
+    tools: {
+      'vagrant --version': observed.vagrantVersion,
+      'vagrant plugin list --machine-readable': observed.pluginList,
+      'virsh --version': observed.virshVersion,
+    },
+  };
 
   it('runs the checks that apply to the machine, and asks vagrant --version once', async () => {
     const probe = fakeProbe(libvirtHost);
     const report = await runDoctor(request(vagrantSpec('libvirt')), probe);
-    assert.deepEqual(report.checks.map((c) => c.id), ['node', 'arch', 'vagrant', 'provider', 'kvm', 'vm-memory', 'vm-cpus', 'disk-cache', 'disk-output']);
-    assert.ok(report.checks.every((c) => c.status === 'ok'), JSON.stringify(report.checks));
+    assert.deepEqual(
+      report.checks.map((c) => c.id),
+      ['node', 'arch', 'vagrant', 'provider', 'kvm', 'vm-memory', 'vm-cpus', 'disk-cache', 'disk-output'],
+    );
+    assert.ok(
+      report.checks.every((c) => c.status === 'ok'),
+      JSON.stringify(report.checks),
+    );
     assert.equal(report.ok, true);
     assert.equal(probe.calls.filter((c) => c === 'vagrant --version').length, 1);
-    assert.deepEqual((await runDoctor(request({ kind: 'local' }), fakeProbe())).checks.map((c) => c.id),
-      ['node', 'arch', 'local-host', 'debootstrap', 'kvm', 'disk-cache', 'disk-output']);
-    assert.deepEqual((await runDoctor(request(sshSpec), fakeProbe())).checks.map((c) => c.id), ['node', 'arch', 'ssh', 'disk-cache', 'disk-output']);
+    assert.deepEqual(
+      (await runDoctor(request({ kind: 'local' }), fakeProbe())).checks.map((c) => c.id),
+      ['node', 'arch', 'local-host', 'debootstrap', 'kvm', 'disk-cache', 'disk-output'],
+    );
+    assert.deepEqual(
+      (await runDoctor(request(sshSpec), fakeProbe())).checks.map((c) => c.id),
+      ['node', 'arch', 'ssh', 'disk-cache', 'disk-output'],
+    );
   });
 
   it('is ok with warnings, not with a failure', async () => {
     const warned = await runDoctor(request(vagrantSpec('libvirt')), fakeProbe({ ...libvirtHost, cpuCount: () => 1 }));
     assert.equal(warned.ok, true);
     assert.equal(warned.checks.find((c) => c.id === 'vm-cpus')!.status, 'warn');
-    const failed = await runDoctor(request(vagrantSpec('virtualbox')), fakeProbe({ tools: { 'vagrant --version': 'Vagrant 2.4.1\n', 'VBoxManage --version': documented.vboxManage } }));
+    const failed = await runDoctor(
+      request(vagrantSpec('virtualbox')),
+      fakeProbe({ tools: { 'vagrant --version': 'Vagrant 2.4.1\n', 'VBoxManage --version': documented.vboxManage } }),
+    );
     assert.equal(failed.ok, false);
     assert.equal(failed.checks.find((c) => c.id === 'provider')!.status, 'fail');
   });
 
   it('reports a check that threw as failed and still runs the others', async () => {
-    const report = await runDoctor(request(sshSpec), fakeProbe({ sshCheck: async () => { throw new Error('boom'); } }));
+    const report = await runDoctor(
+      request(sshSpec),
+      fakeProbe({
+        sshCheck: async () => {
+          throw new Error('boom');
+        },
+      }),
+    );
     assert.equal(report.ok, false);
     const broken = report.checks.find((c) => c.id === 'doctor')!;
     assert.match(broken.detail, /a check could not run: boom/);
@@ -451,17 +528,20 @@ describe('doctor: the report', () => {
   };
 
   it('formats one line per check, the fix under it, and a verdict', () => {
-    assert.equal(formatDoctorReport(sample), [
-      '[✓] Vagrant: 2.3.4',
-      '[!] VM CPUs: too many',
-      '    what to do: pass --cpus 2 or fewer',
-      '[✗] Provider virtualbox: not installed',
-      '    what to do: install VirtualBox',
-      '[-] KVM: not used',
-      '',
-      'Doctor found 1 blocking issue(s).',
-      '',
-    ].join('\n'));
+    assert.equal(
+      formatDoctorReport(sample),
+      [
+        '[✓] Vagrant: 2.3.4',
+        '[!] VM CPUs: too many',
+        '    what to do: pass --cpus 2 or fewer',
+        '[✗] Provider virtualbox: not installed',
+        '    what to do: install VirtualBox',
+        '[-] KVM: not used',
+        '',
+        'Doctor found 1 blocking issue(s).',
+        '',
+      ].join('\n'),
+    );
     const plain = formatDoctorReport(sample, { plain: true });
     assert.match(plain, /^\[ok\] Vagrant: 2\.3\.4$/m);
     assert.match(plain, /^\[warn\] VM CPUs/m);
@@ -478,9 +558,15 @@ describe('doctor: the command', () => {
     let code = 0;
     let dirsAsked = 0;
     const program = new Command('stemforge').exitOverride();
-    addDoctorCommand(program, (c) => (code = c), () => (dirsAsked++, { cacheDir: 'cache', outputDir: 'out' }), probe);
+    addDoctorCommand(
+      program,
+      (c) => (code = c),
+      () => (dirsAsked++, { cacheDir: 'cache', outputDir: 'out' }),
+      probe,
+    );
     const out: string[] = [];
     const err: string[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back as they were, never called
     const write = { out: process.stdout.write, err: process.stderr.write };
     process.stdout.write = ((chunk: string) => (out.push(chunk), true)) as typeof process.stdout.write;
     process.stderr.write = ((chunk: string) => (err.push(chunk), true)) as typeof process.stderr.write;
@@ -511,8 +597,16 @@ describe('doctor: the command', () => {
   });
 
   it('sizes the VM from --cpus and --memory, and refuses bad values (exit 2)', async () => {
-    const r = await doctor(['--machine', 'vagrant:libvirt', '--cpus', '16', '--memory', '65536', '--json'], fakeProbe(
-      { tools: { 'vagrant --version': observed.vagrantVersion, 'vagrant plugin list --machine-readable': observed.pluginList, 'virsh --version': observed.virshVersion } }));
+    const r = await doctor(
+      ['--machine', 'vagrant:libvirt', '--cpus', '16', '--memory', '65536', '--json'],
+      fakeProbe({
+        tools: {
+          'vagrant --version': observed.vagrantVersion,
+          'vagrant plugin list --machine-readable': observed.pluginList,
+          'virsh --version': observed.virshVersion,
+        },
+      }),
+    );
     const report = JSON.parse(r.stdout) as DoctorReport;
     assert.equal(report.checks.find((c) => c.id === 'vm-cpus')!.status, 'warn');
     assert.equal(report.checks.find((c) => c.id === 'vm-memory')!.status, 'fail');

@@ -35,7 +35,10 @@ describe('the file lock', () => {
     assert.equal(readFileSync(path, 'utf8'), String(process.pid));
     assert.equal(lockHeld(path), true);
     const waited: string[] = [];
-    await assert.rejects(acquireFileLock(path, { waitMs: 200, what: 'the test', onWait: (h) => waited.push(h) }), /the test is locked by another stemforge \(pid \d+/);
+    await assert.rejects(
+      acquireFileLock(path, { waitMs: 200, what: 'the test', onWait: (h) => waited.push(h) }),
+      /the test is locked by another stemforge \(pid \d+/,
+    );
     assert.deepEqual(waited, [String(process.pid)]);
     release();
     assert.equal(existsSync(path), false);

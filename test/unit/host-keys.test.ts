@@ -20,7 +20,9 @@ describe('host keys', () => {
   const typeAndKey = a.line.split(' ').slice(0, 2).join(' ');
 
   it('computes the fingerprint ssh-keygen prints', () => {
-    const printed = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${a.path}.pub`]).toString().split(' ')[1];
+    const printed = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${a.path}.pub`])
+      .toString()
+      .split(' ')[1];
     assert.equal(fingerprint(a.blob), printed);
     assert.equal(keyType(a.blob), 'ssh-ed25519');
   });

@@ -46,7 +46,14 @@ function check(result: StemcellInspection, id: string) {
 
 /** Asserts exactly these checks fail, and names them in the failure message. */
 function assertFailed(result: StemcellInspection, ids: string[]): void {
-  assert.deepEqual(result.checks.filter((c) => c.status === 'fail').map((c) => c.id).sort(), [...ids].sort(), formatInspection(result));
+  assert.deepEqual(
+    result.checks
+      .filter((c) => c.status === 'fail')
+      .map((c) => c.id)
+      .sort(),
+    [...ids].sort(),
+    formatInspection(result),
+  );
   assert.equal(result.ok, ids.length === 0);
 }
 
@@ -70,7 +77,7 @@ after(() => {
 });
 
 describe('inspect: a good stemcell', () => {
-  it('passes every check and reports bosh\'s fields', async () => {
+  it("passes every check and reports bosh's fields", async () => {
     const result = await inspect();
     assertFailed(result, []);
     assert.equal(result.name, 'bosh-openstack-kvm-ubuntu-jammy-go_agent-raw');
@@ -80,7 +87,10 @@ describe('inspect: a good stemcell', () => {
     assert.equal(result.hypervisor, 'kvm');
     assert.equal(result.diskFormat, 'raw');
     assert.equal(result.checks.filter((c) => c.status === 'skip').length, 0);
-    assert.deepEqual(result.members.map((m) => m.name), ['stemcell.MF', 'packages.txt', 'dev_tools_file_list.txt', 'image', 'sbom.spdx.json', 'sbom.cdx.json']);
+    assert.deepEqual(
+      result.members.map((m) => m.name),
+      ['stemcell.MF', 'packages.txt', 'dev_tools_file_list.txt', 'image', 'sbom.spdx.json', 'sbom.cdx.json'],
+    );
     const text = formatInspection(result);
     assert.match(text, /^Name {12}bosh-openstack-kvm-ubuntu-jammy-go_agent-raw$/m);
     assert.match(text, /^Version {9}1\.620$/m);
@@ -88,7 +98,13 @@ describe('inspect: a good stemcell', () => {
   });
 
   it('of every infrastructure with an image format we build passes', async () => {
-    for (const [iaas, diskFormat] of [['aws', 'raw'], ['google', 'rawdisk'], ['openstack', 'qcow2'], ['vsphere', 'ovf'], ['warden', 'files']] as const) {
+    for (const [iaas, diskFormat] of [
+      ['aws', 'raw'],
+      ['google', 'rawdisk'],
+      ['openstack', 'qcow2'],
+      ['vsphere', 'ovf'],
+      ['warden', 'files'],
+    ] as const) {
       assertFailed(await inspect({ iaas, diskFormat }), []);
     }
   });
@@ -128,9 +144,21 @@ describe('inspect: each Director check fails on its own', () => {
 
   it('an unquoted version is a number the Director would coerce: 1.620 → 1.62, 0000 → 0', async () => {
     const mfWith = (version: string) => (mf: Record<string, unknown>) => stringify(mf).replace(/^version: .*$/m, `version: ${version}`);
-    for (const [literal, coerced] of [['1.620', '1.62'], ['0000', '0'], ['1.0', '1.0'], ['621', '621']] as const) {
+    for (const [literal, coerced] of [
+      ['1.620', '1.62'],
+      ['0000', '0'],
+      ['1.0', '1.0'],
+      ['621', '621'],
+    ] as const) {
       const image = Buffer.from('img');
-      const text = mfWith(literal)({ name: 'bosh-x', version: 'v', sha1: sha1(image), operating_system: 'ubuntu-jammy', stemcell_formats: ['openstack-raw', 'openstack-qcow2'], cloud_properties: { infrastructure: 'openstack', disk_format: 'raw' } });
+      const text = mfWith(literal)({
+        name: 'bosh-x',
+        version: 'v',
+        sha1: sha1(image),
+        operating_system: 'ubuntu-jammy',
+        stemcell_formats: ['openstack-raw', 'openstack-qcow2'],
+        cloud_properties: { infrastructure: 'openstack', disk_format: 'raw' },
+      });
       const result = await inspect({ manifestText: text, image });
       assertFailed(result, ['version']);
       assert.match(check(result, 'version').detail ?? '', new RegExp(`coerce it to '${coerced.replace('.', '\\.')}'`));
@@ -145,14 +173,19 @@ describe('inspect: each Director check fails on its own', () => {
     const noSha = await inspect({ editManifest: (mf) => void delete (mf as Partial<typeof mf>).sha1 });
     assertFailed(noSha, ['sha1']);
     assert.equal(check(noSha, 'image-sha1').status, 'skip');
-    assertFailed(await inspect({ editManifest: (mf) => void ((mf as unknown as Record<string, unknown>).operating_system = ['ubuntu']) }), ['operating_system']);
+    assertFailed(await inspect({ editManifest: (mf) => void ((mf as unknown as Record<string, unknown>).operating_system = ['ubuntu']) }), [
+      'operating_system',
+    ]);
     assertFailed(await inspect({ editManifest: (mf) => void delete (mf as Partial<typeof mf>).version }), ['version']);
   });
 
   it('stemcell_formats must be an array of strings', async () => {
     const asString = await inspect({ editManifest: (mf) => void ((mf as unknown as Record<string, unknown>).stemcell_formats = 'openstack-raw') });
     assertFailed(asString, ['stemcell_formats', 'formats']);
-    assertFailed(await inspect({ editManifest: (mf) => void ((mf as unknown as Record<string, unknown>).stemcell_formats = ['openstack-raw', 7]) }), ['stemcell_formats', 'formats']);
+    assertFailed(await inspect({ editManifest: (mf) => void ((mf as unknown as Record<string, unknown>).stemcell_formats = ['openstack-raw', 7]) }), [
+      'stemcell_formats',
+      'formats',
+    ]);
     assertFailed(await inspect({ editManifest: (mf) => void delete (mf as Partial<typeof mf>).stemcell_formats }), ['stemcell_formats', 'formats']);
   });
 
@@ -168,10 +201,17 @@ describe('inspect: each Director check fails on its own', () => {
     assertFailed(missing, ['image', 'files']);
     assert.equal(check(missing, 'image-sha1').status, 'skip');
     assert.match(check(missing, 'files').detail ?? '', /missing: image/);
-    const path = write(gzipSync(rawTar([
-      { name: 'stemcell.MF', body: stringify({ name: 'n', version: '1', sha1: 'a'.repeat(40), operating_system: 'o', stemcell_formats: ['x'], cloud_properties: {} }) },
-      { name: 'image/', type: '5' },
-    ])));
+    const path = write(
+      gzipSync(
+        rawTar([
+          {
+            name: 'stemcell.MF',
+            body: stringify({ name: 'n', version: '1', sha1: 'a'.repeat(40), operating_system: 'o', stemcell_formats: ['x'], cloud_properties: {} }),
+          },
+          { name: 'image/', type: '5' },
+        ]),
+      ),
+    );
     const dir = await inspectStemcell(path);
     assert.equal(check(dir, 'image').status, 'fail');
     assert.match(check(dir, 'image').detail ?? '', /directory/);
@@ -231,17 +271,54 @@ describe('inspect: hostile tarballs are refused, nothing is written', () => {
     ['a block device', [{ name: 'image', type: '4' }], /device or FIFO \(BlockDevice\)/],
     ['a FIFO', [{ name: 'image', type: '6' }], /device or FIFO \(FIFO\)/],
     ['an unknown entry type', [{ name: 'image', type: 'V', body: 'x' }], /type a stemcell never holds/],
-    ['a pax header renaming the next entry to ..', [paxEntry({ path: '../../pax-escaped' }), { name: 'image', body: 'x' }], /'\.\.\/\.\.\/pax-escaped' has a '\.\.' component/],
-    ['a pax header making the next entry a symlink target', [paxEntry({ linkpath: '/etc/passwd' }), { name: 'image', type: '2', linkname: 'x' }], /symbolic link \(to '\/etc\/passwd'\)/],
-    ['a GNU long name that is absolute', [{ name: '././@LongLink', type: 'L', body: `/${'x'.repeat(150)}\0` }, { name: 'image', body: 'x' }], /absolute path/],
-    ['a pax header too large to keep', [{ name: 'PaxHeader', type: 'x', body: Buffer.alloc(100 * 1024, 'a') }, { name: 'image', body: 'x' }], /type a stemcell never holds \(ExtendedHeader/],
+    [
+      'a pax header renaming the next entry to ..',
+      [paxEntry({ path: '../../pax-escaped' }), { name: 'image', body: 'x' }],
+      /'\.\.\/\.\.\/pax-escaped' has a '\.\.' component/,
+    ],
+    [
+      'a pax header making the next entry a symlink target',
+      [paxEntry({ linkpath: '/etc/passwd' }), { name: 'image', type: '2', linkname: 'x' }],
+      /symbolic link \(to '\/etc\/passwd'\)/,
+    ],
+    [
+      'a GNU long name that is absolute',
+      [
+        { name: '././@LongLink', type: 'L', body: `/${'x'.repeat(150)}\0` },
+        { name: 'image', body: 'x' },
+      ],
+      /absolute path/,
+    ],
+    [
+      'a pax header too large to keep',
+      [
+        { name: 'PaxHeader', type: 'x', body: Buffer.alloc(100 * 1024, 'a') },
+        { name: 'image', body: 'x' },
+      ],
+      /type a stemcell never holds \(ExtendedHeader/,
+    ],
     ['the same name twice', [mf, { name: 'image', body: 'a' }, { name: './image', body: 'b' }], /'image' appears twice/],
     ['more than 64 entries', Array.from({ length: 70 }, (_, i) => ({ name: `f${i}`, body: '' })), /more than 64 entries/],
     ['an image declared larger than 64 GiB', [mf, { name: 'image', size: 100 * GiB }], /'image' is 100 GiB, over the limit of 64 GiB/, { end: false }],
-    ['a text file declared larger than 64 MiB', [{ name: 'packages.txt', size: 65 * MiB }], /'packages\.txt' is 65 MiB, over the limit of 64 MiB/, { end: false }],
+    [
+      'a text file declared larger than 64 MiB',
+      [{ name: 'packages.txt', size: 65 * MiB }],
+      /'packages\.txt' is 65 MiB, over the limit of 64 MiB/,
+      { end: false },
+    ],
     ['an extra file declared larger than 64 MiB', [{ name: 'extra.bin', size: 2 * GiB }], /'extra\.bin' is 2 GiB/, { end: false }],
-    ['more data than the total limit', [mf, { name: 'image', body: Buffer.alloc(64 * 1024, 1) }], /more than 32 KiB of data/, { limits: { maxTotalBytes: 32 * 1024 } }],
-    ['an image over a (lowered) limit', [mf, { name: 'image', body: Buffer.alloc(8192, 1) }], /'image' is 8 KiB, over the limit of 4 KiB/, { limits: { maxImageBytes: 4096 } }],
+    [
+      'more data than the total limit',
+      [mf, { name: 'image', body: Buffer.alloc(64 * 1024, 1) }],
+      /more than 32 KiB of data/,
+      { limits: { maxTotalBytes: 32 * 1024 } },
+    ],
+    [
+      'an image over a (lowered) limit',
+      [mf, { name: 'image', body: Buffer.alloc(8192, 1) }],
+      /'image' is 8 KiB, over the limit of 4 KiB/,
+      { limits: { maxImageBytes: 4096 } },
+    ],
   ];
 
   for (const [what, entries, reason, options] of hostile) {
@@ -267,12 +344,18 @@ describe('inspect: hostile tarballs are refused, nothing is written', () => {
   it('reads the normal padding after the end of the archive', async () => {
     const tar = Buffer.concat([gzipSync(Buffer.concat([rawTar([mf]), Buffer.alloc(9 * 1024)]))]);
     const contents = await readStemcell(write(tar));
-    assert.deepEqual(contents.members.map((m) => m.name), ['stemcell.MF']);
+    assert.deepEqual(
+      contents.members.map((m) => m.name),
+      ['stemcell.MF'],
+    );
   });
 
   it('a truncated tarball, a corrupt header and a non-gzip file are errors, not hostile', async () => {
     const good = rawTar([mf, { name: 'image', body: Buffer.alloc(4096, 7) }]);
-    await assert.rejects(readStemcell(write(gzipSync(good.subarray(0, 1024 + 512 + 100)))), (err: unknown) => err instanceof HintedError && !(err instanceof HostileTarballError) && /not a valid tar|Truncated/i.test(err.message));
+    await assert.rejects(
+      readStemcell(write(gzipSync(good.subarray(0, 1024 + 512 + 100)))),
+      (err: unknown) => err instanceof HintedError && !(err instanceof HostileTarballError) && /not a valid tar|Truncated/i.test(err.message),
+    );
     const corrupt = Buffer.from(good);
     corrupt[0] = 0x41; // the checksum no longer matches
     await assert.rejects(readStemcell(write(gzipSync(corrupt))), /not a valid tar/);

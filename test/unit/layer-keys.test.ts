@@ -10,7 +10,14 @@ import { builderFolders, packageRoot } from '../../src/util/paths.js';
 const reads = new StageReads();
 const tree = await buildManifest(packageRoot, builderFolders);
 const stages = planStemcell({ os: 'debian-bookworm', iaas: 'aws' }).phases.flatMap((p) => p.stages);
-const settings = { os_suite: 'bookworm', os_image_tgz: '/x/os-image-1.tgz', kernel_packages: 'linux-image-amd64', agent_json: '{"aws":1}', stemcell_version: '1.0', mirror: '' };
+const settings = {
+  os_suite: 'bookworm',
+  os_image_tgz: '/x/os-image-1.tgz',
+  kernel_packages: 'linux-image-amd64',
+  agent_json: '{"aws":1}',
+  stemcell_version: '1.0',
+  mirror: '',
+};
 
 describe('settings a stage reads', () => {
   it('come from its own scripts and the library files it calls, not from programs the runner starts', () => {

@@ -19,6 +19,9 @@ describe('OS-image spec', () => {
   it('orders the checks as the stages run', () => {
     const debian = operatingSystems.find((o) => o.name === 'debian-bookworm')!;
     const order = checksFor(debian).map((c) => debian.osImageStages.indexOf(c.stage));
-    assert.deepEqual(order, [...order].sort((a, b) => a - b));
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+    );
   });
 });

@@ -15,12 +15,15 @@ describe('planOsImage', () => {
   });
 
   it('names the valid operating systems for an unknown one', () => {
-    assert.throws(() => planOsImage({ os: 'ubuntu-bionic' }), (err: unknown) => {
-      assert.ok(err instanceof UnknownNameError);
-      assert.match(err.message, /unknown operating system 'ubuntu-bionic'/);
-      assert.match(err.message, /ubuntu-jammy, ubuntu-noble, debian-bookworm/);
-      return true;
-    });
+    assert.throws(
+      () => planOsImage({ os: 'ubuntu-bionic' }),
+      (err: unknown) => {
+        assert.ok(err instanceof UnknownNameError);
+        assert.match(err.message, /unknown operating system 'ubuntu-bionic'/);
+        assert.match(err.message, /ubuntu-jammy, ubuntu-noble, debian-bookworm/);
+        return true;
+      },
+    );
   });
 
   it('cuts the list with --resume-from and --until', () => {
@@ -29,23 +32,32 @@ describe('planOsImage', () => {
   });
 
   it('lists the stages when a resume stage is unknown, and checks it against the right OS', () => {
-    assert.throws(() => planOsImage({ os: 'ubuntu-noble', resumeFrom: 'delay_monit_start' }), (err: unknown) => {
-      assert.ok(err instanceof UnknownNameError);
-      assert.match(err.message, /unknown stage for --resume-from 'delay_monit_start'/);
-      assert.match(err.message, /base_debootstrap, base_ubuntu_firstboot/);
-      return true;
-    });
+    assert.throws(
+      () => planOsImage({ os: 'ubuntu-noble', resumeFrom: 'delay_monit_start' }),
+      (err: unknown) => {
+        assert.ok(err instanceof UnknownNameError);
+        assert.match(err.message, /unknown stage for --resume-from 'delay_monit_start'/);
+        assert.match(err.message, /base_debootstrap, base_ubuntu_firstboot/);
+        return true;
+      },
+    );
     assert.equal(planOsImage({ os: 'ubuntu-jammy', resumeFrom: 'delay_monit_start' }).phases[0]!.selected[0], 'delay_monit_start');
   });
 
   it('refuses to resume from a stage marked as not re-runnable, and names the stage to use instead', () => {
     const refusals = { b: 'it moves /etc/x away, a second run finds nothing to move' };
-    assert.throws(() => checkResumable(['a', 'b', 'c'], 'b', refusals), (err: unknown) => {
-      assert.ok(err instanceof UsageError);
-      assert.equal(err.message, 'cannot resume from b: it moves /etc/x away, a second run finds nothing to move. '
-        + 'Resume from an earlier stage (--resume-from a) or build again without --resume-from.');
-      return true;
-    });
+    assert.throws(
+      () => checkResumable(['a', 'b', 'c'], 'b', refusals),
+      (err: unknown) => {
+        assert.ok(err instanceof UsageError);
+        assert.equal(
+          err.message,
+          'cannot resume from b: it moves /etc/x away, a second run finds nothing to move. ' +
+            'Resume from an earlier stage (--resume-from a) or build again without --resume-from.',
+        );
+        return true;
+      },
+    );
     assert.doesNotThrow(() => checkResumable(['a', 'b', 'c'], 'c', refusals));
     assert.doesNotThrow(() => checkResumable(['a', 'b', 'c'], undefined, refusals));
   });
@@ -64,7 +76,10 @@ describe('planStemcell', () => {
   it('takes the default disk format and appends the packaging phase', () => {
     const plan = planStemcell({ os: 'ubuntu-jammy', iaas: 'openstack' });
     assert.equal(plan.diskFormat, 'qcow2');
-    assert.deepEqual(plan.phases.map((p) => p.name), ['stemcell', 'package-qcow2']);
+    assert.deepEqual(
+      plan.phases.map((p) => p.name),
+      ['stemcell', 'package-qcow2'],
+    );
     const stages = plan.phases[0]!.stages;
     assert.deepEqual(stages.slice(0, 3), ['untar_base_os_image', 'system_kernel', 'system_kernel_modules']);
     assert.equal(stages.at(-1), 'bosh_package_list');
@@ -76,7 +91,9 @@ describe('planStemcell', () => {
   });
 
   it('names the valid infrastructures for an unknown one', () => {
-    assert.throws(() => planStemcell({ os: 'ubuntu-jammy', iaas: 'digitalocean' }),
-      /unknown infrastructure 'digitalocean'; valid choices: aws, alicloud, azure, google, openstack, vsphere, vcloud, warden, cloudstack, softlayer/);
+    assert.throws(
+      () => planStemcell({ os: 'ubuntu-jammy', iaas: 'digitalocean' }),
+      /unknown infrastructure 'digitalocean'; valid choices: aws, alicloud, azure, google, openstack, vsphere, vcloud, warden, cloudstack, softlayer/,
+    );
   });
 });

@@ -4,7 +4,6 @@ import { describe, it } from 'node:test';
 import { shellJoin, shellQuote, withCleanEnv } from '../../src/machine/quote.js';
 import { hostileArguments } from '../helpers/hostile.js';
 
-
 function echoThroughShell(shell: string, args: string[]): string[] {
   const out = execFileSync(shell, ['-c', `printf '%s\\0' ${shellJoin(args)}`]);
   return out.toString('utf8').split('\0').slice(0, -1);

@@ -40,7 +40,10 @@ describe('reference spec mapping', () => {
   it('names every example once, with a known scope', () => {
     assert.equal(byId.size, referenceExamples.length, 'duplicate example ids');
     const scopes = new Set(['os-image', 'stemcell', ...infrastructures.map((i) => `stemcell:${i.name}`)]);
-    assert.deepEqual(referenceExamples.filter((e) => !scopes.has(e.scope)).map((e) => `${e.id}: ${e.scope}`), []);
+    assert.deepEqual(
+      referenceExamples.filter((e) => !scopes.has(e.scope)).map((e) => `${e.id}: ${e.scope}`),
+      [],
+    );
   });
 
   it('has a check or a difference on purpose for every example, never both', () => {
@@ -48,8 +51,16 @@ describe('reference spec mapping', () => {
     const keys = differenceKeys();
     const unmapped = referenceExamples.filter((e) => !covered.has(e.id) && !e.differs).map((e) => e.id);
     assert.deepEqual(unmapped, [], 'examples with neither a check nor a difference');
-    assert.deepEqual(referenceExamples.filter((e) => covered.has(e.id) && e.differs).map((e) => e.id), [], 'examples with a check and a difference');
-    assert.deepEqual(referenceExamples.filter((e) => e.differs && !keys.has(e.differs)).map((e) => `${e.id}: ${e.differs}`), [], 'differences without a README row');
+    assert.deepEqual(
+      referenceExamples.filter((e) => covered.has(e.id) && e.differs).map((e) => e.id),
+      [],
+      'examples with a check and a difference',
+    );
+    assert.deepEqual(
+      referenceExamples.filter((e) => e.differs && !keys.has(e.differs)).map((e) => `${e.id}: ${e.differs}`),
+      [],
+      'differences without a README row',
+    );
   });
 
   it('lets checks cover only examples that exist, in the phase and infrastructure they run for', () => {
@@ -69,7 +80,9 @@ describe('reference spec mapping', () => {
     const covered = coverage();
     const differs = referenceExamples.filter((e) => e.differs).length;
     const controls = new Set(referenceExamples.flatMap((e) => e.controls));
-    t.diagnostic(`${referenceExamples.length} reference examples: ${covered.size} covered by a check, ${differs} different on purpose; ${controls.size} CIS/STIG controls named`);
+    t.diagnostic(
+      `${referenceExamples.length} reference examples: ${covered.size} covered by a check, ${differs} different on purpose; ${controls.size} CIS/STIG controls named`,
+    );
     assert.equal(covered.size + differs, referenceExamples.length);
   });
 });

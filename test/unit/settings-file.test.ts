@@ -14,7 +14,9 @@ function sourceInBash(text: string, keys: string[]): Record<string, string> {
   const file = join(dir, 'settings.bash');
   writeFileSync(file, text);
   const script = `set -eu; source "$1"; shift; for k in "$@"; do printf '%s\\0%s\\0' "$k" "\${!k}"; done`;
-  const out = execFileSync('bash', ['-c', script, 'bash', file, ...keys]).toString('utf8').split('\0');
+  const out = execFileSync('bash', ['-c', script, 'bash', file, ...keys])
+    .toString('utf8')
+    .split('\0');
   const result: Record<string, string> = {};
   for (let i = 0; i + 1 < out.length; i += 2) result[out[i]!] = out[i + 1]!;
   return result;
@@ -51,8 +53,14 @@ describe('osImageSettings', () => {
     assert.deepEqual(back, s);
   });
 
-  it('names monit\'s source: the catalog pin, or a local tarball sent to the build machine\'s inputs by digest', () => {
-    const base = { os: findOperatingSystem('debian-bookworm'), stemforgeVersion: '0.1.0', usersPassword: 'pw', packageCacheRoot: '/var/cache/x', buildRoot: '/var/tmp/sf' };
+  it("names monit's source: the catalog pin, or a local tarball sent to the build machine's inputs by digest", () => {
+    const base = {
+      os: findOperatingSystem('debian-bookworm'),
+      stemforgeVersion: '0.1.0',
+      usersPassword: 'pw',
+      packageCacheRoot: '/var/cache/x',
+      buildRoot: '/var/tmp/sf',
+    };
     const pinned = osImageSettings(base);
     assert.equal(pinned.monit_source_url, monitSourcePin.url);
     assert.equal(pinned.monit_source_sha256, monitSourcePin.sha256);
@@ -66,22 +74,23 @@ describe('osImageSettings', () => {
 });
 
 describe('stemcellSettings', () => {
-  const settings = (os: string, iaas: string) => stemcellSettings({
-    os: findOperatingSystem(os),
-    stemforgeVersion: '0.1.0',
-    usersPassword: 'pw',
-    packageCacheRoot: '/var/cache/x',
-    buildRoot: '/var/tmp/sf',
-    infrastructure: findInfrastructure(iaas),
-    diskFormat: findInfrastructure(iaas).diskFormats[0]!,
-    version: '1.622',
-    osImageTgz: '/var/lib/stemforge/inputs/os-image-ab.tgz',
-    agent: { file: '/var/lib/stemforge/inputs/agent-cd', sha256: 'cd'.repeat(32) },
-    blobstoreClis: false,
-    builderCommit: 'abc+',
-  });
+  const settings = (os: string, iaas: string) =>
+    stemcellSettings({
+      os: findOperatingSystem(os),
+      stemforgeVersion: '0.1.0',
+      usersPassword: 'pw',
+      packageCacheRoot: '/var/cache/x',
+      buildRoot: '/var/tmp/sf',
+      infrastructure: findInfrastructure(iaas),
+      diskFormat: findInfrastructure(iaas).diskFormats[0]!,
+      version: '1.622',
+      osImageTgz: '/var/lib/stemforge/inputs/os-image-ab.tgz',
+      agent: { file: '/var/lib/stemforge/inputs/agent-cd', sha256: 'cd'.repeat(32) },
+      blobstoreClis: false,
+      builderCommit: 'abc+',
+    });
 
-  it('gives the stages the stemcell\'s identity, inputs and agent.json, and reads back in bash', () => {
+  it("gives the stages the stemcell's identity, inputs and agent.json, and reads back in bash", () => {
     const s = settings('ubuntu-jammy', 'aws');
     assert.equal(s.stemcell_name, 'bosh-aws-xen-hvm-ubuntu-jammy-go_agent');
     assert.equal(s.stemcell_hypervisor, 'xen');
@@ -99,9 +108,8 @@ describe('stemcellSettings', () => {
     const jammy = settings('ubuntu-jammy', 'aws').kernel_cmdline!.split(' ');
     assert.ok(jammy.includes('rootdelay=300') && jammy.includes('nvme_core.io_timeout=4294967295') && jammy.includes('console=ttyS0,115200n8'));
     const debian = settings('debian-bookworm', 'openstack').kernel_cmdline!.split(' ');
-    assert.ok(!debian.includes('rootdelay=300'), 'Debian\'s initramfs would sleep it');
+    assert.ok(!debian.includes('rootdelay=300'), "Debian's initramfs would sleep it");
     assert.ok(!debian.includes('nvme_core.io_timeout=4294967295'));
     assert.ok(settings('ubuntu-noble', 'cloudstack').kernel_cmdline!.split(' ').includes('console=hvc0'));
   });
 });
-

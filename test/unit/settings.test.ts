@@ -49,7 +49,7 @@ describe('setting precedence', () => {
     const r = resolveSetting(optionSpec('version'), layers({ user: { path: '/u', values: { version: '9' } } }));
     assert.equal(r.source, 'unset');
   });
-  it('the flag name maps to commander\'s attribute (--out → outputDir, --disk-size → diskSize)', () => {
+  it("the flag name maps to commander's attribute (--out → outputDir, --disk-size → diskSize)", () => {
     assert.equal(resolveSetting(optionSpec('outputDir'), layers({ flags: { out: 'x' } })).value, 'x');
     assert.equal(resolveSetting(optionSpec('diskSize'), layers({ flags: { diskSize: '60' } })).value, 60);
   });
@@ -57,8 +57,11 @@ describe('setting precedence', () => {
 
 describe('checked values', () => {
   it('unknown names list the valid choices, naming where they came from', () => {
-    assert.throws(() => resolveSetting(optionSpec('os'), layers({ env: { STEMFORGE_OS: 'ubuntu-bionic' } })),
-      (e: unknown) => e instanceof UsageError && /STEMFORGE_OS: unknown os 'ubuntu-bionic'; valid choices: ubuntu-jammy, ubuntu-noble, debian-bookworm/.test(e.message));
+    assert.throws(
+      () => resolveSetting(optionSpec('os'), layers({ env: { STEMFORGE_OS: 'ubuntu-bionic' } })),
+      (e: unknown) =>
+        e instanceof UsageError && /STEMFORGE_OS: unknown os 'ubuntu-bionic'; valid choices: ubuntu-jammy, ubuntu-noble, debian-bookworm/.test(e.message),
+    );
     assert.throws(() => parseOptionValue(optionSpec('iaas'), 'aws,nimbus', '--iaas'), /unknown iaas 'nimbus'; valid choices: aws/);
     assert.throws(() => parseOptionValue(optionSpec('cpus'), '0', '--cpus'), /whole number above 0/);
     assert.throws(() => parseOptionValue(optionSpec('machine'), 'vagrant:qemu', '--machine'), /valid forms: vagrant, vagrant:virtualbox/);
@@ -87,7 +90,10 @@ describe('the user settings file', () => {
     assert.equal(statSync(store.path).mode & 0o777, 0o600);
     assert.throws(() => store.set('cpus', 0), /cpus/);
     writeFileSync(store.path, JSON.stringify({ provider: 'qemu' }));
-    assert.throws(() => openSettings({ STEMFORGE_CONFIG_DIR: dir }), (e: unknown) => e instanceof Error && e.message.includes(dir) && /provider/.test(e.message));
+    assert.throws(
+      () => openSettings({ STEMFORGE_CONFIG_DIR: dir }),
+      (e: unknown) => e instanceof Error && e.message.includes(dir) && /provider/.test(e.message),
+    );
   });
 });
 
@@ -121,6 +127,7 @@ describe('the version counter', () => {
     await Promise.all(infrastructures.map((iaas, i) => run(process.execPath, ['--input-type=module', '-e', script(iaas, `3.${i}`)])));
     const counter = new VersionCounter(openSettings({ STEMFORGE_CONFIG_DIR: dir }));
     for (const [i, iaas] of infrastructures.entries()) assert.equal(counter.last('debian-bookworm', iaas), `3.${i}`, iaas);
-    assert.equal(JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8')).versions['debian-bookworm/aws'], '3.0');
+    const stored = JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8')) as { versions: Record<string, string> };
+    assert.equal(stored.versions['debian-bookworm/aws'], '3.0');
   });
 });

@@ -17,7 +17,7 @@ const id = (iaas: string, os = jammy, diskFormat?: string) => {
 const sha1 = 'a'.repeat(40);
 
 describe('stemcell names', () => {
-  it('match the reference\'s published file names', () => {
+  it("match the reference's published file names", () => {
     assert.equal(stemcellFileName(id('vsphere'), '0.0.8'), 'bosh-stemcell-0.0.8-vsphere-esxi-ubuntu-jammy-go_agent.tgz');
     assert.equal(stemcellFileName(id('aws'), '1.622'), 'bosh-stemcell-1.622-aws-xen-hvm-ubuntu-jammy-go_agent.tgz');
     assert.equal(stemcellFileName(id('openstack', jammy, 'raw'), '1.622'), 'bosh-stemcell-1.622-openstack-kvm-ubuntu-jammy-go_agent-raw.tgz');
@@ -63,11 +63,30 @@ describe('stemcell.MF', () => {
         assert.deepEqual(back.stemcell_formats, iaas.stemcellFormats);
         const cp = back.cloud_properties;
         assert.deepEqual(
-          { name: cp.name, version: cp.version, infrastructure: cp.infrastructure, hypervisor: cp.hypervisor, disk: cp.disk,
-            disk_format: cp.disk_format, container_format: cp.container_format, os_type: cp.os_type, os_distro: cp.os_distro,
-            architecture: cp.architecture },
-          { name: back.name, version: '1.620', infrastructure: iaas.name, hypervisor: iaas.hypervisor, disk: iaas.diskSizeMiB,
-            disk_format: format, container_format: 'bare', os_type: 'linux', os_distro: 'ubuntu', architecture: 'x86_64' },
+          {
+            name: cp.name,
+            version: cp.version,
+            infrastructure: cp.infrastructure,
+            hypervisor: cp.hypervisor,
+            disk: cp.disk,
+            disk_format: cp.disk_format,
+            container_format: cp.container_format,
+            os_type: cp.os_type,
+            os_distro: cp.os_distro,
+            architecture: cp.architecture,
+          },
+          {
+            name: back.name,
+            version: '1.620',
+            infrastructure: iaas.name,
+            hypervisor: iaas.hypervisor,
+            disk: iaas.diskSizeMiB,
+            disk_format: format,
+            container_format: 'bare',
+            os_type: 'linux',
+            os_distro: 'ubuntu',
+            architecture: 'x86_64',
+          },
         );
         for (const [k, v] of Object.entries(iaas.cloudProperties)) assert.equal(cp[k], v, k);
       });

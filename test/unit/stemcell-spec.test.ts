@@ -12,7 +12,10 @@ describe('stemcell spec', () => {
       it(`has a check for every stage of ${iaas.name} (${diskFormat})`, () => {
         const stages = planStemcell({ os: 'debian-bookworm', iaas: iaas.name, diskFormat }).phases.flatMap((p) => p.stages);
         const checked = new Set(stemcellChecksFor(iaas, stages).map((c) => c.stage));
-        assert.deepEqual(stages.filter((s) => !checked.has(s)), []);
+        assert.deepEqual(
+          stages.filter((s) => !checked.has(s)),
+          [],
+        );
       });
     }
   }

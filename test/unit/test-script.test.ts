@@ -10,7 +10,9 @@ import { packageRoot } from '../../src/util/paths.js';
 
 describe('the e2e files', () => {
   it('run the os-image e2e before the stemcell and build e2e, which use its OS image', () => {
-    const files = readdirSync(join(packageRoot, 'test', 'e2e')).filter((f) => f.endsWith('.test.ts')).sort();
+    const files = readdirSync(join(packageRoot, 'test', 'e2e'))
+      .filter((f) => f.endsWith('.test.ts'))
+      .sort();
     const at = (name: string): number => files.findIndex((f) => f.replace(/^\d+-/, '') === `${name}.test.ts`);
     for (const name of ['os-image', 'stemcell', 'build']) assert.ok(at(name) >= 0, `${name} e2e in ${files.join(', ')}`);
     assert.ok(at('os-image') < at('stemcell') && at('os-image') < at('build'), files.join(', '));

@@ -29,7 +29,10 @@ const sharedHardening = [
 describe('hardening on the Ubuntu lines', () => {
   for (const os of operatingSystems) {
     it(`${os.name} runs every shared hardening stage and its distribution's audit stage`, () => {
-      assert.deepEqual(sharedHardening.filter((s) => !os.osImageStages.includes(s)), []);
+      assert.deepEqual(
+        sharedHardening.filter((s) => !os.osImageStages.includes(s)),
+        [],
+      );
       assert.ok(os.osImageStages.includes(`bosh_audit_${os.distro}`), `bosh_audit_${os.distro}`);
     });
   }

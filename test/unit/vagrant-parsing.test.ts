@@ -48,17 +48,19 @@ describe('vagrant --machine-readable', () => {
 
 describe('vagrant ssh-config', () => {
   it('reads host, port, user and identity files', () => {
-    const config = parseSshConfig([
-      'Host default',
-      '  HostName 127.0.0.1',
-      '  User vagrant',
-      '  Port 2222',
-      '  UserKnownHostsFile /dev/null',
-      '  StrictHostKeyChecking no',
-      '  IdentityFile "/home/a b/.vagrant/machines/default/virtualbox/private_key"',
-      '  IdentityFile /home/ab/.vagrant.d/insecure_private_key',
-      '',
-    ].join('\n'));
+    const config = parseSshConfig(
+      [
+        'Host default',
+        '  HostName 127.0.0.1',
+        '  User vagrant',
+        '  Port 2222',
+        '  UserKnownHostsFile /dev/null',
+        '  StrictHostKeyChecking no',
+        '  IdentityFile "/home/a b/.vagrant/machines/default/virtualbox/private_key"',
+        '  IdentityFile /home/ab/.vagrant.d/insecure_private_key',
+        '',
+      ].join('\n'),
+    );
     assert.deepEqual(config, {
       host: '127.0.0.1',
       port: 2222,
@@ -70,12 +72,15 @@ describe('vagrant ssh-config', () => {
   it('reads the real libvirt output', () => {
     const config = parseSshConfig(fixture('ssh-config.txt'));
     assert.match(config.host, /^192\.168\.121\.\d+$/);
-    assert.deepEqual({ ...config, host: 'the VM' }, {
-      host: 'the VM',
-      port: 22,
-      user: 'vagrant',
-      identityFiles: ['/STATE/dot/machines/default/libvirt/private_key'],
-    });
+    assert.deepEqual(
+      { ...config, host: 'the VM' },
+      {
+        host: 'the VM',
+        port: 22,
+        user: 'vagrant',
+        identityFiles: ['/STATE/dot/machines/default/libvirt/private_key'],
+      },
+    );
   });
 
   it('refuses output without a host', () => {

@@ -26,7 +26,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function source(iaas: string): HttpSource {
   const v = verifiability(iaas);
   assert.ok(v.verifiable && v.source.type !== 'ConfigDrive');
-  return v.source as HttpSource;
+  return v.source;
 }
 
 /** One plain HTTP request to 127.0.0.1:port. */
@@ -114,14 +114,14 @@ describe('metadata relay (what QEMU runs per guest connection)', () => {
     }
   });
 
-  it('its command line is quoted for libslirp\'s shell-like split', () => {
+  it("its command line is quoted for libslirp's shell-like split", () => {
     const line = relayCommand('/tmp/a dir/relay.mjs', 1234);
     assert.ok(line.endsWith(`'/tmp/a dir/relay.mjs' 127.0.0.1 1234`), line);
     assert.ok(line.includes('--no-warnings'));
   });
 });
 
-describe('mbus client, against a stand-in for the agent\'s HTTPS mbus (not the real agent)', () => {
+describe("mbus client, against a stand-in for the agent's HTTPS mbus (not the real agent)", () => {
   let certs: MbusCerts;
   let target: MbusTarget;
   const calls: string[] = [];
@@ -161,7 +161,7 @@ describe('mbus client, against a stand-in for the agent\'s HTTPS mbus (not the r
     assert.ok(misses >= 1, 'at least one miss before the server listened');
   });
 
-  it('sends method, arguments, reply_to and protocol; an exception rejects with the agent\'s message', async () => {
+  it("sends method, arguments, reply_to and protocol; an exception rejects with the agent's message", async () => {
     const isAgentException = (err: Error): boolean => err instanceof AgentException && /unknown message frobnicate/.test(err.message);
     await assert.rejects(mbusCall(target, 'frobnicate', ['x']), isAgentException);
     assert.ok(calls.includes('frobnicate ["x"] stemforge 3'));
@@ -187,7 +187,8 @@ describe('host keys printed on the console', () => {
     const fp = (s: string): string => `SHA256:${createHash('sha256').update(s).digest('base64').replace(/=+$/, '')}`;
     const a = fp('a');
     const b = fp('b');
-    const text = `[   12.3] firstboot.sh[301]: stemforge-ssh-host-key: 256 ${a} root@localhost (ED25519)\r\n` +
+    const text =
+      `[   12.3] firstboot.sh[301]: stemforge-ssh-host-key: 256 ${a} root@localhost (ED25519)\r\n` +
       `stemforge-ssh-host-key: 3072 ${b} root@localhost (RSA)\n` +
       `stemforge-ssh-host-key: 256 ${a} root@localhost (ED25519)\nsomething else SHA256:xyz\n`;
     assert.deepEqual(consoleHostKeys(text), [

@@ -16,7 +16,6 @@ import { makeConfigDrive } from '../../src/stemcell/config-drive.js';
 import { ipSubjectAltName, makeMbusCerts, sha512Crypt, type MbusCerts } from '../../src/stemcell/mbus-certs.js';
 import { guestNetwork, verifiability, type ConfigDriveSource, type HttpSource } from '../../src/stemcell/settings-sources.js';
 
-
 let dir: string;
 before(() => (dir = mkdtempSync(join(tmpdir(), 'sf-verify-agent-unit-'))));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,14 +25,25 @@ const fakeCerts: MbusCerts = { ca: 'CA PEM', certificate: 'CERT PEM', privateKey
 describe('agent settings document', () => {
   const network = guestNetwork('169.254.169.254');
   const doc = agentSettingsDocument({
-    agentId: 'agent-1', vmName: 'vm-1', mbusPassword: 'secret123', certs: fakeCerts, passwordHash: '$6$salt$hash', network, mac: '52:54:00:aa:bb:cc',
+    agentId: 'agent-1',
+    vmName: 'vm-1',
+    mbusPassword: 'secret123',
+    certs: fakeCerts,
+    passwordHash: '$6$salt$hash',
+    network,
+    mac: '52:54:00:aa:bb:cc',
   });
 
   it('has a manual network with a DNS server, as a Director sends, on the NIC with our mac', () => {
     assert.deepEqual(doc.networks, {
       default: {
-        type: 'manual', ip: '169.0.0.15', netmask: '255.0.0.0', gateway: '169.0.0.2', dns: ['169.0.0.3'],
-        default: ['dns', 'gateway'], mac: '52:54:00:aa:bb:cc',
+        type: 'manual',
+        ip: '169.0.0.15',
+        netmask: '255.0.0.0',
+        gateway: '169.0.0.2',
+        dns: ['169.0.0.3'],
+        default: ['dns', 'gateway'],
+        mac: '52:54:00:aa:bb:cc',
       },
     });
   });
@@ -54,7 +64,7 @@ describe('agent settings document', () => {
     assert.equal(userData(doc).agent_id, 'agent-1');
   });
 
-  it('makes locally administered macs in QEMU\'s range', () => {
+  it("makes locally administered macs in QEMU's range", () => {
     assert.match(randomMac(), /^52:54:00(:[0-9a-f]{2}){3}$/);
   });
 });
@@ -70,11 +80,14 @@ describe('settings source per infrastructure', () => {
         assert.ok(v.reason.length > 20, `${infra.name}: ${v.reason}`);
       }
     }
-    const verifiable = infrastructures.filter((i) => verifiability(i.name).verifiable).map((i) => i.name).sort();
+    const verifiable = infrastructures
+      .filter((i) => verifiability(i.name).verifiable)
+      .map((i) => i.name)
+      .sort();
     assert.deepEqual(verifiable, ['alicloud', 'aws', 'google', 'openstack']);
   });
 
-  it('says why the others are not verifiable: formats we cannot boot, sources not served, warden\'s files', () => {
+  it("says why the others are not verifiable: formats we cannot boot, sources not served, warden's files", () => {
     const reason = (name: string): string => {
       const v = verifiability(name);
       return v.verifiable ? '' : v.reason;
@@ -106,12 +119,14 @@ describe('settings source per infrastructure', () => {
     const v = verifiability('aws');
     assert.ok(v.verifiable);
     const source = v.source as HttpSource;
-    assert.deepEqual([source.type, source.address, source.port, source.tokenPath, source.userDataPath],
-      ['HTTP', '169.254.169.254', 80, '/latest/api/token', '/latest/user-data']);
+    assert.deepEqual(
+      [source.type, source.address, source.port, source.tokenPath, source.userDataPath],
+      ['HTTP', '169.254.169.254', 80, '/latest/api/token', '/latest/user-data'],
+    );
     assert.deepEqual(v.network, { net: '169.0.0.0/8', ip: '169.0.0.15', netmask: '255.0.0.0', gateway: '169.0.0.2', dns: '169.0.0.3' });
   });
 
-  it('alicloud on 100.100.100.0/24; google with its header; cloudstack\'s port kept', () => {
+  it("alicloud on 100.100.100.0/24; google with its header; cloudstack's port kept", () => {
     const ali = verifiability('alicloud');
     assert.ok(ali.verifiable);
     assert.equal(ali.network.net, '100.100.100.0/24');
@@ -183,7 +198,8 @@ describe('mbus certificates (openssl)', { skip: hasCommand('openssl') ? undefine
   });
 });
 
-const noMtools = hasCommand('mkfs.vfat') && hasCommand('mcopy') && hasCommand('mdir') && hasCommand('mtype') ? undefined : 'dosfstools and mtools are not installed';
+const noMtools =
+  hasCommand('mkfs.vfat') && hasCommand('mcopy') && hasCommand('mdir') && hasCommand('mtype') ? undefined : 'dosfstools and mtools are not installed';
 
 describe('config drive image', { skip: noMtools }, () => {
   it('holds the files, readable with mtools, under the label config-2', async () => {

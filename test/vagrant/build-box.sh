@@ -78,6 +78,7 @@ build_into() {
   local part_off=$((PART_START_MIB * 1024 * 1024))
   local part_bytes=$(((DISK_MIB - PART_START_MIB) * 1024 * 1024))
 
+  # shellcheck disable=SC2317 # run by the EXIT trap
   cleanup_mounts() {
     set +e
     if mountpoint -q "$mnt"; then umount -R "$mnt" || umount -R -l "$mnt"; fi
@@ -156,8 +157,9 @@ EOF
     { tail -n 30 "$dir/apt.log" >&2; die "apt-get install in the image failed"; }
   say "kernel install took $((SECONDS - t0)) s"
   local kernel
+  # shellcheck disable=SC2016 # a dpkg-query format field
   kernel=$(in_root dpkg-query -W -f='${Version}' linux-image-cloud-amd64)
-  [ -e "$mnt/vmlinuz" ] && [ -e "$mnt/initrd.img" ] || die "no /vmlinuz or /initrd.img symlink in the image"
+  [[ -e "$mnt/vmlinuz" && -e "$mnt/initrd.img" ]] || die "no /vmlinuz or /initrd.img symlink in the image"
 
   # Boot loader: extlinux in the partition (boot sector + ldlinux.sys), mbr.bin later.
   mkdir -p "$mnt/boot/extlinux"
@@ -200,7 +202,7 @@ EOF
   # User vagrant with Vagrant's well-known insecure key and password-less sudo.
   local pubkey
   pubkey=$(dpkg -L vagrant 2>/dev/null | grep -m1 '/keys/vagrant\.pub$' || true)
-  [ -n "$pubkey" ] && [ -f "$pubkey" ] || die "vagrant's keys/vagrant.pub not found (is the vagrant package installed?)"
+  [[ -n "$pubkey" && -f "$pubkey" ]] || die "vagrant's keys/vagrant.pub not found (is the vagrant package installed?)"
   in_root useradd --create-home --uid 1000 --user-group --shell /bin/bash vagrant
   echo 'vagrant:vagrant' | in_root chpasswd
   put /etc/sudoers.d/vagrant 0440 <<<'vagrant ALL=(ALL) NOPASSWD: ALL'
@@ -297,7 +299,7 @@ sources=$(box_sources)
 main_uri=$(awk -F '\t' -v s="$SUITE" '$2 == s { print $1; exit }' <<<"$sources")
 [ -n "$main_uri" ] || die "the host's apt configuration has no Debian entry for suite $SUITE"
 kernel_candidate=$(apt-cache policy linux-image-cloud-amd64 2>/dev/null | awk '/Candidate:/ { print $2 }')
-[ -n "$kernel_candidate" ] && [ "$kernel_candidate" != "(none)" ] ||
+[[ -n "$kernel_candidate" && "$kernel_candidate" != "(none)" ]] ||
   die "apt knows no linux-image-cloud-amd64 (run apt-get update)"
 sources822=$(deb822_sources "$sources")
 key=$({ sha256sum <"$self"; echo "$kernel_candidate"; echo "$sources822"; } | sha256sum | cut -c1-16)
@@ -323,6 +325,7 @@ else
   trap - EXIT
   say "built in $((SECONDS - started)) s: $(du -m "$entry/box.img" | cut -f1) MiB qcow2"
   # Keep the two newest entries; older ones are only disk space.
+  # shellcheck disable=SC2012 # entries are named by their hex key; ls -t lists them newest first
   ls -1dt "$CACHE"/box/*/ 2>/dev/null | tail -n +3 | xargs -r rm -rf
 fi
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the test/vagrant scripts (sourced, not run).
 # Settings come from the environment:
 #   NETNS          network namespace for libvirtd, the VM network and vagrant (default sfvm)

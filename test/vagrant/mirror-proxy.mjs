@@ -170,12 +170,7 @@ function isPrivateAddress(address) {
   if (net.isIPv4(address)) {
     const [a, b] = address.split('.').map(Number);
     return (
-      a === 10 ||
-      a === 0 ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 100 && b >= 64 && b <= 127) ||
-      (a === 169 && b === 254)
+      a === 10 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254)
     );
   }
   const lower = address.toLowerCase();
@@ -260,8 +255,7 @@ function startProxy({ socket, listen, pidFile, logFile, hosts, snapshotBase }) {
     if (target.protocol !== 'http:') return deny(403, `scheme ${target.protocol} not allowed (http only)`);
     const allowed = hosts.get(target.hostname.toLowerCase());
     if (!allowed) return deny(403, `host ${target.hostname} is not a Debian mirror of this machine's apt configuration`);
-    if (target.port && target.port !== '80' && target.port !== allowed.port)
-      return deny(403, `port ${target.port} not allowed for ${target.hostname}`);
+    if (target.port && target.port !== '80' && target.port !== allowed.port) return deny(403, `port ${target.port} not allowed for ${target.hostname}`);
     if (target.username || target.password) return deny(403, 'credentials in the URL are not allowed');
 
     const headers = forwardHeaders(req.headers);

@@ -9,5 +9,5 @@ rc=0
 stop_pidfile "$VM_HOST_STATE/bridge.pid" socat "proxy bridge" || rc=1
 stop_pidfile "$VM_HOST_STATE/mirror-proxy.pid" node mirror-proxy || rc=1
 rm -f "$VM_HOST_STATE/mirror-proxy.sock"
-[ "$rc" -eq 0 ] && say "down" || say "something did not stop"
+if [ "$rc" -eq 0 ]; then say "down"; else say "something did not stop"; fi
 exit "$rc"

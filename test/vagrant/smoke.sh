@@ -86,6 +86,7 @@ step install-host "$here/install-host.sh"
 step host-up "$here/host-up.sh"
 step proxy-up "$here/proxy-up.sh"
 step build-box "$here/build-box.sh" "$work/box"
+# shellcheck source=/dev/null # written by build-box.sh
 . "$work/box/box.env"
 step "vagrant box add" vg_log box add --force "$work/box/bookworm.json"
 
@@ -106,8 +107,8 @@ fixture ssh-config.txt <"$work/ssh-config"
 ssh_vm() { in_ns ssh -F "$work/ssh-config" -o BatchMode=yes -o ConnectTimeout=20 default "$@" </dev/null; }
 step "ssh (plain OpenSSH)" ssh_vm 'uname -r; sudo id -u; hostname; cat /var/tmp/provisioned' >"$work/ssh-out"
 cat "$work/ssh-out" >&2
-[ "$(sed -n 2p "$work/ssh-out")" = 0 ] && [ "$(sed -n 3p "$work/ssh-out")" = sf-smoke ] &&
-  [ "$(sed -n 4p "$work/ssh-out")" = provisioned-as-root ] || { echo "smoke: unexpected ssh output" >&2; exit 1; }
+[[ "$(sed -n 2p "$work/ssh-out")" = 0 && "$(sed -n 3p "$work/ssh-out")" = sf-smoke &&
+  "$(sed -n 4p "$work/ssh-out")" = provisioned-as-root ]] || { echo "smoke: unexpected ssh output" >&2; exit 1; }
 
 step "apt-get update via proxy" ssh_vm 'sudo http_proxy=http://192.168.121.1:3128 apt-get update -q' >"$work/apt-update" 2>&1 ||
   { cat "$work/apt-update" >&2; exit 1; }
@@ -137,7 +138,7 @@ left=
 netns_exists && left+=" netns:$NETNS"
 for n in libvirtd virtlogd dnsmasq socat qemu-system-x86; do
   p=$(alive_named "$n")
-  [ -z "$p" ] || left+=" $n:$(echo $p | tr ' ' ,)"
+  [ -z "$p" ] || left+=" $n:${p//$'\n'/,}"
 done
 for p in $(pgrep -f "mirror-proxy.mjs --socket $VM_HOST_STATE" || true); do
   alive "$p" && left+=" mirror-proxy:$p"

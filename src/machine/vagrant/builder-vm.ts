@@ -46,8 +46,10 @@ const provisionMarker = '/var/lib/stemforge/provisioned';
 export function defaultBox(provider: VagrantProvider, hostArch = arch()): string {
   const box = defaultBoxes[provider][hostArch as 'x64' | 'arm64'];
   if (!box) {
-    throw new HintedError(`there is no default ${provider} box for a ${hostArch} host`,
-      `name an Ubuntu or Debian box for ${provider} on ${hostArch} with --box NAME`);
+    throw new HintedError(
+      `there is no default ${provider} box for a ${hostArch} host`,
+      `name an Ubuntu or Debian box for ${provider} on ${hostArch} with --box NAME`,
+    );
   }
   return box;
 }
@@ -137,8 +139,7 @@ export class BuilderVm {
       });
     } catch (err) {
       if (err instanceof HintedError && /HOST KEY MISMATCH/.test(err.message)) {
-        throw new HintedError(err.message,
-          `if you rebuilt the VM outside stemforge, forget its old key: rm ${this.knownHostsFile}; otherwise do not connect`);
+        throw new HintedError(err.message, `if you rebuilt the VM outside stemforge, forget its old key: rm ${this.knownHostsFile}; otherwise do not connect`);
       }
       throw err;
     }
@@ -146,7 +147,9 @@ export class BuilderVm {
 
   /** Run the provisioning script again when it changed since the VM was provisioned. */
   private async ensureProvisioned(machine: SshMachine, options: CallOptions): Promise<void> {
-    const wanted = createHash('sha256').update(await readFile(provisionScript)).digest('hex');
+    const wanted = createHash('sha256')
+      .update(await readFile(provisionScript))
+      .digest('hex');
     const lines: string[] = [];
     await machine.run(['cat', provisionMarker], { sudo: true, onStdout: (l) => lines.push(l) });
     if (lines[0]?.trim() === wanted) return;

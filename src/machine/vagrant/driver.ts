@@ -85,8 +85,10 @@ export class VagrantDriver {
     const result = await child;
     lines.flush();
     if (result.code === 'ENOENT' || (result.exitCode === undefined && !result.signal && !result.isCanceled && !result.timedOut)) {
-      throw new HintedError(`vagrant is not installed (no '${this.command}' on PATH)`,
-        'install Vagrant (from your package manager or HashiCorp\'s installer), or use --machine ssh://… or --machine local');
+      throw new HintedError(
+        `vagrant is not installed (no '${this.command}' on PATH)`,
+        "install Vagrant (from your package manager or HashiCorp's installer), or use --machine ssh://… or --machine local",
+      );
     }
     return {
       exitCode: result.exitCode ?? 1,
@@ -99,26 +101,35 @@ export class VagrantDriver {
   private failure(what: string, result: CallResult, timeoutMs?: number): Error {
     if (result.cancelled) return new Error(`${what}: interrupted`);
     if (result.timedOut) {
-      return new HintedError(`${what} did not finish within ${Math.round((timeoutMs ?? 0) / 60_000)} min; Vagrant was stopped with SIGINT and removed what it had half made`,
-        'look at the output above; raise the bound with --vm-timeout MINUTES if the machine is just slow');
+      return new HintedError(
+        `${what} did not finish within ${Math.round((timeoutMs ?? 0) / 60_000)} min; Vagrant was stopped with SIGINT and removed what it had half made`,
+        'look at the output above; raise the bound with --vm-timeout MINUTES if the machine is just slow',
+      );
     }
     const text = `${errorMessages(result.output).join('\n')}\n${result.output}`;
     const provider = /provider '([^']+)' could not be found/i.exec(text)?.[1];
     if (provider) {
-      return new HintedError(`Vagrant has no '${provider}' provider`,
-        provider === 'libvirt' ? 'install the vagrant-libvirt plugin (vagrant plugin install vagrant-libvirt, or your distribution\'s vagrant-libvirt package)'
-          : `install the ${provider} provider for Vagrant, or choose another with --machine vagrant:PROVIDER`);
+      return new HintedError(
+        `Vagrant has no '${provider}' provider`,
+        provider === 'libvirt'
+          ? "install the vagrant-libvirt plugin (vagrant plugin install vagrant-libvirt, or your distribution's vagrant-libvirt package)"
+          : `install the ${provider} provider for Vagrant, or choose another with --machine vagrant:PROVIDER`,
+      );
     }
     const unusable = /provider '([^']+)' that was requested to back the machine\s+'[^']*'\s+is\s+reporting that it isn't usable on this system/i.exec(text);
     if (unusable) {
       const reason = /The\s+reason is shown below:\s*([^\n]*)/i.exec(text)?.[1]?.trim();
-      return new HintedError(`the Vagrant provider '${unusable[1]}' is not usable on this machine${reason ? `: ${reason}` : ''}`,
-        `install ${unusable[1]}, or choose another provider with --machine vagrant:PROVIDER`);
+      return new HintedError(
+        `the Vagrant provider '${unusable[1]}' is not usable on this machine${reason ? `: ${reason}` : ''}`,
+        `install ${unusable[1]}, or choose another provider with --machine vagrant:PROVIDER`,
+      );
     }
     const box = /box '([^']+)' could not be found|could not be accessed in the remote catalog/i.exec(text);
     if (box) {
-      return new HintedError(`the box ${box[1] ? `'${box[1]}' ` : ''}is not available: ${tail(result.output, 3)}`,
-        'add it first (vagrant box add NAME --provider PROVIDER) or name another with --box NAME');
+      return new HintedError(
+        `the box ${box[1] ? `'${box[1]}' ` : ''}is not available: ${tail(result.output, 3)}`,
+        'add it first (vagrant box add NAME --provider PROVIDER) or name another with --box NAME',
+      );
     }
     return new Error(`${what} failed (exit ${result.exitCode}):\n${tail(result.output)}`);
   }

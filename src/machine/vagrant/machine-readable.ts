@@ -10,7 +10,10 @@ export interface MachineReadableEvent {
 }
 
 function unescape(field: string): string {
-  return field.replace(/%!\(VAGRANT_COMMA\)/g, ',').replace(/\\n/g, '\n').replace(/\\r/g, '\r');
+  return field
+    .replace(/%!\(VAGRANT_COMMA\)/g, ',')
+    .replace(/\\n/g, '\n')
+    .replace(/\\r/g, '\r');
 }
 
 export function parseMachineReadable(output: string): MachineReadableEvent[] {

@@ -5,7 +5,7 @@ import type { Check } from '../image.js';
 export const baseChecks: Check[] = [
   {
     stages: ['base_debootstrap'],
-    title: 'the line\'s release with UTC, en_US.UTF-8 and no build-host name',
+    title: "the line's release with UTC, en_US.UTF-8 and no build-host name",
     run(img) {
       assert.match(img.read('etc/os-release'), new RegExp(`^VERSION_CODENAME=${img.os.suite}$`, 'm'));
       assert.equal(img.read('etc/timezone'), 'Etc/UTC\n');
@@ -28,13 +28,19 @@ export const baseChecks: Check[] = [
       }
       assert.match(sources, new RegExp(`^Components: ${img.os.components.join(' ')}$`, 'm'));
       assert.match(img.read('etc/apt/apt.conf.d/90stemforge'), /^APT::Install-Recommends "false";$/m);
-      assert.deepEqual(img.list('var/lib/apt/lists').filter((f) => f !== 'partial' && f !== 'lock'), []);
-      assert.deepEqual(img.list('var/cache/apt/archives').filter((f) => f.endsWith('.deb')), []);
+      assert.deepEqual(
+        img.list('var/lib/apt/lists').filter((f) => f !== 'partial' && f !== 'lock'),
+        [],
+      );
+      assert.deepEqual(
+        img.list('var/cache/apt/archives').filter((f) => f.endsWith('.deb')),
+        [],
+      );
     },
   },
   {
     stages: ['base_debian_packages', 'base_ubuntu_packages'],
-    title: 'every package of the line\'s set is installed and the purged ones are not',
+    title: "every package of the line's set is installed and the purged ones are not",
     covers: ['os.pkg.apport-absent', 'os.pkg.whoopsie-absent', 'os.pkg.postfix-absent'],
     run(img) {
       const missing = img.os.packages.filter((p) => !img.installed(p));
@@ -54,9 +60,10 @@ export const baseChecks: Check[] = [
   },
   {
     stages: ['base_debian_packages', 'base_ubuntu_packages'],
-    title: 'the name service the agent drives for the line\'s service manager: systemd-resolved running at boot, or resolvconf fed by networkd',
+    title: "the name service the agent drives for the line's service manager: systemd-resolved running at boot, or resolvconf fed by networkd",
     run(img) {
-      const wants = (unit: string): boolean => img.list('etc/systemd/system').some((d) => d.endsWith('.wants') && img.exists(`etc/systemd/system/${d}/${unit}`));
+      const wants = (unit: string): boolean =>
+        img.list('etc/systemd/system').some((d) => d.endsWith('.wants') && img.exists(`etc/systemd/system/${d}/${unit}`));
       if (img.os.dnsResolver === 'systemd-resolved') {
         assert.ok(img.installed('systemd-resolved'), 'systemd-resolved installed');
         assert.ok(!img.installed('resolvconf'), 'resolvconf (it conflicts) not installed');
@@ -86,24 +93,50 @@ export const baseChecks: Check[] = [
         .filter((l) => l)
         .sort();
       const allowed = ['/usr/bin/su', '/usr/bin/sudo', '/usr/bin/sudoedit'];
-      assert.deepEqual(found.filter((p) => !allowed.includes(p)), []);
+      assert.deepEqual(
+        found.filter((p) => !allowed.includes(p)),
+        [],
+      );
     },
   },
   {
     stages: ['base_ssh'],
-    title: 'every hardening line of sshd_config, accepted by the image\'s own sshd',
+    title: "every hardening line of sshd_config, accepted by the image's own sshd",
     covers: [
-      'os.ssh.permit-root-login-no', 'os.ssh.permit-root-login-no-2', 'os.ssh.print-last-log', 'os.ssh.max-auth-tries-3', 'os.ssh.permit-empty-passwords-no',
-      'os.ssh.hostbased-auth-no', 'os.ssh.ignore-rhosts', 'os.ssh.client-alive-interval-180', 'os.ssh.client-alive-count-1', 'os.ssh.login-grace-60',
-      'os.ssh.permit-user-env-no', 'os.ssh.password-auth-no', 'os.ssh.allow-groups', 'os.ssh.deny-users-root',
+      'os.ssh.permit-root-login-no',
+      'os.ssh.permit-root-login-no-2',
+      'os.ssh.print-last-log',
+      'os.ssh.max-auth-tries-3',
+      'os.ssh.permit-empty-passwords-no',
+      'os.ssh.hostbased-auth-no',
+      'os.ssh.ignore-rhosts',
+      'os.ssh.client-alive-interval-180',
+      'os.ssh.client-alive-count-1',
+      'os.ssh.login-grace-60',
+      'os.ssh.permit-user-env-no',
+      'os.ssh.password-auth-no',
+      'os.ssh.allow-groups',
+      'os.ssh.deny-users-root',
     ],
     run(img) {
       const config = img.read('etc/ssh/sshd_config');
       const expected = [
-        'UseDNS no', 'PermitRootLogin no', 'X11Forwarding no', 'MaxAuthTries 3', 'PermitEmptyPasswords no',
-        'HostbasedAuthentication no', 'Banner /etc/issue.net', 'IgnoreRhosts yes', 'ClientAliveInterval 180',
-        'ClientAliveCountMax 1', 'LoginGraceTime 60', 'PermitUserEnvironment no', 'PasswordAuthentication no',
-        'PrintLastLog yes', 'AllowGroups bosh_sshers', 'DenyUsers root',
+        'UseDNS no',
+        'PermitRootLogin no',
+        'X11Forwarding no',
+        'MaxAuthTries 3',
+        'PermitEmptyPasswords no',
+        'HostbasedAuthentication no',
+        'Banner /etc/issue.net',
+        'IgnoreRhosts yes',
+        'ClientAliveInterval 180',
+        'ClientAliveCountMax 1',
+        'LoginGraceTime 60',
+        'PermitUserEnvironment no',
+        'PasswordAuthentication no',
+        'PrintLastLog yes',
+        'AllowGroups bosh_sshers',
+        'DenyUsers root',
       ];
       for (const line of expected) assert.match(config, new RegExp(`^${line}$`, 'm'), line);
       const ciphers = config.match(/^Ciphers (.*)$/m)?.[1] ?? '';
@@ -114,12 +147,16 @@ export const baseChecks: Check[] = [
       assert.ok(img.read('etc/issue.net').length > 20, 'legal banner');
       // The image's sshd parses the file, with a throwaway host key (a stemcell ships none)
       // and the privilege-separation dir systemd would make at boot.
-      const effective = img.runOk(['bash', '-c', `set -e
+      const effective = img.runOk([
+        'bash',
+        '-c',
+        `set -e
         dir=$(mktemp -d /tmp/sf-spec-sshd.XXXXXX); trap 'rm -rf "$dir"; [ "$made" = 1 ] && rmdir /run/sshd' EXIT
         made=0; [ -d /run/sshd ] || { mkdir -p /run/sshd; made=1; }
         ssh-keygen -q -t ed25519 -N '' -f "$dir/key"
         sshd -t -f /etc/ssh/sshd_config -h "$dir/key"
-        sshd -T -f /etc/ssh/sshd_config -h "$dir/key" -C user=vcap,host=localhost,addr=127.0.0.1`]);
+        sshd -T -f /etc/ssh/sshd_config -h "$dir/key" -C user=vcap,host=localhost,addr=127.0.0.1`,
+      ]);
       for (const line of ['permitrootlogin no', 'passwordauthentication no', 'maxauthtries 3', 'allowgroups bosh_sshers']) {
         assert.match(effective, new RegExp(`^${line}$`, 'm'), `effective: ${line}`);
       }
@@ -145,7 +182,11 @@ export const baseChecks: Check[] = [
     title: 'gcc, g++, make and clang installed and compiling a program inside the image',
     run(img) {
       for (const p of ['build-essential', 'clang']) assert.ok(img.installed(p), p);
-      const out = img.runOk(['bash', '-c', 'cd /tmp && printf "int main(void){return 42;}" > sf-spec.c && clang -o sf-spec sf-spec.c; ./sf-spec; echo $?; rm -f sf-spec sf-spec.c']);
+      const out = img.runOk([
+        'bash',
+        '-c',
+        'cd /tmp && printf "int main(void){return 42;}" > sf-spec.c && clang -o sf-spec sf-spec.c; ./sf-spec; echo $?; rm -f sf-spec sf-spec.c',
+      ]);
       assert.equal(out.trim(), '42');
     },
   },

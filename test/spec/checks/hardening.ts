@@ -19,7 +19,13 @@ function pamRules(img: ImageView, service: string): PamRule[] {
     if (line.startsWith('@include')) continue;
     const m = line.match(/^(-?\w+)\s+(\[[^\]]*\]|\S+)\s+(\S+)\s*(.*)$/);
     assert.ok(m, `unparsable rule in /etc/pam.d/${service}: ${line}`);
-    rules.push({ type: m[1]!.replace(/^-/, '').toLowerCase(), dashed: m[1]!.startsWith('-'), control: m[2]!, module: m[3]!.replace(/.*\//, ''), args: m[4]!.split(/\s+/).filter((a) => a) });
+    rules.push({
+      type: m[1]!.replace(/^-/, '').toLowerCase(),
+      dashed: m[1]!.startsWith('-'),
+      control: m[2]!,
+      module: m[3]!.replace(/.*\//, ''),
+      args: m[4]!.split(/\s+/).filter((a) => a),
+    });
   }
   return rules;
 }
@@ -123,8 +129,17 @@ export const hardeningChecks: Check[] = [
       const login = pamRules(img, 'login');
       const last = findRule(login, 'session', 'pam_lastlog.so');
       assert.ok(last >= 0 && login[last]!.args.includes('showfailed'), 'login: pam_lastlog.so showfailed');
-      assert.deepEqual(img.activeLines('etc/login.defs').filter((l) => /^PASS_MIN_DAYS\s/.test(l)).map((l) => l.split(/\s+/)[1]), ['1']);
-      const vcap = img.read('etc/shadow').split('\n').find((l) => l.startsWith('vcap:'));
+      assert.deepEqual(
+        img
+          .activeLines('etc/login.defs')
+          .filter((l) => /^PASS_MIN_DAYS\s/.test(l))
+          .map((l) => l.split(/\s+/)[1]),
+        ['1'],
+      );
+      const vcap = img
+        .read('etc/shadow')
+        .split('\n')
+        .find((l) => l.startsWith('vcap:'));
       assert.equal(vcap?.split(':')[3], '1', 'vcap: minimum password age 1 day');
     },
   },
@@ -161,12 +176,18 @@ export const hardeningChecks: Check[] = [
   },
   {
     stages: ['rsyslog_config'],
-    title: 'rsyslog configuration accepted by the image\'s rsyslogd -N1 and logrotate; runs as syslog, files syslog-only',
+    title: "rsyslog configuration accepted by the image's rsyslogd -N1 and logrotate; runs as syslog, files syslog-only",
     covers: ['os.rsyslog.config-valid', 'os.rsyslog.file-owner', 'os.rsyslog.file-create-mode', 'os.rsyslog.syslog-user', 'os.logrotate.rsyslog-file'],
     run(img) {
       img.runOk(['rsyslogd', '-N1', '-f', '/etc/rsyslog.conf']);
       const conf = img.activeLines('etc/rsyslog.conf');
-      for (const l of ['$PrivDropToUser syslog', '$PrivDropToGroup syslog', '$FileOwner syslog', '$FileCreateMode 0600', '$IncludeConfig /etc/rsyslog.d/*.conf']) {
+      for (const l of [
+        '$PrivDropToUser syslog',
+        '$PrivDropToGroup syslog',
+        '$FileOwner syslog',
+        '$FileCreateMode 0600',
+        '$IncludeConfig /etc/rsyslog.d/*.conf',
+      ]) {
         assert.ok(conf.includes(l), l);
       }
       const rules = img.activeLines('etc/rsyslog.d/50-default.conf').map((l) => l.split(/\s+/));
@@ -215,7 +236,10 @@ export const hardeningChecks: Check[] = [
     covers: ['os.apt.periodic-off', 'os.anacron.random-delay', 'os.cron.no-man-db-daily', 'os.cron.no-man-db-weekly'],
     run(img) {
       const anacrontab = img.activeLines('etc/anacrontab');
-      assert.deepEqual(anacrontab.filter((l) => /^RANDOM_DELAY\s*=/.test(l)), ['RANDOM_DELAY=60']);
+      assert.deepEqual(
+        anacrontab.filter((l) => /^RANDOM_DELAY\s*=/.test(l)),
+        ['RANDOM_DELAY=60'],
+      );
       const firstJob = anacrontab.findIndex((l) => /^(@\w+|\d+)\s/.test(l));
       assert.ok(anacrontab.indexOf('RANDOM_DELAY=60') < firstJob, 'RANDOM_DELAY before the jobs');
       img.runOk(['anacron', '-T']);
@@ -224,7 +248,11 @@ export const hardeningChecks: Check[] = [
         assert.ok(img.lstat('etc/systemd/system/man-db.timer')?.isSymbolicLink(), 'man-db.timer masked');
         assert.equal(img.runOk(['readlink', '/etc/systemd/system/man-db.timer']).trim(), '/dev/null', 'man-db.timer masked');
       }
-      if (img.installed('man-db')) assert.ok(img.list('var/cache/man').some((f) => f.startsWith('index.')), 'the man-db index is built');
+      if (img.installed('man-db'))
+        assert.ok(
+          img.list('var/cache/man').some((f) => f.startsWith('index.')),
+          'the man-db index is built',
+        );
       const dump = img.runOk(['apt-config', 'dump', 'APT::Periodic']);
       for (const key of ['Enable', 'Update-Package-Lists', 'Download-Upgradeable-Packages', 'Unattended-Upgrade', 'AutocleanInterval']) {
         const values = [...dump.matchAll(new RegExp(`^APT::Periodic::${key} "(.*)";$`, 'gm'))].map((m) => m[1]);
@@ -245,15 +273,29 @@ export const hardeningChecks: Check[] = [
   {
     stages: ['bosh_audit_debian', 'bosh_audit_ubuntu'],
     title: 'auditd installed, not started at boot, loads rules.d through augenrules; auditd.conf logs problems to syslog',
-    covers: ['os.audit.augenrules-unit', 
-      'os.audit.pkg-installed', 'os.audit.service-not-enabled', 'os.auditd.disk-full-syslog', 'os.auditd.disk-error-syslog', 'os.auditd.space-left-syslog',
-      'os.auditd.num-logs-5', 'os.auditd.max-log-file-6', 'os.auditd.max-log-file-rotate', 'os.auditd.log-group-root', 'os.auditd.syslog-plugin-active',
+    covers: [
+      'os.audit.augenrules-unit',
+      'os.audit.pkg-installed',
+      'os.audit.service-not-enabled',
+      'os.auditd.disk-full-syslog',
+      'os.auditd.disk-error-syslog',
+      'os.auditd.space-left-syslog',
+      'os.auditd.num-logs-5',
+      'os.auditd.max-log-file-6',
+      'os.auditd.max-log-file-rotate',
+      'os.auditd.log-group-root',
+      'os.auditd.syslog-plugin-active',
     ],
     run(img) {
       assert.ok(img.installed('auditd'));
       assert.ok(!img.exists('etc/systemd/system/multi-user.target.wants/auditd.service'), 'auditd not enabled at boot');
       for (const rc of ['rc2.d', 'rc3.d', 'rc4.d', 'rc5.d']) {
-        if (img.exists(`etc/${rc}`)) assert.deepEqual(img.list(`etc/${rc}`).filter((f) => /^S\d*auditd$/.test(f)), [], `no SysV start link in /etc/${rc}`);
+        if (img.exists(`etc/${rc}`))
+          assert.deepEqual(
+            img.list(`etc/${rc}`).filter((f) => /^S\d*auditd$/.test(f)),
+            [],
+            `no SysV start link in /etc/${rc}`,
+          );
       }
       const unitDir = systemdUnitDirs.slice(1).find((d) => img.exists(`${d}/auditd.service`));
       assert.ok(unitDir, 'auditd.service');
@@ -262,7 +304,16 @@ export const hardeningChecks: Check[] = [
       if (img.exists(dropins)) for (const f of img.list(dropins).sort()) unit += `\n${img.read(`${dropins}/${f}`)}`;
       assert.match(lastValue(unit, 'ExecStartPost') ?? '', /augenrules --load$/);
       const conf = new Map(img.activeLines('etc/audit/auditd.conf').map((l) => l.split(/\s*=\s*/) as [string, string]));
-      for (const [k, v] of Object.entries({ disk_full_action: 'SYSLOG', disk_error_action: 'SYSLOG', space_left_action: 'SYSLOG', admin_space_left_action: 'SYSLOG', num_logs: '5', max_log_file: '6', max_log_file_action: 'ROTATE', log_group: 'root' })) {
+      for (const [k, v] of Object.entries({
+        disk_full_action: 'SYSLOG',
+        disk_error_action: 'SYSLOG',
+        space_left_action: 'SYSLOG',
+        admin_space_left_action: 'SYSLOG',
+        num_logs: '5',
+        max_log_file: '6',
+        max_log_file_action: 'ROTATE',
+        log_group: 'root',
+      })) {
         assert.equal(conf.get(k), v, k);
       }
       assert.match(img.read('etc/audit/plugins.d/syslog.conf'), /^active = yes$/m);
@@ -280,11 +331,31 @@ export const hardeningChecks: Check[] = [
       for (const f of ['50-bosh.rules', '60-bosh-privileged.rules']) {
         for (const rule of img.activeLines(`etc/audit/rules.d/${f}`)) assert.ok(compiled.includes(rule), `compiled: ${rule}`);
       }
-      for (const key of ['modules', 'time-change', 'delete', 'scope', 'logins', 'session', 'identity', 'system-locale', 'MAC-policy', 'mounts', 'perm_mod', 'access', 'privileged']) {
-        assert.ok(compiled.some((r) => r.endsWith(` -k ${key}`)), `rules with key ${key}`);
+      for (const key of [
+        'modules',
+        'time-change',
+        'delete',
+        'scope',
+        'logins',
+        'session',
+        'identity',
+        'system-locale',
+        'MAC-policy',
+        'mounts',
+        'perm_mod',
+        'access',
+        'privileged',
+      ]) {
+        assert.ok(
+          compiled.some((r) => r.endsWith(` -k ${key}`)),
+          `rules with key ${key}`,
+        );
       }
       for (const file of ['/etc/passwd', '/etc/group', '/etc/shadow', '/etc/gshadow', '/etc/sudoers']) {
-        assert.ok(compiled.some((r) => r.startsWith(`-w ${file} -p wa `)), `watch on ${file}`);
+        assert.ok(
+          compiled.some((r) => r.startsWith(`-w ${file} -p wa `)),
+          `watch on ${file}`,
+        );
       }
       assert.ok(!compiled.includes('-e 2'), 'rules stay mutable, as in the reference');
       const privileged = img
@@ -294,7 +365,10 @@ export const hardeningChecks: Check[] = [
       assert.ok(privileged.length > 0);
       for (const p of privileged) {
         const keyed = /-k (privileged|privileged-[a-z-]+|perm_chng)$/;
-        assert.ok(compiled.some((r) => r.includes(` -F path=${p} `) && r.includes('-F perm=x') && keyed.test(r)), `exec rule for ${p}`);
+        assert.ok(
+          compiled.some((r) => r.includes(` -F path=${p} `) && r.includes('-F perm=x') && keyed.test(r)),
+          `exec rule for ${p}`,
+        );
       }
       for (const rule of compiled) {
         const arch = rule.match(/-F arch=(b64|b32)/)?.[1];

@@ -126,7 +126,10 @@ export const osReferenceStemcellChecks: (Check & { only?: string[] })[] = [
     title: `sshd password logins ${value === 'yes' ? 'on' : 'off'} on ${iaas} (sshd_config and sshd's effective value)`,
     covers: [`iaas.${iaas}.password-auth-${value}`],
     run(img: ImageView) {
-      const lines = img.activeLines('etc/ssh/sshd_config').filter((l) => /^PasswordAuthentication\s/i.test(l)).map((l) => l.split(/\s+/)[1]);
+      const lines = img
+        .activeLines('etc/ssh/sshd_config')
+        .filter((l) => /^PasswordAuthentication\s/i.test(l))
+        .map((l) => l.split(/\s+/)[1]);
       assert.deepEqual(lines, [value], 'PasswordAuthentication lines of sshd_config');
       assert.match(sshdEffective(img), new RegExp(`^passwordauthentication ${value}$`, 'm'), "sshd's effective PasswordAuthentication");
     },
@@ -172,7 +175,12 @@ function parseAuditRules(img: ImageView): AuditRule[] {
 
 /** login.defs UID_MIN: the first uid of a person (the rules' auid threshold). */
 function uidMin(img: ImageView): string {
-  return img.activeLines('etc/login.defs').find((l) => /^UID_MIN\s/.test(l))?.split(/\s+/)[1] ?? '1000';
+  return (
+    img
+      .activeLines('etc/login.defs')
+      .find((l) => /^UID_MIN\s/.test(l))
+      ?.split(/\s+/)[1] ?? '1000'
+  );
 }
 
 /** The real path of a file inside the image (links resolved), or undefined. */
@@ -364,7 +372,13 @@ export const referenceChecks: Check[] = [
   {
     stages: ['bosh_audit_debian', 'bosh_audit_ubuntu'],
     title: 'audit files root:root with the reference modes; the log folder closed to others; auditd.conf space thresholds; package files unmodified',
-    covers: [...auditFiles.map(([p]) => auditFileId(p)), 'os.audit.log-dir-not-writable', 'os.auditd.space-left-75', 'os.auditd.admin-space-left-50', 'os.audit.pkg-unmodified'],
+    covers: [
+      ...auditFiles.map(([p]) => auditFileId(p)),
+      'os.audit.log-dir-not-writable',
+      'os.auditd.space-left-75',
+      'os.auditd.admin-space-left-50',
+      'os.audit.pkg-unmodified',
+    ],
     run(img) {
       for (const [path, mode] of auditFiles) {
         assertOwnedByRoot(img, path);
@@ -378,7 +392,13 @@ export const referenceChecks: Check[] = [
       // dpkg -V: only the configuration files we set may differ from the package (code 2: a changed conffile)
       const verify = img.run(['dpkg', '-V', 'auditd']);
       const changed = verify.stdout.split('\n').filter((l) => l.trim());
-      const allowed = ['/etc/audit/auditd.conf', '/etc/audit/plugins.d/syslog.conf', '/etc/default/auditd', '/etc/audit/audit.rules', '/etc/audit/rules.d/audit.rules'];
+      const allowed = [
+        '/etc/audit/auditd.conf',
+        '/etc/audit/plugins.d/syslog.conf',
+        '/etc/default/auditd',
+        '/etc/audit/audit.rules',
+        '/etc/audit/rules.d/audit.rules',
+      ];
       for (const line of changed) {
         const path = line.split(/\s+/).at(-1)!;
         assert.ok(allowed.includes(path) && / c /.test(` ${line.split(/\s+/)[1]} `), `dpkg -V auditd: ${line}`);
@@ -416,11 +436,7 @@ export const referenceChecks: Check[] = [
         assert.ok(path, `${row.id}: ${row.path} is not in the image`);
         const hit = rules.find(
           (r) =>
-            r.list === 'always,exit' &&
-            r.key === row.key &&
-            r.fields.has(`path=${path}`) &&
-            r.fields.has('perm=x') &&
-            people.every((f) => r.fields.has(f)),
+            r.list === 'always,exit' && r.key === row.key && r.fields.has(`path=${path}`) && r.fields.has('perm=x') && people.every((f) => r.fields.has(f)),
         );
         assert.ok(hit, `${row.id}: an exec rule for ${path} keyed ${row.key}`);
       }
@@ -429,7 +445,13 @@ export const referenceChecks: Check[] = [
   {
     stages: ['base_debian_packages', 'base_ubuntu_packages'],
     title: 'none of the forbidden packages (rpm, sendmail, xinetd, NIS, SNMP, TFTP, FTP, telnet, rsh, GConf, X) or ZFS; no xinetd unit, no ypbind',
-    covers: [...forbiddenPackages.flatMap((p) => p.ids), 'os.svc.xinetd-not-enabled', 'os.nis.no-ypbind-pid', 'os.zfs.no-kernel-module-dir', 'os.zfs.no-header-dir'],
+    covers: [
+      ...forbiddenPackages.flatMap((p) => p.ids),
+      'os.svc.xinetd-not-enabled',
+      'os.nis.no-ypbind-pid',
+      'os.zfs.no-kernel-module-dir',
+      'os.zfs.no-header-dir',
+    ],
     run(img) {
       const present = forbiddenPackages.flatMap((p) => p.names).filter((n) => img.packages().has(n));
       assert.deepEqual(present, [], 'forbidden packages in the dpkg database');
@@ -447,11 +469,22 @@ export const referenceChecks: Check[] = [
   {
     stages: ['base_debian_packages', 'base_ubuntu_packages'],
     title: 'the tools the agent and operators use: dig, crontab, rescan-scsi-bus; cron, chrony and rsyslog enabled; NX on (release newer than 11)',
-    covers: ['os.base.dig', 'os.base.crontab-cmd', 'os.pkg.rescan-scsi-bus', 'os.cron.pkg-installed', 'os.cron.service-enabled', 'os.systemd.chrony-enabled', 'os.systemd.rsyslog-enabled', 'os.nx.release-above-11'],
+    covers: [
+      'os.base.dig',
+      'os.base.crontab-cmd',
+      'os.pkg.rescan-scsi-bus',
+      'os.cron.pkg-installed',
+      'os.cron.service-enabled',
+      'os.systemd.chrony-enabled',
+      'os.systemd.rsyslog-enabled',
+      'os.nx.release-above-11',
+    ],
     run(img) {
       img.runOk(['dig', '-v']);
       img.runOk(['sh', '-c', 'command -v crontab']);
-      const rescan = ['sbin/rescan-scsi-bus', 'usr/sbin/rescan-scsi-bus', 'usr/bin/rescan-scsi-bus.sh', 'bin/rescan-scsi-bus.sh'].find((p) => img.lstat(p)?.isFile());
+      const rescan = ['sbin/rescan-scsi-bus', 'usr/sbin/rescan-scsi-bus', 'usr/bin/rescan-scsi-bus.sh', 'bin/rescan-scsi-bus.sh'].find((p) =>
+        img.lstat(p)?.isFile(),
+      );
       assert.ok(rescan && (img.mode(rescan) & 0o111) !== 0, 'an executable rescan-scsi-bus');
       assert.ok(img.installed('cron'), 'cron installed');
       for (const unit of ['cron.service', 'chrony.service', 'rsyslog.service']) assert.ok(enabled(img, unit), `${unit} enabled`);
@@ -509,22 +542,46 @@ export const referenceChecks: Check[] = [
         assertOwnedByRoot(img, f);
         assert.equal(img.mode(f), 0o644, `/${f} mode`);
       }
-      const passwd = img.read('etc/passwd').split('\n').filter((l) => l.includes(':'));
-      assert.deepEqual(passwd.filter((l) => l.split(':')[1] !== 'x'), [], 'passwd entries with a password field other than x');
-      assert.deepEqual(passwd.filter((l) => l.split(':')[2] === '0'), ['root:x:0:0:root:/root:/bin/bash'], 'uid 0');
+      const passwd = img
+        .read('etc/passwd')
+        .split('\n')
+        .filter((l) => l.includes(':'));
+      assert.deepEqual(
+        passwd.filter((l) => l.split(':')[1] !== 'x'),
+        [],
+        'passwd entries with a password field other than x',
+      );
+      assert.deepEqual(
+        passwd.filter((l) => l.split(':')[2] === '0'),
+        ['root:x:0:0:root:/root:/bin/bash'],
+        'uid 0',
+      );
       const loginShells = passwd.filter((l) => {
         const [name, , uid, , , , shell] = l.split(':');
-        return Number(uid) < 500 && !['root', 'sync', 'shutdown', 'halt'].includes(name!) && !['/usr/sbin/nologin', '/sbin/nologin', '/bin/false'].includes(shell!);
+        return (
+          Number(uid) < 500 && !['root', 'sync', 'shutdown', 'halt'].includes(name!) && !['/usr/sbin/nologin', '/sbin/nologin', '/bin/false'].includes(shell!)
+        );
       });
       assert.deepEqual(loginShells, [], 'system accounts with a login shell');
-      const shadow = img.read('etc/shadow').split('\n').filter((l) => l.includes(':')).map((l) => l.split(':'));
-      assert.deepEqual(shadow.map((f) => f[0]), passwd.map((l) => l.split(':')[0]), 'shadow has the accounts of passwd, in order');
+      const shadow = img
+        .read('etc/shadow')
+        .split('\n')
+        .filter((l) => l.includes(':'))
+        .map((l) => l.split(':'));
+      assert.deepEqual(
+        shadow.map((f) => f[0]),
+        passwd.map((l) => l.split(':')[0]),
+        'shadow has the accounts of passwd, in order',
+      );
       const usable = shadow.filter((f) => !/^[!*]/.test(f[1]!));
       assert.deepEqual(usable.map((f) => f[0]).sort(), ['root', 'vcap'], 'accounts with a usable password');
       for (const f of usable) assert.match(f[1]!, /^\$6\$/, `${f[0]}: a sha512 crypt hash`);
       for (const f of usable.filter((x) => x[0] !== 'root')) assert.equal(f[3], '1', `${f[0]}: minimum password age`);
       for (const f of shadow.filter((x) => /^[!*]/.test(x[1]!))) assert.match(f[1]!, /^(\*|!\*?)$/, `${f[0]}: a locked password field`);
-      assert.deepEqual(img.activeLines('etc/login.defs').filter((l) => /^ENCRYPT_METHOD\s/.test(l)), ['ENCRYPT_METHOD SHA512']);
+      assert.deepEqual(
+        img.activeLines('etc/login.defs').filter((l) => /^ENCRYPT_METHOD\s/.test(l)),
+        ['ENCRYPT_METHOD SHA512'],
+      );
       assert.equal(img.runOk(['id', '-gn', 'vcap']).trim(), 'vcap');
       assert.equal(img.mode('home/vcap'), 0o700, '/home/vcap mode');
     },
@@ -532,12 +589,24 @@ export const referenceChecks: Check[] = [
   {
     stages: ['bosh_users'],
     title: "root's and vcap's shells put the agent's tools on the PATH; root, vcap and new users (skel) read the BOSH prompt",
-    covers: ['os.bashrc.root-path', 'os.bashrc.vcap-path', 'os.bashrc.root-ps1', 'os.bashrc.vcap-ps1', 'os.bashrc.skel-ps1', 'os.profile.bosh-ps1-file', 'os.profile.root-sources-bashrc'],
+    covers: [
+      'os.bashrc.root-path',
+      'os.bashrc.vcap-path',
+      'os.bashrc.root-ps1',
+      'os.bashrc.vcap-ps1',
+      'os.bashrc.skel-ps1',
+      'os.profile.bosh-ps1-file',
+      'os.profile.root-sources-bashrc',
+    ],
     run(img) {
       assert.ok(img.lstat('etc/profile.d/00-bosh-ps1')?.isFile(), '/etc/profile.d/00-bosh-ps1');
       assert.match(img.read('etc/profile.d/00-bosh-ps1'), /^PS1=/m);
       assert.match(img.read('root/.profile'), /\.bashrc/);
-      for (const [home, user] of [['root', 'root'], ['home/vcap', 'vcap'], ['etc/skel', undefined]] as const) {
+      for (const [home, user] of [
+        ['root', 'root'],
+        ['home/vcap', 'vcap'],
+        ['etc/skel', undefined],
+      ] as const) {
         assert.match(img.read(`${home}/.bashrc`), /(^|[;\s])(\.|source) \/etc\/profile\.d\/00-bosh-ps1\b/m, `/${home}/.bashrc reads the prompt`);
         if (!user) continue;
         // what an interactive shell of the user really gets
@@ -554,7 +623,10 @@ export const referenceChecks: Check[] = [
     run(img) {
       const files = ['etc/sudoers', ...img.list('etc/sudoers.d').map((f) => `etc/sudoers.d/${f}`)];
       const lines = files.flatMap((f) => img.activeLines(f).map((l) => ({ f, l: l.replace(/\s+/g, ' ') })));
-      assert.ok(lines.some(({ f, l }) => f === 'etc/sudoers' && l === '%bosh_sudoers ALL=(ALL) NOPASSWD: ALL'), '%bosh_sudoers ALL=(ALL) NOPASSWD: ALL');
+      assert.ok(
+        lines.some(({ f, l }) => f === 'etc/sudoers' && l === '%bosh_sudoers ALL=(ALL) NOPASSWD: ALL'),
+        '%bosh_sudoers ALL=(ALL) NOPASSWD: ALL',
+      );
       const loose = lines.filter(({ l }) => /NOPASSWD|!authenticate/.test(l) && l !== '%bosh_sudoers ALL=(ALL) NOPASSWD: ALL');
       assert.deepEqual(loose, []);
     },
@@ -580,7 +652,8 @@ export const referenceChecks: Check[] = [
       assertOwnedByRoot(img, conf);
       assert.equal(img.mode(conf), 0o600, 'sshd_config mode');
       const active = img.activeLines(conf);
-      const value = (k: string): string[] => active.filter((l) => l.split(/\s+/)[0]!.toLowerCase() === k.toLowerCase()).map((l) => l.split(/\s+/).slice(1).join(' '));
+      const value = (k: string): string[] =>
+        active.filter((l) => l.split(/\s+/)[0]!.toLowerCase() === k.toLowerCase()).map((l) => l.split(/\s+/).slice(1).join(' '));
       assert.deepEqual(value('Ciphers'), ['aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes192-ctr,aes128-ctr']);
       assert.deepEqual(value('MACs'), [
         'hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-512,hmac-sha2-256,umac-128@openssh.com',
@@ -589,11 +662,22 @@ export const referenceChecks: Check[] = [
       assert.deepEqual(value('X11DisplayOffset'), []);
       assert.deepEqual(value('Compression'), ['delayed']);
       assert.deepEqual(value('Banner'), ['/etc/issue.net']);
-      assert.deepEqual(value('HostKey').filter((k) => k.includes('dsa_key') && !k.includes('ecdsa')), []);
+      assert.deepEqual(
+        value('HostKey').filter((k) => k.includes('dsa_key') && !k.includes('ecdsa')),
+        [],
+      );
       // the host keys sshd really loads (its defaults when no HostKey line is active)
-      const t = img.run(['sh', '-c', 'mkdir -p /run/sshd && /usr/sbin/sshd -T -C user=vcap,host=localhost,addr=127.0.0.1; rc=$?; rmdir /run/sshd 2>/dev/null; exit $rc']);
+      const t = img.run([
+        'sh',
+        '-c',
+        'mkdir -p /run/sshd && /usr/sbin/sshd -T -C user=vcap,host=localhost,addr=127.0.0.1; rc=$?; rmdir /run/sshd 2>/dev/null; exit $rc',
+      ]);
       assert.equal(t.code, 0, t.stderr);
-      const hostKeys = t.stdout.split('\n').filter((l) => l.startsWith('hostkey ')).map((l) => l.slice(8)).sort();
+      const hostKeys = t.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('hostkey '))
+        .map((l) => l.slice(8))
+        .sort();
       assert.deepEqual(hostKeys, ['/etc/ssh/ssh_host_ecdsa_key', '/etc/ssh/ssh_host_ed25519_key', '/etc/ssh/ssh_host_rsa_key']);
       const banner = img.read('etc/issue.net');
       assert.equal(img.read('etc/issue'), banner, '/etc/issue and /etc/issue.net say the same');
@@ -604,13 +688,17 @@ export const referenceChecks: Check[] = [
         assert.equal(img.mode(f), 0o644, `/${f} mode`);
       }
       assert.equal(img.read('etc/motd'), '', '/etc/motd is empty');
-      if (img.exists('etc/default/motd-news')) assert.deepEqual(img.activeLines('etc/default/motd-news').filter((l) => l.startsWith('ENABLED=')), ['ENABLED=0']);
+      if (img.exists('etc/default/motd-news'))
+        assert.deepEqual(
+          img.activeLines('etc/default/motd-news').filter((l) => l.startsWith('ENABLED=')),
+          ['ENABLED=0'],
+        );
       else assert.ok(!img.exists('etc/update-motd.d/50-motd-news'), 'no news fetched at login');
     },
   },
   {
     stages: ['password_policies'],
-    title: 'pam_unix hashes with sha512 in every stack and asks for 14 characters; the line\'s quality module is in the image',
+    title: "pam_unix hashes with sha512 in every stack and asks for 14 characters; the line's quality module is in the image",
     covers: ['os.pam.sha512-everywhere', 'os.pam.unix-minlen-14', 'os.pam.cracklib-module'],
     run(img) {
       const dir = pamModuleDir(img);
@@ -631,20 +719,39 @@ export const referenceChecks: Check[] = [
   {
     stages: ['rsyslog_config'],
     title: 'rsyslog 8 with kernel log, RELP over OpenSSL, cron log, files syslog:syslog 0600 closed to vcap; rotation reopens with HUP, never a restart',
-    covers: ['os.rsyslog.logfiles-owner-mode', 'os.rsyslog.file-group', 'os.rsyslog.omrelp-openssl', 'os.rsyslog.version-8', 'os.rsyslog.imklog', 'os.rsyslog.cron-log', 'os.logrotate.rsyslog-sighup', 'os.logrotate.rsyslog-no-restart'],
+    covers: [
+      'os.rsyslog.logfiles-owner-mode',
+      'os.rsyslog.file-group',
+      'os.rsyslog.omrelp-openssl',
+      'os.rsyslog.version-8',
+      'os.rsyslog.imklog',
+      'os.rsyslog.cron-log',
+      'os.logrotate.rsyslog-sighup',
+      'os.logrotate.rsyslog-no-restart',
+    ],
     run(img) {
       const conf = img.activeLines('etc/rsyslog.conf');
       assert.ok(conf.includes('$FileGroup syslog'), '$FileGroup syslog');
-      assert.ok(conf.some((l) => /^module\(load="imklog"/.test(l) || l === '$ModLoad imklog'), 'imklog loaded');
-      assert.ok(conf.some((l) => /^module\(load="omrelp".*tls\.tlslib="openssl"/.test(l)), 'omrelp with OpenSSL');
+      assert.ok(
+        conf.some((l) => /^module\(load="imklog"/.test(l) || l === '$ModLoad imklog'),
+        'imklog loaded',
+      );
+      assert.ok(
+        conf.some((l) => /^module\(load="omrelp".*tls\.tlslib="openssl"/.test(l)),
+        'omrelp with OpenSSL',
+      );
       assert.match(img.runOk(['rsyslogd', '-v']), /^rsyslogd\s+8\./);
       const rules = img.activeLines('etc/rsyslog.d/50-default.conf').map((l) => l.split(/\s+/));
-      assert.ok(rules.some((r) => r[0] === 'cron.*' && r[1]!.replace(/^-/, '') === '/var/log/cron.log'), 'cron.* to /var/log/cron.log');
+      assert.ok(
+        rules.some((r) => r[0] === 'cron.*' && r[1]!.replace(/^-/, '') === '/var/log/cron.log'),
+        'cron.* to /var/log/cron.log',
+      );
       const syslog = img.accounts().find((a) => a.name === 'syslog')!;
       const vcap = img.accounts().find((a) => a.name === 'vcap')!;
       const files = new Set(
-        [...img.activeLines('etc/rsyslog.conf'), ...img.list('etc/rsyslog.d').flatMap((f) => img.activeLines(`etc/rsyslog.d/${f}`))]
-          .flatMap((l) => [...l.matchAll(/-?(\/var\/log\/[\w./-]+)/g)].map((m) => m[1]!)),
+        [...img.activeLines('etc/rsyslog.conf'), ...img.list('etc/rsyslog.d').flatMap((f) => img.activeLines(`etc/rsyslog.d/${f}`))].flatMap((l) =>
+          [...l.matchAll(/-?(\/var\/log\/[\w./-]+)/g)].map((m) => m[1]!),
+        ),
       );
       assert.ok(files.size >= 4, 'log files named by rsyslog');
       for (const f of files) {
@@ -677,7 +784,7 @@ export const referenceChecks: Check[] = [
   },
   {
     stages: ['base_apt'],
-    title: 'apt: no unauthenticated installs allowed; the archive is signed by the release\'s keyring',
+    title: "apt: no unauthenticated installs allowed; the archive is signed by the release's keyring",
     covers: ['os.apt.no-allow-unauthenticated', 'os.apt.ubuntu-signing-key'],
     run(img) {
       const dir = 'etc/apt/apt.conf.d';

@@ -12,7 +12,10 @@ export const systemChecks: Check[] = [
       for (const p of ['grub-pc', 'grub-efi-amd64']) assert.ok(!img.installed(p), `${p} would install to a disk`);
       const kernels = [...img.packages()].filter(([name, status]) => name.startsWith('linux-image-') && status === 'installed');
       assert.deepEqual(kernels, []);
-      assert.deepEqual(img.list('boot').filter((f) => /^(vmlinuz|initrd)/.test(f)), []);
+      assert.deepEqual(
+        img.list('boot').filter((f) => /^(vmlinuz|initrd)/.test(f)),
+        [],
+      );
       for (const platform of ['i386-pc', 'x86_64-efi']) {
         assert.ok(img.exists(`boot/grub/${platform}/normal.mod`), `${platform} modules`);
         assert.ok(img.exists(`boot/grub/${platform}/linux.mod`), `${platform} linux loader`);

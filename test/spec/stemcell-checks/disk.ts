@@ -84,13 +84,23 @@ interface Partition {
   bootable?: boolean;
 }
 
-function partitionTable(file: string): { label: string; partitions: Partition[] } {
-  return JSON.parse(sh(['sfdisk', '--json', file]).toString()).partitiontable;
+interface PartitionTable {
+  label: string;
+  partitions: Partition[];
+}
+
+function partitionTable(file: string): PartitionTable {
+  return (JSON.parse(sh(['sfdisk', '--json', file]).toString()) as { partitiontable: PartitionTable }).partitiontable;
 }
 
 function probe(file: string, startSector: number): { TYPE?: string; UUID?: string } {
   const out = sh(['blkid', '-p', '-O', String(startSector * sector), '-o', 'export', file]).toString();
-  return Object.fromEntries(out.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    out
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 /** read-only view of the ext4 file system at a partition, through debugfs */
@@ -183,7 +193,10 @@ function stemcellImage(img: ImageView): string {
 
 function gzipMembers(image: string): string[] {
   assert.deepEqual([...bytes(image, 0, 2)], [0x1f, 0x8b], 'image is gzip');
-  return sh(['tar', '-tzf', image]).toString().split('\n').filter((l) => l !== '');
+  return sh(['tar', '-tzf', image])
+    .toString()
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 /** the first bytes of one member of a gzip tar */
@@ -202,7 +215,7 @@ function diskBytes(img: ImageView): number {
 export const diskChecks: StemcellCheck[] = [
   {
     stages: createStages,
-    title: 'disk.raw: sparse, image_disk_size_mib large, msdos table with the layout\'s partitions from 1 MiB',
+    title: "disk.raw: sparse, image_disk_size_mib large, msdos table with the layout's partitions from 1 MiB",
     run(img) {
       const d = disk(img);
       const sizeMiB = Number(settings(img).get('image_disk_size_mib'));
@@ -227,7 +240,7 @@ export const diskChecks: StemcellCheck[] = [
       assert.deepEqual(probe(d.file, rootStart), { ...probe(d.file, rootStart), TYPE: 'ext4', UUID: rootUuid });
       const root = new Ext4(d.file, rootStart);
       const fstab = root.read('/etc/fstab');
-      assert.equal(fstab, img.read('etc/fstab'), 'the disk\'s fstab is the chroot\'s');
+      assert.equal(fstab, img.read('etc/fstab'), "the disk's fstab is the chroot's");
       assert.equal(root.read('/usr/lib/os-release'), img.read('usr/lib/os-release'));
       const entries = fstabEntries(fstab);
       const byMount = new Map(entries.map((e) => [e[1], e]));
@@ -246,20 +259,27 @@ export const diskChecks: StemcellCheck[] = [
         const bootUuid = d.get('boot_uuid');
         assert.deepEqual(probe(d.file, bootStart), { ...probe(d.file, bootStart), TYPE: 'ext4', UUID: bootUuid });
         assert.deepEqual(byMount.get('/boot')?.slice(0, 3), [`UUID=${bootUuid}`, '/boot', 'ext4']);
-        assert.deepEqual(root.list('/boot'), [], 'the root file system\'s /boot is an empty mount point');
+        assert.deepEqual(root.list('/boot'), [], "the root file system's /boot is an empty mount point");
         const kernels = new Ext4(d.file, bootStart).list('/').filter((f) => f.startsWith('vmlinuz-'));
-        assert.deepEqual(kernels, img.list('boot').filter((f) => f.startsWith('vmlinuz-')), 'the kernel is on /boot');
+        assert.deepEqual(
+          kernels,
+          img.list('boot').filter((f) => f.startsWith('vmlinuz-')),
+          'the kernel is on /boot',
+        );
       }
       assert.equal(entries.length, layout === 'bios' ? 1 : 2, 'no other file systems in fstab');
     },
   },
   {
     stages: createStages,
-    title: 'the disk\'s root: no SSH host keys, /tmp and /var/tmp 0770 as in the chroot',
+    title: "the disk's root: no SSH host keys, /tmp and /var/tmp 0770 as in the chroot",
     run(img) {
       const d = disk(img);
       const root = new Ext4(d.file, d.part(d.get('root_part'))[0]);
-      assert.deepEqual(root.list('/etc/ssh').filter((f) => f.startsWith('ssh_host_')), []);
+      assert.deepEqual(
+        root.list('/etc/ssh').filter((f) => f.startsWith('ssh_host_')),
+        [],
+      );
       for (const dir of ['/tmp', '/var/tmp']) {
         const st = root.stat(dir);
         assert.equal(st?.type, 'directory', dir);
@@ -274,8 +294,15 @@ export const diskChecks: StemcellCheck[] = [
     stages: grubStages,
     title: 'grub.cfg: root only (0600), boots the kernel by root UUID with all of kernel_cmdline, superuser with a PBKDF2 password, entries unrestricted',
     covers: [
-      'sc.grub.file', 'sc.grub.mode-600', 'sc.grub.owner-root', 'sc.grub.group-root', 'sc.grub.password', 'sc.grub.ipv6-disable', 'sc.grub.audit-1',
-      'sc.grub.cloudstack-hvc0', 'iaas.aws.grub-nvme-timeout',
+      'sc.grub.file',
+      'sc.grub.mode-600',
+      'sc.grub.owner-root',
+      'sc.grub.group-root',
+      'sc.grub.password',
+      'sc.grub.ipv6-disable',
+      'sc.grub.audit-1',
+      'sc.grub.cloudstack-hvc0',
+      'iaas.aws.grub-nvme-timeout',
     ],
     run(img) {
       const d = disk(img);
@@ -285,9 +312,9 @@ export const diskChecks: StemcellCheck[] = [
       const path = `${grubDir}/grub.cfg`;
       const st = fs.stat(path);
       assert.deepEqual(st, { type: 'regular', mode: 0o600, uid: 0, gid: 0 }, path);
-      assert.equal(img.mode('boot/grub/grub.cfg'), 0o600, 'the chroot\'s copy is 0600 too');
+      assert.equal(img.mode('boot/grub/grub.cfg'), 0o600, "the chroot's copy is 0600 too");
       const cfg = fs.read(path);
-      assert.equal(cfg, img.read('boot/grub/grub.cfg'), 'the disk\'s grub.cfg is the chroot\'s');
+      assert.equal(cfg, img.read('boot/grub/grub.cfg'), "the disk's grub.cfg is the chroot's");
       const fsUuid = d.get('disk_grub_part') === d.get('root_part') ? d.get('root_uuid') : d.get('boot_uuid');
       assert.match(cfg, new RegExp(`^\\s*search --no-floppy --fs-uuid --set=root ${fsUuid}$`, 'm'));
       assert.match(cfg, /^set superusers="vcap"$/m);
@@ -308,20 +335,26 @@ export const diskChecks: StemcellCheck[] = [
       assert.equal(fs.stat(`${kernelDir}/vmlinuz-${version}`)?.type, 'regular', 'the kernel is on the disk');
       assert.match(cfg, new RegExp(`^\\s*initrd ${kernelDir}/initrd\\.img-${version.replaceAll('.', '\\.')}$`, 'm'));
       assert.equal(fs.stat(`${kernelDir}/initrd.img-${version}`)?.type, 'regular', 'the initrd is on the disk');
-      assert.ok(fs.stat(`${grubDir}/i386-pc/normal.mod`), 'GRUB\'s BIOS modules next to grub.cfg');
+      assert.ok(fs.stat(`${grubDir}/i386-pc/normal.mod`), "GRUB's BIOS modules next to grub.cfg");
     },
   },
   {
     stages: grubStages,
-    title: '/etc/default/grub on the disk: a kernel upgrade\'s update-grub keeps kernel_cmdline and the serial console, boots entry 0 at once',
+    title: "/etc/default/grub on the disk: a kernel upgrade's update-grub keeps kernel_cmdline and the serial console, boots entry 0 at once",
     run(img) {
       const d = disk(img);
       const fs = new Ext4(d.file, d.part(d.get('root_part'))[0]);
       assert.deepEqual(fs.stat('/etc/default/grub'), { type: 'regular', mode: 0o644, uid: 0, gid: 0 }, '/etc/default/grub');
-      assert.equal(fs.read('/etc/default/grub'), img.read('etc/default/grub'), 'the disk\'s /etc/default/grub is the chroot\'s');
+      assert.equal(fs.read('/etc/default/grub'), img.read('etc/default/grub'), "the disk's /etc/default/grub is the chroot's");
       // what grub-mkconfig sees: the file sourced by sh, as it does (with /etc/default/grub.d after it)
-      const seen = img.runOk(['sh', '-c', '. /etc/default/grub; for f in /etc/default/grub.d/*.cfg; do [ -f "$f" ] && . "$f"; done; ' +
-        'printf "%s\\n" "$GRUB_CMDLINE_LINUX" "$GRUB_CMDLINE_LINUX_DEFAULT" "$GRUB_TERMINAL" "$GRUB_DISABLE_OS_PROBER" "$GRUB_DEFAULT"']).split('\n');
+      const seen = img
+        .runOk([
+          'sh',
+          '-c',
+          '. /etc/default/grub; for f in /etc/default/grub.d/*.cfg; do [ -f "$f" ] && . "$f"; done; ' +
+            'printf "%s\\n" "$GRUB_CMDLINE_LINUX" "$GRUB_CMDLINE_LINUX_DEFAULT" "$GRUB_TERMINAL" "$GRUB_DISABLE_OS_PROBER" "$GRUB_DEFAULT"',
+        ])
+        .split('\n');
       assert.equal(seen[0], settings(img).get('kernel_cmdline'), 'GRUB_CMDLINE_LINUX is kernel_cmdline');
       assert.equal(seen[1], '', 'nothing more for the default entry');
       assert.match(seen[2]!, /\bserial\b/, 'GRUB_TERMINAL has the serial console');
@@ -332,7 +365,7 @@ export const diskChecks: StemcellCheck[] = [
   },
   {
     stages: grubStages,
-    title: 'BIOS boot: GRUB\'s boot.img in the MBR (table and 0x55AA kept), core.img at sector 1 with its blocklist',
+    title: "BIOS boot: GRUB's boot.img in the MBR (table and 0x55AA kept), core.img at sector 1 with its blocklist",
     run(img) {
       const d = disk(img);
       const mbr = bytes(d.file, 0, sector);
@@ -341,19 +374,25 @@ export const diskChecks: StemcellCheck[] = [
       expected.writeBigUInt64LE(1n, 0x5c); // core.img's first sector
       expected[0x66] = 0x90; // the boot drive check jump, NOPed for hard disks
       expected[0x67] = 0x90;
-      assert.ok(mbr.subarray(0, 440).equals(expected), 'MBR code is GRUB\'s boot.img');
+      assert.ok(mbr.subarray(0, 440).equals(expected), "MBR code is GRUB's boot.img");
       assert.equal(mbr.readUInt16BE(510), 0x55aa, 'MBR signature');
       assert.equal(mbr[0x1be + 4], partitionTable(d.file).partitions[0]!.type === 'ef' ? 0xef : 0x83, 'partition table kept');
       const diskboot = readFileSync(img.path('usr/lib/grub/i386-pc/diskboot.img'));
       const first = bytes(d.file, sector, sector);
-      assert.ok(first.subarray(0, sector - 12).equals(diskboot.subarray(0, sector - 12)), 'sector 1 is GRUB\'s diskboot.img');
+      assert.ok(first.subarray(0, sector - 12).equals(diskboot.subarray(0, sector - 12)), "sector 1 is GRUB's diskboot.img");
       const start = first.readBigUInt64LE(sector - 12);
       const count = first.readUInt16LE(sector - 4);
       assert.equal(start, 2n, 'blocklist starts at sector 2');
       assert.equal(first.readUInt16LE(sector - 2), 0x820, 'blocklist load segment');
       assert.ok(count > 0 && 2 + count <= 2048, `core.img (${count + 1} sectors) ends before the first partition`);
-      assert.ok(bytes(d.file, (1 + count) * sector, sector).some((b) => b !== 0), 'the last core.img sector has data');
-      assert.ok(bytes(d.file, (2 + count) * sector, sector).every((b) => b === 0), 'nothing behind core.img');
+      assert.ok(
+        bytes(d.file, (1 + count) * sector, sector).some((b) => b !== 0),
+        'the last core.img sector has data',
+      );
+      assert.ok(
+        bytes(d.file, (2 + count) * sector, sector).every((b) => b === 0),
+        'nothing behind core.img',
+      );
     },
   },
   {
@@ -363,8 +402,7 @@ export const diskChecks: StemcellCheck[] = [
       const d = disk(img);
       if (d.get('disk_layout') !== 'efi') return;
       const offset = d.part(d.get('esp_part'))[0] * sector;
-      const mtools = (tool: string, ...args: string[]): Buffer =>
-        sh(['env', 'MTOOLS_SKIP_CHECK=1', tool, '-i', `${d.file}@@${offset}`, ...args]);
+      const mtools = (tool: string, ...args: string[]): Buffer => sh(['env', 'MTOOLS_SKIP_CHECK=1', tool, '-i', `${d.file}@@${offset}`, ...args]);
       const efi = mtools('mtype', '::/EFI/BOOT/BOOTX64.EFI');
       assert.equal(efi.toString('latin1', 0, 2), 'MZ');
       const pe = efi.readUInt32LE(0x3c);
@@ -385,7 +423,7 @@ export const diskChecks: StemcellCheck[] = [
     run(img) {
       const image = stemcellImage(img);
       assert.deepEqual(gzipMembers(image), ['root.img']);
-      assert.ok(memberHead(image, 'root.img', sector).equals(bytes(join(workDir(img), 'disk.raw'), 0, sector)), 'root.img starts with disk.raw\'s MBR');
+      assert.ok(memberHead(image, 'root.img', sector).equals(bytes(join(workDir(img), 'disk.raw'), 0, sector)), "root.img starts with disk.raw's MBR");
     },
   },
   {
@@ -402,7 +440,7 @@ export const diskChecks: StemcellCheck[] = [
   },
   {
     stages: ['prepare_qcow2_image_stemcell'],
-    title: 'qcow2: the image is a gzip tar holding root.img, a qcow2 v2 (compat 0.10) of the disk\'s size',
+    title: "qcow2: the image is a gzip tar holding root.img, a qcow2 v2 (compat 0.10) of the disk's size",
     covers: ['iaas.openstack.qcow2-compat'],
     run(img) {
       const image = stemcellImage(img);
@@ -415,7 +453,7 @@ export const diskChecks: StemcellCheck[] = [
   },
   {
     stages: ['prepare_vhd_image_stemcell'],
-    title: 'vhd: the image is a gzip tar holding root.vhd, a fixed VHD of exactly the disk\'s size',
+    title: "vhd: the image is a gzip tar holding root.vhd, a fixed VHD of exactly the disk's size",
     run(img) {
       const image = stemcellImage(img);
       assert.deepEqual(gzipMembers(image), ['root.vhd']);
@@ -428,7 +466,7 @@ export const diskChecks: StemcellCheck[] = [
   },
   {
     stages: ['prepare_vhdx_image_stemcell'],
-    title: 'vhdx: the image is a bzip2 stream (no tar) of a dynamic VHD of the disk\'s size',
+    title: "vhdx: the image is a bzip2 stream (no tar) of a dynamic VHD of the disk's size",
     run(img) {
       const image = stemcellImage(img);
       assert.equal(bytes(image, 0, 3).toString('latin1'), 'BZh');
@@ -448,7 +486,7 @@ export const diskChecks: StemcellCheck[] = [
       const descriptor = bytes(vmdk, 512, 2048).toString('latin1');
       assert.match(descriptor, /createType="streamOptimized"/);
       assert.match(descriptor, /ddb\.adapterType = "lsilogic"/);
-      assert.match(descriptor, new RegExp(`RW ${diskBytes(img) / sector} SPARSE`), 'the disk\'s size');
+      assert.match(descriptor, new RegExp(`RW ${diskBytes(img) / sector} SPARSE`), "the disk's size");
     },
   },
   {
@@ -462,14 +500,23 @@ export const diskChecks: StemcellCheck[] = [
       assert.match(ovf, /<Envelope xmlns="http:\/\/schemas\.dmtf\.org\/ovf\/envelope\/1"/);
       const size = statSync(join(dir, 'image-disk1.vmdk')).size;
       assert.match(ovf, new RegExp(`<File ovf:href="image-disk1\\.vmdk" ovf:id="file1" ovf:size="${size}"/>`));
-      assert.match(ovf, new RegExp(`ovf:capacity="${diskBytes(img) / 1024 / 1024}" ovf:capacityAllocationUnits="byte \\* 2\\^20" ovf:diskId="vmdisk1" ovf:fileRef="file1"`));
+      assert.match(
+        ovf,
+        new RegExp(`ovf:capacity="${diskBytes(img) / 1024 / 1024}" ovf:capacityAllocationUnits="byte \\* 2\\^20" ovf:diskId="vmdisk1" ovf:fileRef="file1"`),
+      );
       assert.equal((ovf.match(/<VirtualSystem /g) ?? []).length, 1);
       assert.match(ovf, /<rasd:ResourceType>3<\/rasd:ResourceType>\s*<rasd:VirtualQuantity>1<\/rasd:VirtualQuantity>/);
       assert.match(ovf, /<rasd:ResourceType>4<\/rasd:ResourceType>\s*<rasd:VirtualQuantity>512<\/rasd:VirtualQuantity>/);
       assert.match(ovf, /<rasd:ResourceSubType>lsilogic<\/rasd:ResourceSubType>\s*<rasd:ResourceType>6<\/rasd:ResourceType>/);
-      assert.match(ovf, /<rasd:HostResource>ovf:\/disk\/vmdisk1<\/rasd:HostResource>\s*<rasd:InstanceID>5<\/rasd:InstanceID>\s*<rasd:Parent>3<\/rasd:Parent>\s*<rasd:ResourceType>17</);
+      assert.match(
+        ovf,
+        /<rasd:HostResource>ovf:\/disk\/vmdisk1<\/rasd:HostResource>\s*<rasd:InstanceID>5<\/rasd:InstanceID>\s*<rasd:Parent>3<\/rasd:Parent>\s*<rasd:ResourceType>17</,
+      );
       const mf = readFileSync(join(dir, 'image.mf'), 'utf8');
-      const sha1 = (f: string): string => createHash('sha1').update(readFileSync(join(dir, f))).digest('hex');
+      const sha1 = (f: string): string =>
+        createHash('sha1')
+          .update(readFileSync(join(dir, f)))
+          .digest('hex');
       assert.equal(mf, `SHA1(image.ovf)= ${sha1('image.ovf')}\nSHA1(image-disk1.vmdk)= ${sha1('image-disk1.vmdk')}\n`);
     },
   },
@@ -484,7 +531,9 @@ export const diskChecks: StemcellCheck[] = [
         sh(['tar', '-xzf', image, '-C', tmp]);
         const mf = readFileSync(join(tmp, 'image.mf'), 'utf8');
         for (const f of ['image.ovf', 'image-disk1.vmdk']) {
-          const digest = createHash('sha1').update(readFileSync(join(tmp, f))).digest('hex');
+          const digest = createHash('sha1')
+            .update(readFileSync(join(tmp, f)))
+            .digest('hex');
           assert.ok(mf.includes(`SHA1(${f})= ${digest}\n`), `${f} matches image.mf`);
         }
         assert.equal(bytes(join(tmp, 'image-disk1.vmdk'), 0, 4).toString('latin1'), 'KDMV');
@@ -499,15 +548,25 @@ export const diskChecks: StemcellCheck[] = [
     run(img) {
       const image = stemcellImage(img);
       assert.deepEqual([...bytes(image, 0, 2)], [0x1f, 0x8b], 'image is gzip');
-      const listing = sh(['tar', '--numeric-owner', '-tvzf', image]).toString().split('\n').filter((l) => l !== '');
+      const listing = sh(['tar', '--numeric-owner', '-tvzf', image])
+        .toString()
+        .split('\n')
+        .filter((l) => l !== '');
       const names = listing.map((l) => l.split(/\s+/)[5]!);
       assert.equal(names[0], './');
-      assert.ok(names.every((n) => n.startsWith('./')), 'every entry under ./');
+      assert.ok(
+        names.every((n) => n.startsWith('./')),
+        'every entry under ./',
+      );
       for (const n of ['./etc/os-release', './var/vcap/', './usr/bin/', './tmp/']) assert.ok(names.includes(n), n);
       const tmpLine = listing[names.indexOf('./tmp/')]!;
       assert.match(tmpLine, /^drwxrwxrwt 0\/0 /, '/tmp 1777 root');
       assert.equal(img.mode('tmp'), 0o1777);
-      assert.deepEqual(names.filter((n) => n.startsWith('./proc/') && n !== './proc/'), [], 'no mounted /proc');
+      assert.deepEqual(
+        names.filter((n) => n.startsWith('./proc/') && n !== './proc/'),
+        [],
+        'no mounted /proc',
+      );
     },
   },
 ];

@@ -43,7 +43,10 @@ function assertInitramfsHas(img: ImageView, modules: string[]): void {
       assert.notEqual(file, '', `kernel ${k} has no module ${m}`);
       if (file === '(builtin)') continue;
       const base = file.split('/').pop()!;
-      assert.ok(contents.some((l) => l.endsWith(`/${base}`)), `initramfs of ${k} holds ${base}`);
+      assert.ok(
+        contents.some((l) => l.endsWith(`/${base}`)),
+        `initramfs of ${k} holds ${base}`,
+      );
     }
   }
 }
@@ -65,13 +68,17 @@ function installedAny(img: ImageView, names: string[]): string {
 
 /** sshd -T of the image, with a throwaway host key and /run/sshd (as a booted VM has them). */
 export function sshdEffective(img: ImageView): string {
-  return img.runOk(['bash', '-c', `set -e
+  return img.runOk([
+    'bash',
+    '-c',
+    `set -e
     dir=$(mktemp -d /tmp/sf-spec-sshd.XXXXXX); made=0
     trap 'rm -rf "$dir"; if [ "$made" = 1 ]; then rm -rf /run/sshd; fi' EXIT
     [ -d /run/sshd ] || { mkdir -p /run/sshd; made=1; }
     ssh-keygen -q -t ed25519 -N '' -f "$dir/key"
     sshd -t -f /etc/ssh/sshd_config -h "$dir/key"
-    sshd -T -f /etc/ssh/sshd_config -h "$dir/key" -C user=vcap,host=localhost,addr=127.0.0.1`]);
+    sshd -T -f /etc/ssh/sshd_config -h "$dir/key" -C user=vcap,host=localhost,addr=127.0.0.1`,
+  ]);
 }
 
 const agentJsonChecks: StemcellCheck[] = infrastructures.map((iaas) => {
@@ -121,27 +128,35 @@ export const iaasChecks: StemcellCheck[] = [
       assert.match(rules, new RegExp(`^ENV\\{DEVTYPE\\}=="partition", ${ebs}, SYMLINK\\+="%c%n"$`, 'm'));
       assert.equal(img.mode('usr/sbin/ebs-nvme-id'), 0o755);
       // The helper against a stand-in nvme printing identify data with "/dev/xvdf" at byte 3072.
-      const out = img.runOk(['bash', '-c', `set -e
+      const out = img.runOk([
+        'bash',
+        '-c',
+        `set -e
         dir=$(mktemp -d /tmp/sf-spec-ebs.XXXXXX); trap 'rm -rf "$dir"' EXIT
         printf '#!/bin/sh\\nhead -c 3072 /dev/zero; printf "%%-32s" /dev/xvdf; head -c 992 /dev/zero\\n' > "$dir/nvme"
         chmod 0755 "$dir/nvme"
-        PATH="$dir:$PATH" /usr/sbin/ebs-nvme-id /dev/nvme3n1p1`]);
+        PATH="$dir:$PATH" /usr/sbin/ebs-nvme-id /dev/nvme3n1p1`,
+      ]);
       assert.equal(out, 'xvdf\n');
     },
   },
   {
     stages: ['system_alicloud'],
     only: ['alicloud'],
-    title: 'ext4 made with the image\'s defaults has no metadata_csum',
+    title: "ext4 made with the image's defaults has no metadata_csum",
     covers: ['iaas.alicloud.no-metadata-csum'],
     run(img) {
       for (const l of img.activeLines('etc/mke2fs.conf').filter((x) => /^features\s*=/.test(x))) {
         assert.doesNotMatch(l, /metadata_csum/);
       }
-      const features = img.runOk(['bash', '-c', `set -e
+      const features = img.runOk([
+        'bash',
+        '-c',
+        `set -e
         f=$(mktemp /tmp/sf-spec-ext4.XXXXXX); trap 'rm -f "$f"' EXIT
         mke2fs -q -F -t ext4 "$f" 16M
-        dumpe2fs -h "$f" 2>/dev/null | sed -n 's/^Filesystem features:[[:space:]]*//p'`]);
+        dumpe2fs -h "$f" 2>/dev/null | sed -n 's/^Filesystem features:[[:space:]]*//p'`,
+      ]);
       assert.match(features, /extent/);
       assert.doesNotMatch(features, /metadata_csum/);
     },
@@ -156,7 +171,10 @@ export const iaasChecks: StemcellCheck[] = [
       assert.match(network, /^\[Match\]\nName=eth0$/m);
       assert.match(network, /^DHCP=ipv4$/m);
       assert.equal(unitState(img, 'systemd-networkd.service'), 'enabled');
-      assert.deepEqual(img.activeLines('etc/network/interfaces').filter((l) => /^(auto|iface|allow-)/.test(l)), ['auto lo', 'iface lo inet loopback']);
+      assert.deepEqual(
+        img.activeLines('etc/network/interfaces').filter((l) => /^(auto|iface|allow-)/.test(l)),
+        ['auto lo', 'iface lo inet loopback'],
+      );
       assert.deepEqual(img.activeLines('etc/sysctl.d/90-azure-sysctl.conf'), ['net.ipv4.ip_local_reserved_ports = 65330']);
     },
   },
@@ -169,8 +187,15 @@ export const iaasChecks: StemcellCheck[] = [
       const agent = installedAny(img, ['walinuxagent', 'waagent']);
       installedAny(img, ['hyperv-daemons', 'linux-cloud-tools-common']);
       const conf = img.activeLines('etc/waagent.conf').map((l) => l.replace(/\s+#.*$/, ''));
-      for (const s of ['Provisioning.Agent=cloud-init', 'ResourceDisk.Format=n', 'ResourceDisk.EnableSwap=n',
-        'AutoUpdate.Enabled=n', 'Provisioning.RegenerateSshHostKeyPair=n', 'Provisioning.MonitorHostName=n', 'OS.EnableFirewall=n']) {
+      for (const s of [
+        'Provisioning.Agent=cloud-init',
+        'ResourceDisk.Format=n',
+        'ResourceDisk.EnableSwap=n',
+        'AutoUpdate.Enabled=n',
+        'Provisioning.RegenerateSshHostKeyPair=n',
+        'Provisioning.MonitorHostName=n',
+        'OS.EnableFirewall=n',
+      ]) {
         assert.ok(conf.includes(s), `waagent.conf: ${s}`);
       }
       const waUnit = img
@@ -182,7 +207,11 @@ export const iaasChecks: StemcellCheck[] = [
       for (const u of [waUnit, 'hv-kvp-daemon.service', 'cloud-init-local.service', 'cloud-init.service', 'cloud-config.service', 'cloud-final.service']) {
         assertEnabled(img, u);
       }
-      const merged = JSON.parse(img.runOk(['python3', '-c', `
+      const merged = JSON.parse(
+        img.runOk([
+          'python3',
+          '-c',
+          `
 import json
 from cloudinit import stages
 init = stages.Init()
@@ -190,7 +219,9 @@ init.read_cfg()
 c = init.cfg
 print(json.dumps({"ds": c.get("datasource_list"), "net": c.get("network"),
   "mods": (c.get("cloud_init_modules") or []) + (c.get("cloud_config_modules") or []) + (c.get("cloud_final_modules") or []),
-  "user": (init.distro.get_default_user() or {}).get("name")}))`])) as { ds: string[]; net: Json; mods: string[]; user: string };
+  "user": (init.distro.get_default_user() or {}).get("name")}))`,
+        ]),
+      ) as { ds: string[]; net: Json; mods: string[]; user: string };
       assert.deepEqual(merged.ds, ['Azure', 'None']);
       assert.deepEqual(merged.net, { config: 'disabled' });
       assert.equal(merged.user, 'vcap');
@@ -252,8 +283,13 @@ print(json.dumps({"ds": c.get("datasource_list"), "net": c.get("network"),
           else if (l.includes('=')) effective.set(`${section}.${l.split('=')[0]!.trim()}`, l.slice(l.indexOf('=') + 1).trim());
         }
       }
-      for (const [k, v] of Object.entries({ 'InstanceSetup.set_host_keys': 'false', 'MetadataScripts.startup': 'false',
-        'MetadataScripts.shutdown': 'false', 'Daemons.accounts_daemon': 'true', 'Core.cloud_logging_enabled': 'false' })) {
+      for (const [k, v] of Object.entries({
+        'InstanceSetup.set_host_keys': 'false',
+        'MetadataScripts.startup': 'false',
+        'MetadataScripts.shutdown': 'false',
+        'Daemons.accounts_daemon': 'true',
+        'Core.cloud_logging_enabled': 'false',
+      })) {
         assert.equal(effective.get(k), v, k);
       }
       for (const u of ['google-startup-scripts.service', 'google-shutdown-scripts.service']) assert.notEqual(unitState(img, u), 'enabled', u);
@@ -268,7 +304,12 @@ print(json.dumps({"ds": c.get("datasource_list"), "net": c.get("network"),
     run(img) {
       for (const d of ['0', '1', '2', '3', '4', '5', '6', 'S']) {
         const dir = `etc/rc${d}.d`;
-        if (img.exists(dir)) assert.deepEqual(img.list(dir).filter((f) => f.includes('hwclock')), [], dir);
+        if (img.exists(dir))
+          assert.deepEqual(
+            img.list(dir).filter((f) => f.includes('hwclock')),
+            [],
+            dir,
+          );
       }
       assert.equal(unitState(img, 'hwclock.service'), 'masked');
       assert.equal(img.read('etc/adjtime').split('\n')[2], 'UTC');
@@ -312,8 +353,14 @@ print(json.dumps({"ds": c.get("datasource_list"), "net": c.get("network"),
     title: 'udev identifies the CD-ROM but never locks its tray or ejects on request',
     run(img) {
       const active = img.activeLines('etc/udev/rules.d/60-cdrom_id.rules');
-      assert.ok(active.some((l) => /IMPORT\{program\}="cdrom_id /.test(l)), 'cdrom_id still runs');
-      assert.deepEqual(active.filter((l) => /--lock-media|--eject-media|DISK_EJECT_REQUEST/.test(l)), []);
+      assert.ok(
+        active.some((l) => /IMPORT\{program\}="cdrom_id /.test(l)),
+        'cdrom_id still runs',
+      );
+      assert.deepEqual(
+        active.filter((l) => /--lock-media|--eject-media|DISK_EJECT_REQUEST/.test(l)),
+        [],
+      );
     },
   },
   {
@@ -327,7 +374,7 @@ print(json.dumps({"ds": c.get("datasource_list"), "net": c.get("network"),
   {
     stages: ['base_warden'],
     only: ['warden'],
-    title: 'a container root file system: no network restart, services for the container\'s init',
+    title: "a container root file system: no network restart, services for the container's init",
     run(img) {
       assert.ok(img.lstat('warden-cpi-dev')?.isDirectory(), '/warden-cpi-dev');
       assert.match(img.read('var/vcap/bosh/bin/restart_networking'), /^echo "skip network restart/m);

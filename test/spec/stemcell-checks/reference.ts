@@ -34,14 +34,20 @@ function assertRootOwned(img: ImageView, p: string, mode: number, type: 'regular
 
 /** lines a find run in the image prints (empty when it finds nothing) */
 function found(img: ImageView, script: string): string[] {
-  return img.runOk(['sh', '-c', script]).split('\n').filter((l) => l !== '');
+  return img
+    .runOk(['sh', '-c', script])
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 /** the installed packages that ship a path (dpkg -S), [] when none does */
 function owners(img: ImageView, p: string): string[] {
   const r = img.run(['dpkg-query', '-S', p]);
   if (r.code !== 0) return [];
-  return r.stdout.split('\n').filter((l) => l.endsWith(`: ${p}`)).flatMap((l) => l.slice(0, l.lastIndexOf(': ')).split(', '));
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.endsWith(`: ${p}`))
+    .flatMap((l) => l.slice(0, l.lastIndexOf(': ')).split(', '));
 }
 
 /** work/disk.env of the build whose chroot img.root is (image stages only) */
@@ -79,11 +85,23 @@ function tmpfilesRuleFor(img: ImageView, path: string): string | undefined {
 const commandDirs = ['/bin', '/usr/bin', '/usr/local/bin', '/sbin', '/usr/sbin', '/usr/local/sbin'];
 
 /** The Google guest environment's files the reference names (Ubuntu's gce-compute-image-packages and oslogin). */
-const googleUsrBin = ['google_authorized_keys', 'google_guest_agent', 'google_metadata_script_runner', 'google_optimize_local_ssd',
-  'google_oslogin_nss_cache', 'google_set_hostname', 'google_set_multiqueue'];
-const googleSystemd = ['system-preset/90-google-compute-engine-oslogin.preset', 'system/google-guest-agent.service',
-  'system/google-oslogin-cache.service', 'system/google-oslogin-cache.timer', 'system/google-shutdown-scripts.service',
-  'system/google-startup-scripts.service'];
+const googleUsrBin = [
+  'google_authorized_keys',
+  'google_guest_agent',
+  'google_metadata_script_runner',
+  'google_optimize_local_ssd',
+  'google_oslogin_nss_cache',
+  'google_set_hostname',
+  'google_set_multiqueue',
+];
+const googleSystemd = [
+  'system-preset/90-google-compute-engine-oslogin.preset',
+  'system/google-guest-agent.service',
+  'system/google-oslogin-cache.service',
+  'system/google-oslogin-cache.timer',
+  'system/google-shutdown-scripts.service',
+  'system/google-startup-scripts.service',
+];
 
 export const referenceStemcellChecks: StemcellCheck[] = [
   {
@@ -118,9 +136,14 @@ export const referenceStemcellChecks: StemcellCheck[] = [
   },
   {
     stages: ['bosh_clean'],
-    title: 'library folders (/lib, /lib64, /usr/lib, /usr/lib64) are root\'s; no library file group- or world-writable',
-    covers: ['sc.libdir.owner-root-lib', 'sc.libdir.owner-root-lib64', 'sc.libdir.owner-root-usr-lib', 'sc.libdir.owner-root-usr-lib64',
-      'sc.perm.library-files'],
+    title: "library folders (/lib, /lib64, /usr/lib, /usr/lib64) are root's; no library file group- or world-writable",
+    covers: [
+      'sc.libdir.owner-root-lib',
+      'sc.libdir.owner-root-lib64',
+      'sc.libdir.owner-root-usr-lib',
+      'sc.libdir.owner-root-usr-lib64',
+      'sc.perm.library-files',
+    ],
     run(img) {
       for (const d of ['/lib', '/lib64', '/usr/lib']) assert.equal(statL(img, d).user, 'root', `${d} (followed) is owned by root`);
       if (img.exists('usr/lib64')) assert.equal(statL(img, '/usr/lib64').user, 'root', '/usr/lib64 is owned by root');
@@ -130,7 +153,7 @@ export const referenceStemcellChecks: StemcellCheck[] = [
   },
   {
     stages: ['bosh_clean'],
-    title: 'every command in the bin and sbin folders is root\'s and writable by root only',
+    title: "every command in the bin and sbin folders is root's and writable by root only",
     covers: ['sc.perm.command-files', 'sc.owner.command-files'],
     run(img) {
       const dirs = commandDirs.join(' ');
@@ -150,11 +173,11 @@ export const referenceStemcellChecks: StemcellCheck[] = [
   {
     stages: ['system_google_packages'],
     only: ['google'],
-    title: '/etc/rsyslog.d holds 50-default.conf and 90-google.conf where the line\'s Google packages ship it (Ubuntu\'s), nothing else',
+    title: "/etc/rsyslog.d holds 50-default.conf and 90-google.conf where the line's Google packages ship it (Ubuntu's), nothing else",
     covers: ['iaas.google.rsyslog-d'],
     run(img) {
       const shipped = owners(img, '/etc/rsyslog.d/90-google.conf').length > 0;
-      if (img.os.distro === 'ubuntu') assert.ok(shipped, 'Ubuntu\'s Google guest packages ship /etc/rsyslog.d/90-google.conf');
+      if (img.os.distro === 'ubuntu') assert.ok(shipped, "Ubuntu's Google guest packages ship /etc/rsyslog.d/90-google.conf");
       assert.deepEqual(img.list('etc/rsyslog.d').sort(), shipped ? ['50-default.conf', '90-google.conf'] : ['50-default.conf']);
     },
   },
@@ -169,7 +192,7 @@ export const referenceStemcellChecks: StemcellCheck[] = [
   },
   {
     stages: ['logrotate_config'],
-    title: '/etc/cron.d/logrotate is root\'s, mode 0600',
+    title: "/etc/cron.d/logrotate is root's, mode 0600",
     covers: ['sc.logrotate.cron-mode'],
     run(img) {
       assertRootOwned(img, '/etc/cron.d/logrotate', 0o600, 'regular file');
@@ -177,9 +200,15 @@ export const referenceStemcellChecks: StemcellCheck[] = [
   },
   {
     stages: ['bosh_go_agent'],
-    title: 'cron\'s files are root\'s only: /etc/crontab 0600, cron.hourly, .daily, .weekly, .monthly and cron.d 0700, root:root',
-    covers: ['sc.cron.crontab-perm', 'sc.cron.cron-hourly-perm', 'sc.cron.cron-daily-perm', 'sc.cron.cron-weekly-perm',
-      'sc.cron.cron-monthly-perm', 'sc.cron.cron-d-perm'],
+    title: "cron's files are root's only: /etc/crontab 0600, cron.hourly, .daily, .weekly, .monthly and cron.d 0700, root:root",
+    covers: [
+      'sc.cron.crontab-perm',
+      'sc.cron.cron-hourly-perm',
+      'sc.cron.cron-daily-perm',
+      'sc.cron.cron-weekly-perm',
+      'sc.cron.cron-monthly-perm',
+      'sc.cron.cron-d-perm',
+    ],
     run(img) {
       assertRootOwned(img, '/etc/crontab', 0o600, 'regular file');
       for (const d of ['hourly', 'daily', 'weekly', 'monthly']) assertRootOwned(img, `/etc/cron.${d}`, 0o700, 'directory');
@@ -214,14 +243,21 @@ export const referenceStemcellChecks: StemcellCheck[] = [
     title: 'monit sends its alerts to agent@local',
     covers: ['sc.monit.alert-agent'],
     run(img) {
-      assert.deepEqual(img.activeLines('var/vcap/monit/alerts.monitrc').filter((l) => l.startsWith('set alert ')), ['set alert agent@local']);
+      assert.deepEqual(
+        img.activeLines('var/vcap/monit/alerts.monitrc').filter((l) => l.startsWith('set alert ')),
+        ['set alert agent@local'],
+      );
     },
   },
   {
     stages: ['blobstore_clis'],
     title: 'the four blobstore CLIs are executable x86-64 ELF files owned root:root (unless --skip-blobstore-clis left them out, which the image then says)',
-    covers: ['sc.agent.bin-bosh-blobstore-dav', 'sc.agent.bin-bosh-blobstore-gcs', 'sc.agent.bin-bosh-blobstore-s3',
-      'sc.agent.bin-bosh-blobstore-azure-storage'],
+    covers: [
+      'sc.agent.bin-bosh-blobstore-dav',
+      'sc.agent.bin-bosh-blobstore-gcs',
+      'sc.agent.bin-bosh-blobstore-s3',
+      'sc.agent.bin-bosh-blobstore-azure-storage',
+    ],
     run(img) {
       const names = blobstoreCliPins.map((p) => p.name).sort();
       assert.deepEqual(names, ['bosh-blobstore-azure-storage', 'bosh-blobstore-dav', 'bosh-blobstore-gcs', 'bosh-blobstore-s3']);
@@ -247,7 +283,10 @@ export const referenceStemcellChecks: StemcellCheck[] = [
         assert.ok(!img.installed(p), `${p} is not installed`);
       }
       assert.ok(!img.exists('usr/sbin/rpcbind') && !img.exists('sbin/rpcbind'), 'no rpcbind program');
-      const listens = found(img, `grep -rlsE '^[[:space:]]*Listen(Stream|Datagram)=([^#]*:)?111([[:space:]]|$)' /etc/systemd /lib/systemd /usr/lib/systemd || true`);
+      const listens = found(
+        img,
+        `grep -rlsE '^[[:space:]]*Listen(Stream|Datagram)=([^#]*:)?111([[:space:]]|$)' /etc/systemd /lib/systemd /usr/lib/systemd || true`,
+      );
       assert.deepEqual(listens, [], 'units listening on 111');
       assert.ok(!img.exists('etc/inetd.conf') || !img.activeLines('etc/inetd.conf').some((l) => /^(sunrpc|111)\b/.test(l)), 'no inetd entry for 111');
     },
@@ -255,7 +294,7 @@ export const referenceStemcellChecks: StemcellCheck[] = [
   {
     stages: ['base_warden'],
     only: ['warden'],
-    title: '/var/vcap/bosh/bin/unshare leads to the image\'s unshare (root:root, executable, with --pid)',
+    title: "/var/vcap/bosh/bin/unshare leads to the image's unshare (root:root, executable, with --pid)",
     covers: ['sc.warden.unshare'],
     run(img) {
       assertRootOwned(img, '/var/vcap/bosh/bin/unshare', 0o755, 'regular file');
@@ -265,13 +304,18 @@ export const referenceStemcellChecks: StemcellCheck[] = [
   {
     stages: ['base_warden'],
     only: ['warden'],
-    title: 'the container runs ssh, rsyslog and cron: on runit lines runsvdir-start and runit services (run scripts, /etc/service links), on systemd lines systemd as init with the units enabled',
+    title:
+      'the container runs ssh, rsyslog and cron: on runit lines runsvdir-start and runit services (run scripts, /etc/service links), on systemd lines systemd as init with the units enabled',
     covers: ['iaas.warden.runit-rsyslog', 'iaas.warden.runit-ssh', 'iaas.warden.runit-cron', 'iaas.warden.runsvdir-start'],
     run(img) {
       if (img.os.serviceManager === 'runit') {
         // the warden CPI starts the container with it
         assert.equal(statL(img, '/usr/sbin/runsvdir-start').type.replace('regular empty file', 'regular file'), 'regular file', '/usr/sbin/runsvdir-start');
-        const services: [string, RegExp][] = [['rsyslog', /^exec rsyslogd -n\b/m], ['ssh', /^exec \/usr\/sbin\/sshd -D\b/m], ['cron', /^exec cron -f\b/m]];
+        const services: [string, RegExp][] = [
+          ['rsyslog', /^exec rsyslogd -n\b/m],
+          ['ssh', /^exec \/usr\/sbin\/sshd -D\b/m],
+          ['cron', /^exec cron -f\b/m],
+        ];
         for (const [s, exec] of services) {
           assertRootOwned(img, `/etc/sv/${s}/run`, 0o755, 'regular file');
           assert.match(img.read(`etc/sv/${s}/run`), exec, `/etc/sv/${s}/run`);
@@ -287,7 +331,8 @@ export const referenceStemcellChecks: StemcellCheck[] = [
   {
     stages: ['system_google_packages'],
     only: ['google'],
-    title: 'the Google guest environment\'s files are root:root: /etc/growroot-disabled, instance_configs.cfg.template, the google_* commands and units the line\'s packages ship',
+    title:
+      "the Google guest environment's files are root:root: /etc/growroot-disabled, instance_configs.cfg.template, the google_* commands and units the line's packages ship",
     covers: ['iaas.google.growroot-disabled', 'iaas.google.instance-configs', 'iaas.google.agent-files'],
     run(img) {
       assertRootOwned(img, '/etc/growroot-disabled', 0o644, 'regular file');
@@ -298,25 +343,33 @@ export const referenceStemcellChecks: StemcellCheck[] = [
       // and oslogin a part of them: there, each file an installed package ships must be in place
       const expected = img.os.distro === 'ubuntu' ? reference : ['/usr/bin/google_guest_agent', ...reference.filter((p) => owners(img, p).length > 0)];
       for (const p of expected) assert.ok(img.exists(p.slice(1)), `${p} is in the image`);
-      const present = reference.flatMap((p) => [p, p.replace(/^\/usr\/lib\//, '/lib/').replace(/^\/lib\//, '/usr/lib/')])
+      const present = reference
+        .flatMap((p) => [p, p.replace(/^\/usr\/lib\//, '/lib/').replace(/^\/lib\//, '/usr/lib/')])
         .filter((p, i, all) => all.indexOf(p) === i && img.exists(p.slice(1)));
       for (const p of present) {
         const st = statL(img, p);
         assert.equal(st.type.replace('regular empty file', 'regular file'), 'regular file', `${p} is a file`);
         assert.deepEqual([st.user, st.group], ['root', 'root'], `${p} is root:root`);
       }
-      assert.ok(present.some((p) => p.endsWith('/google-guest-agent.service')), 'the guest agent\'s unit is in the image');
+      assert.ok(
+        present.some((p) => p.endsWith('/google-guest-agent.service')),
+        "the guest agent's unit is in the image",
+      );
     },
   },
   {
     stages: ['image_ovf_generate'],
     only: ['vsphere', 'vcloud'],
-    title: 'the VM has no floppy drive: image.ovf (which takes the place of the reference\'s .vmx) has no floppy item',
+    title: "the VM has no floppy drive: image.ovf (which takes the place of the reference's .vmx) has no floppy item",
     covers: ['iaas.vsphere.vmx-no-floppy'],
     run(img) {
       const dir = join(img.root, '..', 'ovf');
       assert.ok(existsSync(join(dir, 'image.ovf')), `image.ovf in ${dir}`);
-      assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.vmx')), [], 'no .vmx');
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.endsWith('.vmx')),
+        [],
+        'no .vmx',
+      );
       const ovf = readFileSync(join(dir, 'image.ovf'), 'utf8');
       assert.doesNotMatch(ovf, /<rasd:ResourceType>14<\/rasd:ResourceType>/, 'no floppy drive item (CIM resource type 14)');
       assert.doesNotMatch(ovf, /floppy/i, 'no floppy anywhere in the descriptor');
@@ -325,7 +378,7 @@ export const referenceStemcellChecks: StemcellCheck[] = [
   {
     stages: ['system_open_vm_tools'],
     only: ['vsphere', 'vcloud'],
-    title: 'tools.conf [guestinfo] exclude-nics starts with the reference\'s list (veth* … antrea*, 15 ?) followed only by our additions',
+    title: "tools.conf [guestinfo] exclude-nics starts with the reference's list (veth* … antrea*, 15 ?) followed only by our additions",
     covers: ['sc.vsphere.tools-conf'],
     run(img) {
       const lines = img.activeLines('etc/vmware-tools/tools.conf');
@@ -336,7 +389,7 @@ export const referenceStemcellChecks: StemcellCheck[] = [
       assert.equal(exclude.length, 1, 'exclude-nics once, in [guestinfo]');
       const nics = exclude[0]!.slice('exclude-nics='.length).split(',');
       const reference = ['veth*', 'docker*', 'virbr*', 'silk-vtep', 's-*', 'ovs*', 'erspan*', 'nsx-container', 'antrea*', '?'.repeat(15)];
-      assert.deepEqual(nics.slice(0, reference.length), reference, 'the reference\'s list first, in its order');
+      assert.deepEqual(nics.slice(0, reference.length), reference, "the reference's list first, in its order");
       assert.deepEqual(nics.slice(reference.length), ['nsx-container*', 'cni*', 'flannel*', 'cali*', 'vxlan*', '????????-????-*'], 'our additions');
     },
   },
@@ -346,14 +399,18 @@ export const referenceStemcellChecks: StemcellCheck[] = [
     covers: ['sc.grub.default-0'],
     run(img) {
       const cfg = img.read('boot/grub/grub.cfg');
-      assert.deepEqual(cfg.split('\n').filter((l) => /^\s*set default=/.test(l)), ['set default="0"']);
+      assert.deepEqual(
+        cfg.split('\n').filter((l) => /^\s*set default=/.test(l)),
+        ['set default="0"'],
+      );
       assert.ok(/^\s*menuentry /m.test(cfg), 'entry 0 exists');
     },
   },
   {
     stages: ['image_install_grub_softlayer_two_partitions'],
     only: ['softlayer'],
-    title: 'softlayer grub.cfg on the /boot partition: kernel and initrd of the line\'s flavour by paths relative to it, root=UUID ro, the kernel arguments, audit=1, password, 0600 root:root (root found by UUID, not (hd0,2))',
+    title:
+      "softlayer grub.cfg on the /boot partition: kernel and initrd of the line's flavour by paths relative to it, root=UUID ro, the kernel arguments, audit=1, password, 0600 root:root (root found by UUID, not (hd0,2))",
     covers: ['sc.grub-softlayer.cfg'],
     run(img) {
       const env = diskEnv(img);
@@ -364,12 +421,21 @@ export const referenceStemcellChecks: StemcellCheck[] = [
       const flavour = kernelFlavour(img);
       const linux = cfg.match(new RegExp(`^\\s*linux\\s+/vmlinuz-(\\S+-${flavour})\\s+root=UUID=(\\S+) ro (.*)$`, 'm'));
       assert.ok(linux, `a linux line for /vmlinuz-*-${flavour} with root=UUID=… ro`);
-      assert.equal(linux[2], env.get('root_uuid'), 'the root file system\'s UUID');
+      assert.equal(linux[2], env.get('root_uuid'), "the root file system's UUID");
       assert.match(cfg, new RegExp(`^\\s*initrd\\s+/initrd\\.img-${linux[1]!.replaceAll('.', '\\.')}$`, 'm'));
       assert.match(cfg, new RegExp(`^\\s*search --no-floppy --fs-uuid --set=root ${env.get('boot_uuid')}$`, 'm'), 'the /boot partition by UUID');
       const args = linux[3]!.split(/\s+/);
-      for (const a of ['selinux=0', 'cgroup_enable=memory', 'swapaccount=1', 'console=ttyS0,115200n8', 'earlyprintk=ttyS0', 'apparmor=1',
-        'security=apparmor', 'audit=1', 'ipv6.disable=1']) {
+      for (const a of [
+        'selinux=0',
+        'cgroup_enable=memory',
+        'swapaccount=1',
+        'console=ttyS0,115200n8',
+        'earlyprintk=ttyS0',
+        'apparmor=1',
+        'security=apparmor',
+        'audit=1',
+        'ipv6.disable=1',
+      ]) {
         assert.ok(args.includes(a), `kernel argument ${a}`);
       }
       for (const a of img.os.kernelArgsOmitted) assert.ok(!args.includes(a), `${a} is left out on this line`);
