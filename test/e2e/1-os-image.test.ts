@@ -61,7 +61,14 @@ function processesRootedBelow(dir: string): string[] {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmd.includes(dir) || execFileSync('readlink', [`/proc/${pid}/root`]).toString().trim().startsWith(dir)) found.push(`${pid} ${cmd}`);
+      if (
+        cmd.includes(dir) ||
+        execFileSync('readlink', [`/proc/${pid}/root`])
+          .toString()
+          .trim()
+          .startsWith(dir)
+      )
+        found.push(`${pid} ${cmd}`);
     } catch {
       // the process ended while we looked
     }
@@ -78,8 +85,13 @@ const buildTime = '20261120T000000Z';
  * hashes (set again, with a new salt).
  */
 function volatileOnRerun(path: string): boolean {
-  return /^var\/log\//.test(path) || /^etc\/(shadow|gshadow)$/.test(path) || /^etc\/(passwd|group|shadow|gshadow)-$/.test(path)
-    || /-old$/.test(path) || path === 'var/cache/ldconfig/aux-cache';
+  return (
+    /^var\/log\//.test(path) ||
+    /^etc\/(shadow|gshadow)$/.test(path) ||
+    /^etc\/(passwd|group|shadow|gshadow)-$/.test(path) ||
+    /-old$/.test(path) ||
+    path === 'var/cache/ldconfig/aux-cache'
+  );
 }
 
 describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 60_000 }, () => {
@@ -116,16 +128,30 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
   it('builds the whole OS image on new layers through an http_proxy and fetches it with its sha256', async () => {
     const run = await runCli(['os-image', '--os', 'debian-bookworm', ...sshArgs, '--out', image, '--json'], { env: { http_proxy: proxy.url } });
     assert.equal(run.code, 0, run.stderr.slice(-4000));
-    const result = JSON.parse(run.stdout) as { ok: boolean; out: string; sha256: string; bytes: number; skipped: string[]; stages: { stage: string; step: string }[] };
+    const result = JSON.parse(run.stdout) as {
+      ok: boolean;
+      out: string;
+      sha256: string;
+      bytes: number;
+      skipped: string[];
+      stages: { stage: string; step: string }[];
+    };
     assert.equal(result.ok, true);
     assert.equal(result.out, image);
     assert.deepEqual(result.skipped, [], 'every stage is written');
-    assert.deepEqual(result.stages.filter((s) => s.step === 'apply').map((s) => s.stage), debian.osImageStages);
+    assert.deepEqual(
+      result.stages.filter((s) => s.step === 'apply').map((s) => s.stage),
+      debian.osImageStages,
+    );
     assert.equal(statSync(image).size, result.bytes);
     assert.equal(execFileSync('sha256sum', [image]).toString().split(' ')[0], result.sha256);
     assert.equal(readFileSync(`${image}.sha256`, 'utf8'), `${result.sha256}  debian-bookworm.tgz\n`);
     assert.match(run.stderr, /Stage duration report/);
-    assert.match(run.stderr, new RegExp(`0 of ${debian.osImageStages.length} stage layers reused, running from base_debootstrap`), 'every stage on a new layer');
+    assert.match(
+      run.stderr,
+      new RegExp(`0 of ${debian.osImageStages.length} stage layers reused, running from base_debootstrap`),
+      'every stage on a new layer',
+    );
     assert.deepEqual(mountsBelow(buildRoot), []);
     // debootstrap (on the build machine) and apt (inside the chroot) both went through the proxy
     assert.match(proxy.log(), /GET http:\/\/\S+\/dists\/bookworm\/(In)?Release 200/);
@@ -137,10 +163,16 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
   });
 
   it('archives with ./ entries and numeric root ownership', () => {
-    const listing = execFileSync('tar', ['-tvzf', image, '--numeric-owner'], { maxBuffer: 512 * 1024 * 1024 }).toString().split('\n').filter((l) => l);
+    const listing = execFileSync('tar', ['-tvzf', image, '--numeric-owner'], { maxBuffer: 512 * 1024 * 1024 })
+      .toString()
+      .split('\n')
+      .filter((l) => l);
     assert.ok(listing.length > 5000, `${listing.length} entries`);
     assert.ok(listing.every((l) => / \.\//.test(l)));
-    assert.match(listing.find((l) => l.endsWith(' ./etc/shadow'))!, /^---------- 0\/0 /);
+    assert.match(
+      listing.find((l) => l.endsWith(' ./etc/shadow'))!,
+      /^---------- 0\/0 /,
+    );
   });
 
   const osChecks = checksFor(debian);
@@ -157,12 +189,23 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
     execFileSync('mkdir', ['-p', chroot]);
     execFileSync('tar', ['-xzf', image, '-C', chroot, '--numeric-owner']);
     const layersDir = join(buildRoot, 'layers');
-    const markers = readdirSync(layersDir).map((key) => join(layersDir, key, 'upper', 'base_debootstrap.done')).filter((f) => existsSync(f));
+    const markers = readdirSync(layersDir)
+      .map((key) => join(layersDir, key, 'upper', 'base_debootstrap.done'))
+      .filter((f) => existsSync(f));
     assert.equal(markers.length, 1, markers.join(', '));
     copyFileSync(markers[0]!, join(chroot, '..', 'base_debootstrap.done'));
     const before = digestTree(chroot);
-    const run = await runCli(['os-image', '--os', 'debian-bookworm', ...inPlace, '--out', join(scratch, 'out', 'rerun.tgz'),
-      '--resume-from', 'base_debootstrap', '--json']);
+    const run = await runCli([
+      'os-image',
+      '--os',
+      'debian-bookworm',
+      ...inPlace,
+      '--out',
+      join(scratch, 'out', 'rerun.tgz'),
+      '--resume-from',
+      'base_debootstrap',
+      '--json',
+    ]);
     assert.equal(run.code, 0, run.stderr.slice(-4000));
     const stages = (JSON.parse(run.stdout) as { stages: { stage: string; step: string }[] }).stages.filter((s) => s.step === 'apply').map((s) => s.stage);
     assert.deepEqual(stages, debian.osImageStages);
@@ -171,8 +214,10 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
   });
 
   it('BUILD_TIME points apt at the dated snapshot under --snapshot-mirror (a stand-in snapshot archive)', async () => {
-    const run = await runCli(['os-image', '--os', 'debian-bookworm', ...inPlace, '--resume-from', 'base_apt', '--until', 'base_apt',
-      '--snapshot-mirror', proxy.url, '--json'], { env: { BUILD_TIME: buildTime } });
+    const run = await runCli(
+      ['os-image', '--os', 'debian-bookworm', ...inPlace, '--resume-from', 'base_apt', '--until', 'base_apt', '--snapshot-mirror', proxy.url, '--json'],
+      { env: { BUILD_TIME: buildTime } },
+    );
     assert.equal(run.code, 0, run.stderr.slice(-4000));
     const sources = readFileSync(join(chroot, 'etc/apt/sources.list.d/debian.sources'), 'utf8');
     assert.match(sources, new RegExp(`^URIs: ${proxy.url}/${buildTime}$`, 'm'));
@@ -181,7 +226,16 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
   });
 
   it('a failing stage prints its log tail, the log path and the resume command, and leaves no mount', async () => {
-    const run = await runCli(['os-image', '--os', 'debian-bookworm', ...inPlace, '--out', join(scratch, 'out', 'failed.tgz'), '--mirror', 'http://127.0.0.1:9/debian']);
+    const run = await runCli([
+      'os-image',
+      '--os',
+      'debian-bookworm',
+      ...inPlace,
+      '--out',
+      join(scratch, 'out', 'failed.tgz'),
+      '--mirror',
+      'http://127.0.0.1:9/debian',
+    ]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /stage base_debootstrap failed in apply\.sh with exit code 1/);
     assert.match(run.stderr, /--- last \d+ lines of .*base_debootstrap\.apply\.log ---/);
@@ -193,8 +247,9 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
   });
 
   it('Ctrl-C during debootstrap stops it, releases mounts and exits 130', async () => {
-    const run = await runCli(['os-image', '--os', 'debian-bookworm', ...inPlace, '--out', join(scratch, 'out', 'interrupted.tgz')],
-      { interruptWhen: /base_debootstrap: debootstrap / });
+    const run = await runCli(['os-image', '--os', 'debian-bookworm', ...inPlace, '--out', join(scratch, 'out', 'interrupted.tgz')], {
+      interruptWhen: /base_debootstrap: debootstrap /,
+    });
     assert.equal(run.code, 130, run.stderr.slice(-3000));
     assert.match(run.stderr, /interrupted/);
     await new Promise((r) => setTimeout(r, 500));

@@ -74,29 +74,59 @@ describe('stemforge stemcell (debian-bookworm over ssh)', { skip, timeout: 75 * 
   });
 
   it('builds openstack, aws and vsphere stemcells from one OS image in one run', async () => {
-    const run = await runCli(['stemcell', '--iaas', targets.map((t) => t.iaas).join(','), '--os-image', osImage, '--version', version,
-      '--machine', sshd.machineUrl, '--identity', sshd.clientKey, '--known-hosts', sshd.knownHosts, '--build-root', buildRoot,
-      '--agent-file', agentFile, '--skip-blobstore-clis', '--out', outDir, '--json',
+    const run = await runCli([
+      'stemcell',
+      '--iaas',
+      targets.map((t) => t.iaas).join(','),
+      '--os-image',
+      osImage,
+      '--version',
+      version,
+      '--machine',
+      sshd.machineUrl,
+      '--identity',
+      sshd.clientKey,
+      '--known-hosts',
+      sshd.knownHosts,
+      '--build-root',
+      buildRoot,
+      '--agent-file',
+      agentFile,
+      '--skip-blobstore-clis',
+      '--out',
+      outDir,
+      '--json',
       // in place: the stemcell spec reads each build's chroot and files in its build folder
-      '--no-layers']);
+      '--no-layers',
+    ]);
     assert.equal(run.code, 0, run.stderr.slice(-5000));
     const result = JSON.parse(run.stdout) as { stemcells: { infrastructure: string; diskFormat: string; out: string; bytes: number }[]; skipped: string[] };
     assert.deepEqual(result.skipped, []);
-    assert.deepEqual(result.stemcells.map((s) => [s.infrastructure, s.diskFormat]), targets.map((t) => [t.iaas, t.format]));
+    assert.deepEqual(
+      result.stemcells.map((s) => [s.infrastructure, s.diskFormat]),
+      targets.map((t) => [t.iaas, t.format]),
+    );
     for (const s of result.stemcells) {
       assert.ok(existsSync(s.out), s.out);
       assert.match(s.out, new RegExp(`/bosh-stemcell-${version}-${s.infrastructure}-[a-z-]+-debian-bookworm\\.tgz$`));
       files.set(s.infrastructure, s.out);
     }
     // exactly the six files, plain names
-    const listing = execFileSync('tar', ['-tzf', files.get('aws')!]).toString().trim().split('\n').sort();
+    const listing = execFileSync('tar', ['-tzf', files.get('aws')!])
+      .toString()
+      .trim()
+      .split('\n')
+      .sort();
     assert.deepEqual(listing, ['dev_tools_file_list.txt', 'image', 'packages.txt', 'sbom.cdx.json', 'sbom.spdx.json', 'stemcell.MF']);
   });
 
   for (const target of targets) {
     const infrastructure = findInfrastructure(target.iaas);
     const plan = planStemcell({ os: debian.name, iaas: target.iaas });
-    const checks = stemcellChecksFor(infrastructure, plan.phases.flatMap((p) => p.stages));
+    const checks = stemcellChecksFor(
+      infrastructure,
+      plan.phases.flatMap((p) => p.stages),
+    );
     const examples = new Set(checks.flatMap(({ check }) => check.covers ?? []));
     describe(`${target.iaas}: the stemcell spec on the build's root and disk: ${checks.length} checks, ${examples.size} reference examples`, () => {
       for (const { stage, check } of checks) {
@@ -124,15 +154,18 @@ describe('stemforge stemcell (debian-bookworm over ssh)', { skip, timeout: 75 * 
     }
 
     if (target.boot === 'agent') {
-      it(`verify --agent ${target.iaas} (${target.format}): the real agent takes its settings, answers on its mbus, starts and stops a job through monit`,
-        { skip: noRealAgent }, async () => {
+      it(
+        `verify --agent ${target.iaas} (${target.format}): the real agent takes its settings, answers on its mbus, starts and stops a job through monit`,
+        { skip: noRealAgent },
+        async () => {
           const run = await runCli(['verify', files.get(target.iaas)!, '--agent', '--json']);
           assert.equal(run.code, 0, `${run.stdout.slice(-6000)}\n${run.stderr.slice(-4000)}`);
           const result = JSON.parse(run.stdout) as { ok: boolean; steps: { name: string; ok: boolean; seconds: number }[] };
           assert.ok(result.ok);
           assert.ok(result.steps.length > 0 && result.steps.every((s) => s.ok), JSON.stringify(result.steps));
           process.stderr.write(`verify --agent ${target.iaas}: ${result.steps.map((s) => `${s.name} ${s.seconds} s`).join(', ')}\n`);
-        });
+        },
+      );
     }
   }
 });

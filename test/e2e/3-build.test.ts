@@ -14,7 +14,21 @@
 // test may edit.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findInfrastructure, findOperatingSystem, planStemcell } from '../../src/catalog/planner.js';
@@ -31,7 +45,10 @@ const debian = findOperatingSystem('debian-bookworm');
 const edited = 'bosh_audit_debian';
 // the real agent where CI has it (shared/third-party), as the stemcell e2e: the warden stemcell's spec runs here
 const agentFile = process.env.STEMFORGE_TEST_AGENT || join(packageRoot, 'test', 'fixtures', 'test-agent.sh');
-const wardenChecks = stemcellChecksFor(findInfrastructure('warden'), planStemcell({ os: debian.name, iaas: 'warden' }).phases.flatMap((p) => p.stages));
+const wardenChecks = stemcellChecksFor(
+  findInfrastructure('warden'),
+  planStemcell({ os: debian.name, iaas: 'warden' }).phases.flatMap((p) => p.stages),
+);
 const wardenExamples = new Set(wardenChecks.flatMap(({ check }) => check.covers ?? []));
 
 /**
@@ -40,9 +57,15 @@ const wardenExamples = new Set(wardenChecks.flatMap(({ check }) => check.covers 
  * (openssh-server's host keys, which the stemcell phase removes; nvme-cli's host id).
  */
 function differsBetweenBuilds(path: string): boolean {
-  return /^var\/log\//.test(path) || /^etc\/(shadow|gshadow)-?$/.test(path) || /^etc\/(passwd|group)-$/.test(path)
-    || /-old$/.test(path) || path === 'var/cache/ldconfig/aux-cache'
-    || /^etc\/ssh\/ssh_host_[a-z0-9]+_key(\.pub)?$/.test(path) || /^etc\/nvme\/host(id|nqn)$/.test(path);
+  return (
+    /^var\/log\//.test(path) ||
+    /^etc\/(shadow|gshadow)-?$/.test(path) ||
+    /^etc\/(passwd|group)-$/.test(path) ||
+    /-old$/.test(path) ||
+    path === 'var/cache/ldconfig/aux-cache' ||
+    /^etc\/ssh\/ssh_host_[a-z0-9]+_key(\.pub)?$/.test(path) ||
+    /^etc\/nvme\/host(id|nqn)$/.test(path)
+  );
 }
 
 interface Event {
@@ -69,8 +92,13 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     execFileSync('tar', ['-xzf', image, '-C', dir, '--numeric-owner']);
     return dir;
   };
-  const applied = (r: CliResult): string[] => (JSON.parse(r.stdout) as { stages: { stage: string; step: string }[] }).stages.filter((s) => s.step === 'apply').map((s) => s.stage);
-  const events = (run: CliResult): Event[] => run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Event);
+  const applied = (r: CliResult): string[] =>
+    (JSON.parse(r.stdout) as { stages: { stage: string; step: string }[] }).stages.filter((s) => s.step === 'apply').map((s) => s.stage);
+  const events = (run: CliResult): Event[] =>
+    run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Event);
 
   before(async () => {
     fixture = await osImageFixture();
@@ -85,7 +113,9 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     // settings, cache and logs of this test only; CI set: nothing may prompt
     env = {
       CI: 'true',
-      STEMFORGE_CONFIG_DIR: join(scratch, 'config'), XDG_CACHE_HOME: join(scratch, 'cache'), XDG_STATE_HOME: join(scratch, 'state'),
+      STEMFORGE_CONFIG_DIR: join(scratch, 'config'),
+      XDG_CACHE_HOME: join(scratch, 'cache'),
+      XDG_STATE_HOME: join(scratch, 'state'),
     };
     machine = ['--machine', sshd.machineUrl, '--identity', sshd.clientKey, '--known-hosts', sshd.knownHosts, '--build-root', buildRoot];
     common = [...machine, '--agent-file', agentFile, '--skip-blobstore-clis', '--out', join(scratch, 'out')];
@@ -102,19 +132,45 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     const all = events(run);
     const tasks = all.filter((e) => e.type === 'task');
     const started = tasks.filter((e) => e.state === 'started').map((e) => String(e.title));
-    const expected = ['Check this machine', 'Connect to ssh://', 'Check root or password-less sudo', 'Sync builder to', 'OS image debian-bookworm',
-      'Store the OS image in the cache', 'Send the OS image and the agent', 'bosh-warden-boshlite-debian-bookworm 0.1', 'Store the stemcells in the cache'];
+    const expected = [
+      'Check this machine',
+      'Connect to ssh://',
+      'Check root or password-less sudo',
+      'Sync builder to',
+      'OS image debian-bookworm',
+      'Store the OS image in the cache',
+      'Send the OS image and the agent',
+      'bosh-warden-boshlite-debian-bookworm 0.1',
+      'Store the stemcells in the cache',
+    ];
     assert.equal(started.length, expected.length, started.join('\n'));
     expected.forEach((prefix, i) => assert.ok(started[i]!.startsWith(prefix), `${started[i]} starts with ${prefix}`));
     assert.ok(tasks.every((e) => e.state !== 'failed'));
-    assert.deepEqual(all.filter((e) => e.type === 'cache').map((e) => [e.artifact, e.hit]), [['os-image', false]], 'an empty cache: the OS image misses, the stemcell is not looked up (its OS image is new)');
+    assert.deepEqual(
+      all.filter((e) => e.type === 'cache').map((e) => [e.artifact, e.hit]),
+      [['os-image', false]],
+      'an empty cache: the OS image misses, the stemcell is not looked up (its OS image is new)',
+    );
     const stages = all.filter((e) => e.type === 'stage' && e.state === 'completed');
-    assert.ok(stages.some((e) => e.group === 'debian-bookworm' && e.stage === 'base_debootstrap'), 'OS-image stages are events');
-    assert.deepEqual(stages.filter((e) => e.group === 'debian-bookworm' && e.step === 'apply').map((e) => e.stage), [], 'no OS-image stage was applied: their layers were reused');
+    assert.ok(
+      stages.some((e) => e.group === 'debian-bookworm' && e.stage === 'base_debootstrap'),
+      'OS-image stages are events',
+    );
+    assert.deepEqual(
+      stages.filter((e) => e.group === 'debian-bookworm' && e.step === 'apply').map((e) => e.stage),
+      [],
+      'no OS-image stage was applied: their layers were reused',
+    );
     assert.match(run.stderr, /base_debootstrap[^\n]*layer reused/);
-    assert.ok(stages.some((e) => e.group === 'warden' && e.stage === 'prepare_files_image_stemcell'), 'stemcell stages are events');
+    assert.ok(
+      stages.some((e) => e.group === 'warden' && e.stage === 'prepare_files_image_stemcell'),
+      'stemcell stages are events',
+    );
     const artifacts = all.filter((e) => e.type === 'artifact');
-    assert.deepEqual(artifacts.map((e) => e.kind), ['os-image', 'stemcell']);
+    assert.deepEqual(
+      artifacts.map((e) => e.kind),
+      ['os-image', 'stemcell'],
+    );
     const result = all.at(-1)!;
     assert.equal(result.type, 'result');
     assert.equal(result.ok, true);
@@ -160,7 +216,9 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
 
   const cachedStemcell = async (): Promise<{ digest: string; key: string }> => {
     const ls = await runCli(['cache', 'ls', '--json']);
-    const entry = (JSON.parse(ls.stdout) as { kind: string; label: string; digest: string; key: string }[]).find((e) => e.kind === 'stemcell' && e.label.includes('warden'));
+    const entry = (JSON.parse(ls.stdout) as { kind: string; label: string; digest: string; key: string }[]).find(
+      (e) => e.kind === 'stemcell' && e.label.includes('warden'),
+    );
     assert.ok(entry, ls.stdout);
     return entry;
   };
@@ -169,9 +227,22 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     const run = await runCli(['build', '--yes', '--iaas', 'warden', '--os', 'debian-bookworm', '--version', '0.1', '--json', ...common]);
     assert.equal(run.code, 0, run.stderr.slice(-5000));
     const all = events(run);
-    assert.deepEqual(all.filter((e) => e.type === 'cache').map((e) => [e.artifact, e.hit]), [['os-image', true], ['stemcell', true]]);
-    assert.deepEqual(all.filter((e) => e.type === 'task' && e.state === 'started'), [], 'no task ran: not even the doctor or a connection');
-    assert.deepEqual(all.filter((e) => e.type === 'stage'), []);
+    assert.deepEqual(
+      all.filter((e) => e.type === 'cache').map((e) => [e.artifact, e.hit]),
+      [
+        ['os-image', true],
+        ['stemcell', true],
+      ],
+    );
+    assert.deepEqual(
+      all.filter((e) => e.type === 'task' && e.state === 'started'),
+      [],
+      'no task ran: not even the doctor or a connection',
+    );
+    assert.deepEqual(
+      all.filter((e) => e.type === 'stage'),
+      [],
+    );
     const result = all.at(-1)!;
     assert.equal(result.ok, true);
     const [built] = result.stemcells as { out: string; sha256: string }[];
@@ -194,7 +265,11 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     const lookup = all.find((e) => e.type === 'cache' && e.artifact === 'stemcell')!;
     assert.equal(lookup.hit, false);
     assert.match(String((lookup.why as string[])[0]), /dropped: its blob's sha256 is [0-9a-f]{64}, not /);
-    assert.deepEqual(all.filter((e) => e.type === 'stage' && e.step === 'apply'), [], 'every stage layer was reused: only the packing ran');
+    assert.deepEqual(
+      all.filter((e) => e.type === 'stage' && e.step === 'apply'),
+      [],
+      'every stage layer was reused: only the packing ran',
+    );
     assert.match(run.stderr, /17 of 17 stage layers reused/);
     assert.equal((await cachedStemcell()).digest, (all.at(-1)!.stemcells as { sha256: string }[])[0]!.sha256, 'stored again');
     const verify = await runCli(['cache', 'verify', '--json']);
@@ -206,9 +281,16 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     const run = await runCli(['build', '--yes', '--iaas', 'openstack', '--os', 'debian-bookworm', '--version', '0.1', '--skip-doctor', '--json', ...common]);
     assert.equal(run.code, 0, run.stderr.slice(-5000));
     const all = events(run);
-    assert.deepEqual(all.filter((e) => e.type === 'cache').map((e) => [e.artifact, e.hit]), [['os-image', true], ['stemcell', false]]);
+    assert.deepEqual(
+      all.filter((e) => e.type === 'cache').map((e) => [e.artifact, e.hit]),
+      [
+        ['os-image', true],
+        ['stemcell', false],
+      ],
+    );
     const ran = all.filter((e) => e.type === 'stage' && e.step === 'apply' && e.state === 'completed').map((e) => e.stage);
-    for (const reused of ['untar_base_os_image', 'system_kernel', 'system_kernel_modules']) assert.ok(!ran.includes(reused), `${reused} came from warden's layer`);
+    for (const reused of ['untar_base_os_image', 'system_kernel', 'system_kernel_modules'])
+      assert.ok(!ran.includes(reused), `${reused} came from warden's layer`);
     assert.equal(ran[0], 'bosh_go_agent', 'the first stage that reads an infrastructure setting (agent.json)');
     const out = String(all.find((e) => e.type === 'artifact' && e.kind === 'stemcell')!.path);
     assert.match(out, /bosh-stemcell-0\.1-openstack-kvm-debian-bookworm\.tgz$/);
@@ -217,7 +299,19 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
   });
 
   it('resumes from a late stemcell stage with the OS image of the last build, as the next version', async () => {
-    const run = await runCli(['build', '--yes', '--iaas', 'warden', '--os', 'debian-bookworm', '--resume-from', 'bosh_clean_ssh', '--json', '--skip-doctor', ...common]);
+    const run = await runCli([
+      'build',
+      '--yes',
+      '--iaas',
+      'warden',
+      '--os',
+      'debian-bookworm',
+      '--resume-from',
+      'bosh_clean_ssh',
+      '--json',
+      '--skip-doctor',
+      ...common,
+    ]);
     assert.equal(run.code, 0, run.stderr.slice(-5000));
     const all = events(run);
     const osTask = all.find((e) => e.type === 'task' && String(e.title).startsWith('OS image'));
@@ -225,7 +319,17 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     assert.match(String(osTask?.reason), /reusing .*os-image-debian-bookworm\.tgz/);
     const ran = all.filter((e) => e.type === 'stage' && e.step === 'apply' && e.state === 'completed').map((e) => e.stage);
     // on layers a resume starts at the stage asked for, or earlier: system_parameters is the first stage that reads the new version
-    assert.deepEqual(ran, ['system_parameters', 'base_warden', 'bosh_clean', 'bosh_harden', 'bosh_clean_ssh', 'system_initramfs', 'sbom_create', 'bosh_package_list', 'prepare_files_image_stemcell']);
+    assert.deepEqual(ran, [
+      'system_parameters',
+      'base_warden',
+      'bosh_clean',
+      'bosh_harden',
+      'bosh_clean_ssh',
+      'system_initramfs',
+      'sbom_create',
+      'bosh_package_list',
+      'prepare_files_image_stemcell',
+    ]);
     assert.equal(all.at(-1)!.version, '0.2');
     assert.ok(existsSync(join(scratch, 'out', 'bosh-stemcell-0.2-warden-boshlite-debian-bookworm.tgz')));
   });
@@ -260,7 +364,15 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
 
   it('stops before touching anything when the doctor finds a blocking issue', async () => {
     // nothing listens on port 1 of loopback: the ssh check fails
-    const run = await runCli(['build', '--yes', '--iaas', 'warden', '--os', 'debian-bookworm', ...common.map((a) => (a === sshd.machineUrl ? 'ssh://root@127.0.0.1:1' : a))]);
+    const run = await runCli([
+      'build',
+      '--yes',
+      '--iaas',
+      'warden',
+      '--os',
+      'debian-bookworm',
+      ...common.map((a) => (a === sshd.machineUrl ? 'ssh://root@127.0.0.1:1' : a)),
+    ]);
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, /this machine cannot build yet/);
     assert.match(run.stderr, /ECONNREFUSED/);

@@ -50,8 +50,24 @@ export async function osImageFixture(): Promise<string> {
   if (existsSync(path) && existsSync(join(await layeredBuildRoot(), 'layers'))) return path;
   const buildRoot = await freshLayeredBuildRoot();
   mkdirSync(cacheDir, { recursive: true });
-  const r = spawnSync(process.execPath, [join(packageRoot, 'bin', 'stemforge.js'), 'os-image', '--os', 'debian-bookworm', '--machine', 'local',
-    '--build-root', buildRoot, '--out', `${path}.part`, '--quiet', '--no-cache'], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(packageRoot, 'bin', 'stemforge.js'),
+      'os-image',
+      '--os',
+      'debian-bookworm',
+      '--machine',
+      'local',
+      '--build-root',
+      buildRoot,
+      '--out',
+      `${path}.part`,
+      '--quiet',
+      '--no-cache',
+    ],
+    { encoding: 'utf8', env: { ...process.env, CI: 'true' } },
+  );
   if (r.status !== 0) throw new Error(`building the OS image fixture failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
   renameSync(`${path}.part`, path);
   rmSync(`${path}.part.sha256`, { force: true });

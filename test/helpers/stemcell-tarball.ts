@@ -55,12 +55,14 @@ export function tarHeader(entry: RawEntry): Buffer {
 
 /** A pax extended header entry carrying these records (e.g. { path: '../x' }). */
 export function paxEntry(records: Record<string, string>): RawEntry {
-  const body = Object.entries(records).map(([k, v]) => {
-    const rest = ` ${k}=${v}\n`;
-    let len = rest.length + 1;
-    while (`${len}${rest}`.length !== len) len += 1;
-    return `${len}${rest}`;
-  }).join('');
+  const body = Object.entries(records)
+    .map(([k, v]) => {
+      const rest = ` ${k}=${v}\n`;
+      let len = rest.length + 1;
+      while (`${len}${rest}`.length !== len) len += 1;
+      return `${len}${rest}`;
+    })
+    .join('');
   return { name: 'PaxHeader', type: 'x', body };
 }
 

@@ -77,7 +77,10 @@ function contract(name: string, open: () => Promise<Machine>): void {
       const out = collect();
       const result = await machine.run(['printf', '%s|\\n', ...hostileArguments.filter((a) => !/[\n\r]/.test(a))], { onStdout: out.push });
       assert.equal(result.exitCode, 0);
-      assert.deepEqual(out.lines, hostileArguments.filter((a) => !/[\n\r]/.test(a)).map((a) => `${a}|`));
+      assert.deepEqual(
+        out.lines,
+        hostileArguments.filter((a) => !/[\n\r]/.test(a)).map((a) => `${a}|`),
+      );
       assert.ok(!existsSync(listPayloadFile), `${listPayloadFile} was created: an argument was run by a shell`);
     });
 
@@ -93,7 +96,10 @@ function contract(name: string, open: () => Promise<Machine>): void {
       const out = collect();
       const result = await machine.run(['printf', '%s|\\n', ...payloads], { onStdout: out.push });
       assert.equal(result.exitCode, 0);
-      assert.deepEqual(out.lines, payloads.map((a) => `${a}|`));
+      assert.deepEqual(
+        out.lines,
+        payloads.map((a) => `${a}|`),
+      );
       assert.deepEqual(readdirSync(dir), [], 'no payload ran');
       rmSync(dir, { recursive: true });
     });
@@ -107,7 +113,10 @@ function contract(name: string, open: () => Promise<Machine>): void {
       assert.equal(result.exitCode, 0);
       assert.equal(out.lines[0], dir);
       const vars = out.lines.slice(1).filter((l) => !l.startsWith('PWD=') && !l.startsWith('SHLVL=') && !l.startsWith('_='));
-      assert.deepEqual(vars.map((l) => l.split('=')[0]), ['ONLY', 'PATH']);
+      assert.deepEqual(
+        vars.map((l) => l.split('=')[0]),
+        ['ONLY', 'PATH'],
+      );
       assert.ok(out.lines.includes('ONLY=this one'));
     });
 

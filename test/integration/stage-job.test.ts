@@ -18,7 +18,11 @@ const skip = sshdUnavailable();
 
 function pids(args: string[]): number[] {
   try {
-    return execFileSync('pgrep', args).toString().split('\n').filter((l) => l).map(Number);
+    return execFileSync('pgrep', args)
+      .toString()
+      .split('\n')
+      .filter((l) => l)
+      .map(Number);
   } catch {
     return [];
   }
@@ -67,7 +71,10 @@ describe('stage jobs over ssh', { skip }, () => {
     assert.ok(killed > 0, 'a connection was killed');
     assert.equal(record.exitCode, 0);
     const counts = lines.filter((l) => l.startsWith('count '));
-    assert.deepEqual(counts, Array.from({ length: 60 }, (_, i) => `count ${i + 1}`));
+    assert.deepEqual(
+      counts,
+      Array.from({ length: 60 }, (_, i) => `count ${i + 1}`),
+    );
     assert.equal(lines.at(-1), 'no newline at the end');
     assert.ok(lines.some((l) => /connection to ssh:\/\/root@127\.0\.0\.1:\d+ lost; reconnecting \(attempt 1\/\d\)/.test(l)));
     assert.ok(lines.some((l) => /reconnected; following slow_counter where it was/.test(l)));
@@ -80,14 +87,19 @@ describe('stage jobs over ssh', { skip }, () => {
     let failure: unknown;
     let aliveAtCancel: number[] = [];
     try {
-      await runner.runStep('sleeper', 'apply', (l) => {
-        if (l === 'started') {
-          setTimeout(() => {
-            aliveAtCancel = pids(['-f', marker]);
-            controller.abort();
-          }, 300);
-        }
-      }, controller.signal);
+      await runner.runStep(
+        'sleeper',
+        'apply',
+        (l) => {
+          if (l === 'started') {
+            setTimeout(() => {
+              aliveAtCancel = pids(['-f', marker]);
+              controller.abort();
+            }, 300);
+          }
+        },
+        controller.signal,
+      );
     } catch (err) {
       failure = err;
     }
@@ -102,8 +114,12 @@ describe('stage jobs over ssh', { skip }, () => {
     const running = runner.runStep('victim', 'apply', (l) => {
       if (l === 'up') {
         const dir = join(layout.buildDir, 'jobs', 'victim.apply');
-        const supervisor = execFileSync('cat', [join(dir, 'supervisor.pid')]).toString().trim();
-        const pgid = execFileSync('cat', [join(dir, 'pgid')]).toString().trim();
+        const supervisor = execFileSync('cat', [join(dir, 'supervisor.pid')])
+          .toString()
+          .trim();
+        const pgid = execFileSync('cat', [join(dir, 'pgid')])
+          .toString()
+          .trim();
         process.kill(Number(supervisor), 'SIGKILL');
         process.kill(-Number(pgid), 'SIGKILL');
       }

@@ -15,9 +15,10 @@ import { hasCommand, pidAlive, qemuPidOf } from '../helpers/processes.js';
 import { stemforgeSpawn, stemforgeSync } from '../helpers/stemcell-cli.js';
 import { rawImage, rawTar, stemcellTarball } from '../helpers/stemcell-tarball.js';
 
-const noQemu = !hasCommand('qemu-system-x86_64') || !hasCommand('qemu-img')
-  ? 'qemu-system-x86_64 and qemu-img are not installed (apt-get install qemu-system-x86 qemu-utils)'
-  : undefined;
+const noQemu =
+  !hasCommand('qemu-system-x86_64') || !hasCommand('qemu-img')
+    ? 'qemu-system-x86_64 and qemu-img are not installed (apt-get install qemu-system-x86 qemu-utils)'
+    : undefined;
 
 let sandbox: string;
 let scratch: string;
@@ -28,7 +29,6 @@ function freshTmp(name: string): string {
   mkdirSync(dir);
   return dir;
 }
-
 
 before(() => {
   sandbox = mkdtempSync(join(tmpdir(), 'sf-verify-boot-test-'));
@@ -59,7 +59,7 @@ describe('firmware choice (partition table, stemcell.MF)', () => {
   const linux = 'af3dc60f838472478e793d69d8477de4';
   const biosBoot = '4861682149646f6e744e656564454649';
 
-  it('MBR: type ef (the reference\'s image_create_efi) means EFI, 83 alone BIOS', () => {
+  it("MBR: type ef (the reference's image_create_efi) means EFI, 83 alone BIOS", () => {
     assert.equal(partitionTableFirmware(mbr([0xef, 0x83]))?.firmware, 'efi');
     assert.equal(partitionTableFirmware(mbr([0x83]))?.firmware, 'bios');
   });
@@ -79,7 +79,7 @@ describe('firmware choice (partition table, stemcell.MF)', () => {
 });
 
 describe('stemforge verify --boot: refusals before any boot', { skip: noQemu }, () => {
-  const refused = (name: string, image: Buffer, pattern: RegExp) =>
+  const refused = (name: string, image: Buffer, pattern: RegExp): void => {
     it(`refuses ${name}, leaving nothing behind`, () => {
       const path = join(scratch, `refuse-${name.replace(/\W+/g, '-')}.tgz`);
       writeFileSync(path, stemcellTarball({ image }));
@@ -89,10 +89,24 @@ describe('stemforge verify --boot: refusals before any boot', { skip: noQemu }, 
       assert.match(r.stderr, pattern);
       assert.deepEqual(readdirSync(tmp), [], 'the temp dir is removed');
     });
+  };
 
-  refused('root.img as a symlink to /etc/shadow', gzipSync(rawTar([{ name: 'root.img', type: '2', linkname: '/etc/shadow' }])), /refused: entry 'root\.img' is a symbolic link/);
+  refused(
+    'root.img as a symlink to /etc/shadow',
+    gzipSync(rawTar([{ name: 'root.img', type: '2', linkname: '/etc/shadow' }])),
+    /refused: entry 'root\.img' is a symbolic link/,
+  );
   refused('root.img with a .. path', gzipSync(rawTar([{ name: '../root.img', body: 'x' }])), /refused: entry '\.\.\/root\.img' has a '\.\.' component/);
-  refused('a hard link in the image', gzipSync(rawTar([{ name: 'root.img', body: 'x' }, { name: 'disk.raw', type: '1', linkname: 'root.img' }])), /hard link/);
+  refused(
+    'a hard link in the image',
+    gzipSync(
+      rawTar([
+        { name: 'root.img', body: 'x' },
+        { name: 'disk.raw', type: '1', linkname: 'root.img' },
+      ]),
+    ),
+    /hard link/,
+  );
   refused('an image that is not a gzip tar', Buffer.from('plain text'), /cannot read|not a valid|incorrect header/i);
   refused('an image without root.img', rawImage(Buffer.alloc(1024), 'other.img'), /holds no root\.img/);
 
@@ -188,7 +202,10 @@ describe('stemforge verify --boot: a disk that does not boot', { skip: noQemu },
     const netdev = cmdline[cmdline.indexOf('-netdev') + 1] ?? '';
     assert.match(netdev, /^user,id=n,restrict=on,hostfwd=tcp:127\.0\.0\.1:\d+-:22$/);
     assert.ok(!cmdline.some((a) => /^(tap|bridge|socket)/.test(a)), 'no other network backend');
-    assert.ok(readdirSync(tmp).some((n) => n.startsWith('stemforge-boot-')), 'the temp dir exists while QEMU runs');
+    assert.ok(
+      readdirSync(tmp).some((n) => n.startsWith('stemforge-boot-')),
+      'the temp dir exists while QEMU runs',
+    );
     run.child.kill('SIGINT');
     const r = await run.done;
     assert.equal(r.code, 130, r.stderr);
