@@ -2,9 +2,10 @@
 import type { Command } from 'commander';
 import { ArtifactCache, type CacheEntry } from '../cache/store.js';
 import { exportEntries, importEntries } from '../cache/transfer.js';
-import { effectiveSettings } from '../settings/layers.js';
+import { commandSettings } from '../settings/layers.js';
 import { UsageError } from '../util/errors.js';
 import { reportError } from './errors.js';
+import { addSettingOptions } from './setting-options.js';
 
 interface CacheFlags {
   cacheDir?: string;
@@ -13,9 +14,8 @@ interface CacheFlags {
 
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
 
-function openCache(flags: CacheFlags): ArtifactCache {
-  const dir = flags.cacheDir ?? String(effectiveSettings({}).get('cacheDir')!.value);
-  return new ArtifactCache(dir);
+function openCache(flags: CacheFlags & Record<string, unknown>): ArtifactCache {
+  return new ArtifactCache(commandSettings(['cacheDir'], flags).string('cacheDir')!);
 }
 
 async function one(cache: ArtifactCache, selector: string): Promise<CacheEntry> {
@@ -40,7 +40,9 @@ export function parseSize(text: string): number {
 export function addCacheCommands(program: Command, onExit: (code: number) => void): void {
   const cache = program.command('cache').description('the local artifact cache: OS images and stemcells by their inputs');
   const sub = (spec: string, description: string, run: (c: ArtifactCache, flags: CacheFlags & Record<string, unknown>, args: string[]) => Promise<number | void>): Command => {
-    const command = cache.command(spec).description(description).option('--cache-dir <dir>', 'the cache folder (default: the cacheDir setting)').option('--json', 'print the result as JSON');
+    const command = cache.command(spec).description(description);
+    addSettingOptions(command, [{ key: 'cacheDir', help: 'the cache folder (default: the cacheDir setting)' }]);
+    command.option('--json', 'print the result as JSON');
     command.action(async (...params: unknown[]) => {
       const flags = command.opts<CacheFlags & Record<string, unknown>>();
       const args = params.slice(0, -2).flat().filter((p): p is string => typeof p === 'string');
