@@ -2,7 +2,7 @@
 // name, variable and settings key on every command. A command lists the keys it takes
 // (with its own help text where it says more) and resolves them with commandSettings().
 import { Option, type Command } from 'commander';
-import { optionSpec, type OptionSpec } from '../settings/options.js';
+import { optionSpec, optionSpecs, type OptionSpec } from '../settings/options.js';
 
 /** A key, or a key with this command's help text for it. */
 export type SettingOption = string | { key: string; help: string; showDefault?: boolean };
@@ -36,4 +36,9 @@ export function addSettingOptions(command: Command, options: readonly SettingOpt
 /** Whether an option of a command was made from the option table (for the tests and completion). */
 export function isSettingOption(option: Option): boolean {
   return fromTable.has(option);
+}
+
+/** The settings a command takes: the keys of its options made from the table. */
+export function settingKeys(command: Command): string[] {
+  return command.options.filter(isSettingOption).map((o) => optionSpecs.find((s) => s.flag === o.long)!.key);
 }
