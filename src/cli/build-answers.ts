@@ -4,40 +4,37 @@
 import { resolve } from 'node:path';
 import { agentPin } from '../catalog/pins.js';
 import { shellJoin } from '../machine/quote.js';
-import { optionSpec, type SettingValue } from '../settings/options.js';
+import { CommandSettings, missingSetting } from '../settings/layers.js';
+import type { SettingValue } from '../settings/options.js';
 import type { ResolvedSetting } from '../settings/resolve.js';
-import { UsageError } from '../util/errors.js';
+import { agentInput } from '../settings/validate.js';
+import type { UsageError } from '../util/errors.js';
 import type { AgentAnswer, BuildAnswers } from '../wizard/build-wizard.js';
+import { machineAddress } from './machine-options.js';
 
-export type Resolved = Map<string, ResolvedSetting>;
+export type Resolved = ReadonlyMap<string, ResolvedSetting>;
 
 const value = (r: Resolved, key: string): SettingValue | undefined => r.get(key)?.value;
 const given = (r: Resolved, key: string): boolean => ['flag', 'env'].includes(r.get(key)?.source ?? '');
 
 /** The message for an answer nobody gave, where nobody can be asked. */
 export function missingAnswer(key: string): UsageError {
-  const spec = optionSpec(key);
-  const stored = spec.stored ? `, "${key}" in ./stemforge.json, or \`stemforge config set ${key} …\`` : '';
-  return new UsageError(`missing ${spec.flag} (or set ${spec.env}${stored}); ${spec.description}${spec.choices ? `: ${spec.choices.join(', ')}` : ''}`);
+  return missingSetting(key);
 }
 
 export function agentAnswer(r: Resolved): AgentAnswer {
-  const file = value(r, 'agentFile') as string | undefined;
-  const url = value(r, 'agentUrl') as string | undefined;
-  const sha256 = value(r, 'agentSha256') as string | undefined;
-  if (file && (url || sha256)) throw new UsageError('--agent-file and --agent-url/--agent-sha256 exclude each other');
-  if (file) return { kind: 'file', file };
-  if (url || sha256) {
-    if (!url || !sha256) throw new UsageError('--agent-url needs --agent-sha256 (and the other way round): a download is only used when its digest is known');
-    return { kind: 'url', url, sha256 };
-  }
-  return { kind: 'pinned' };
+  const agent = agentInput({
+    file: value(r, 'agentFile') as string | undefined,
+    url: value(r, 'agentUrl') as string | undefined,
+    sha256: value(r, 'agentSha256') as string | undefined,
+  });
+  if (!agent) return { kind: 'pinned' };
+  return 'file' in agent ? { kind: 'file', file: agent.file } : { kind: 'url', url: agent.url, sha256: agent.sha256 };
 }
 
 /** vagrant + provider → vagrant:PROVIDER; anything else as given. */
 export function machineAnswer(r: Resolved): string {
-  const machine = String(value(r, 'machine'));
-  return machine === 'vagrant' ? `vagrant:${String(value(r, 'provider'))}` : machine;
+  return machineAddress(new CommandSettings(r));
 }
 
 /** Defaults for the wizard, and the keys it must not ask because a flag or variable answered them. */

@@ -11,13 +11,12 @@ import { shellCommand } from '../machine/shell-hint.js';
 import { parseMachineSpec, type MachineSpec } from '../machine/spec.js';
 import { build, osImagePath, type BuildRequest, type PreflightReport } from '../pipeline/build.js';
 import { runLogDir, StoppedAfterFailure, type RunEvent, type RunUi, type StageDecision } from '../pipeline/common.js';
-import { defaultBuildRoot, defaultPackageCacheRoot } from '../pipeline/layout.js';
 import { durationReport } from '../pipeline/report.js';
 import type { StageFailure } from '../pipeline/stage-runner.js';
 import { chooseRenderer } from '../pipeline/ui.js';
-import { loadLayers } from '../settings/layers.js';
-import { optionSpecs } from '../settings/options.js';
-import { resolveSettings } from '../settings/resolve.js';
+import type { SshOptions } from '../machine/open.js';
+import { commandSettings } from '../settings/layers.js';
+import { optionSpec, optionSpecs } from '../settings/options.js';
 import { VersionCounter } from '../settings/versions.js';
 import { UsageError } from '../util/errors.js';
 import { askBuildAnswers, type BuildAnswers, type ProviderChoice } from '../wizard/build-wizard.js';
@@ -25,10 +24,11 @@ import { askAfterFailure, type PromptingTask } from '../wizard/on-error.js';
 import { commandLine, summary, unattendedAnswers, wizardDefaults } from './build-answers.js';
 import { exitCodes, reportError } from './errors.js';
 import { cacheLines } from './layer-option.js';
-import { addSshOptions, positiveInteger, sshOptions, type SshFlags } from './machine-options.js';
-import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, monitSource, proxyEnvironment } from './request.js';
+import { proxyOptions, sshOptions } from './machine-options.js';
+import { archiveSettings, buildTimeFromEnv, monitSource } from './request.js';
+import { addSettingOptions } from './setting-options.js';
 
-interface BuildFlags extends SshFlags {
+interface BuildFlags {
   [key: string]: unknown;
   yes?: boolean;
   dryRun?: boolean;
@@ -43,13 +43,6 @@ interface BuildFlags extends SshFlags {
   layers?: boolean;
   refreshOsImage?: boolean;
   explainCache?: boolean;
-  box?: string;
-  libvirtDriver?: 'kvm' | 'qemu';
-  vmTimeout?: string;
-  securityMirror?: string;
-  snapshotMirror?: string;
-  buildRoot: string;
-  packageCache: string;
 }
 
 /** Prompts only on a terminal at both ends, outside CI, and when nobody said --yes or --json. */
@@ -82,15 +75,9 @@ function localUnavailable(): string | undefined {
   return undefined;
 }
 
-function preflight(machine: MachineSpec, flags: BuildFlags, answers: BuildAnswers, cacheDir: string): () => Promise<PreflightReport> {
+function preflight(machine: MachineSpec, ssh: SshOptions, answers: BuildAnswers, cacheDir: string): () => Promise<PreflightReport> {
   return async () => {
-    const report = await runDoctor({
-      machine,
-      ssh: sshOptions(flags),
-      vm: { cpus: answers.cpus, memoryMiB: answers.memory },
-      cacheDir,
-      outputDir: answers.outputDir,
-    });
+    const report = await runDoctor({ machine, ssh, vm: { cpus: answers.cpus, memoryMiB: answers.memory }, cacheDir, outputDir: answers.outputDir });
     const lines = formatDoctorReport(report)
       .split('\n')
       .filter((l) => /^\[/.test(l));
@@ -124,15 +111,18 @@ function failurePolicy(policy: string, interactive: boolean, shell: string): Run
 
 async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signal: AbortSignal): Promise<void> {
   const json = !!flags.json;
-  const layers = loadLayers(flags);
-  const resolved = resolveSettings(layers);
+  const settings = commandSettings(
+    optionSpecs.map((s) => s.key),
+    flags,
+  );
+  const resolved = settings.resolved;
   const counter = new VersionCounter();
   const interactive = canPrompt(flags);
   const propose = (os: string, iaas: readonly string[]): string => counter.next(os, iaas);
 
   let answers: BuildAnswers;
   if (interactive) {
-    const { defaults, fixed } = wizardDefaults(resolved, flags.identity);
+    const { defaults, fixed } = wizardDefaults(resolved, settings.string('identity'));
     const asked = await askBuildAnswers({
       defaults,
       fixed,
@@ -148,16 +138,15 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     }
     answers = asked;
   } else {
-    answers = unattendedAnswers(resolved, flags.identity, propose);
+    answers = unattendedAnswers(resolved, settings.string('identity'), propose);
   }
 
   const machine = parseMachineSpec(answers.machine);
   const chosen = (key: string): boolean => interactive || resolved.get(key)!.source !== 'built-in';
   const cacheDir = String(resolved.get('cacheDir')!.value);
-  const proxy = resolved.get('proxy')!.value as string | undefined;
-  const proxyEnv = proxy ? { http_proxy: proxy, https_proxy: proxy } : proxyEnvironment(process.env);
+  const proxyEnv = proxyOptions(settings);
   const buildTime = buildTimeFromEnv(process.env);
-  checkBuildMachineDirs(flags);
+  const fromFlag = (key: string): string | undefined => (resolved.get(key)!.source === 'flag' ? settings.string(key) : undefined);
   if (answers.agent.kind === 'file' && !existsSync(answers.agent.file)) throw new UsageError(`--agent-file ${answers.agent.file}: no such file`);
   const request: BuildRequest = {
     os: answers.os,
@@ -166,15 +155,15 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     hypervisor: resolved.get('hypervisor')!.value as string | undefined,
     version: answers.version,
     machine,
-    ssh: { ...sshOptions(flags), identityFile: answers.identity },
+    ssh: { ...sshOptions(settings), identityFile: answers.identity },
     vm: {
-      box: flags.box,
+      box: settings.string('box'),
       // a size nobody chose keeps what the VM was made with (vm.json), as for os-image
       cpus: chosen('cpus') ? answers.cpus : undefined,
       memoryMiB: chosen('memory') ? answers.memory : undefined,
       diskGiB: chosen('diskSize') ? answers.diskSize : undefined,
-      libvirtDriver: flags.libvirtDriver,
-      upTimeoutMinutes: positiveInteger('--vm-timeout', flags.vmTimeout),
+      libvirtDriver: settings.string('libvirtDriver') as 'kvm' | 'qemu' | undefined,
+      upTimeoutMinutes: settings.number('vmTimeout'),
       proxy: proxyEnv,
     },
     agent:
@@ -188,16 +177,12 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     osImage: flags.osImage,
     monit: monitSource(resolved.get('monitFile')!.value as string | undefined),
     resumeFrom: flags.resumeFrom,
-    ...archiveFlags({
-      mirror: resolved.get('mirror')!.value as string | undefined,
-      securityMirror: flags.securityMirror,
-      snapshotMirror: flags.snapshotMirror,
-    }),
+    ...archiveSettings(settings),
     buildTime,
-    buildRoot: flags.buildRoot,
-    packageCache: flags.packageCache,
+    buildRoot: settings.string('buildRoot')!,
+    packageCache: settings.string('packageCache')!,
     stageEnv: { ...proxyEnv, ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
-    preflight: flags.skipDoctor ? undefined : preflight(machine, flags, answers, cacheDir),
+    preflight: flags.skipDoctor ? undefined : preflight(machine, { ...sshOptions(settings), identityFile: answers.identity }, answers, cacheDir),
     layers: flags.layers === false ? undefined : { maxMiB: Number(resolved.get('layerLimit')!.value) * 1024 },
     cache: {
       dir: cacheDir,
@@ -215,10 +200,10 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     ...(flags.cache === false ? ['--no-cache'] : []),
     ...(flags.layers === false ? ['--no-layers'] : []),
     ...(flags.osImage ? ['--os-image', flags.osImage] : []),
-    ...(flags.knownHosts ? ['--known-hosts', flags.knownHosts] : []),
-    ...(flags.hostKey ? ['--host-key', flags.hostKey] : []),
-    ...(flags.buildRoot !== defaultBuildRoot ? ['--build-root', flags.buildRoot] : []),
-    ...(flags.packageCache !== defaultPackageCacheRoot ? ['--package-cache', flags.packageCache] : []),
+    ...(['knownHosts', 'hostKey', 'buildRoot', 'packageCache'] as const).flatMap((key) => {
+      const given = fromFlag(key);
+      return given === undefined ? [] : [optionSpec(key).flag, given];
+    }),
   ];
 
   if (flags.dryRun) {
@@ -280,15 +265,10 @@ export function addBuildCommand(program: Command, onExit: (code: number) => void
     .description(
       'the whole job: check this machine, bring up the builder, build the OS image and the stemcell(s), leave them in the output folder; asks what is missing on a terminal',
     );
-  for (const spec of optionSpecs) {
-    const option = new Option(
-      `${spec.flag} <${spec.kind === 'integer' ? 'n' : 'value'}>`,
-      `${spec.description} [env ${spec.env}${spec.stored ? `; setting ${spec.key}` : ''}]`,
-    );
-    if (spec.kind === 'list') option.argParser((v: string, prev?: string) => (prev ? `${prev},${v}` : v));
-    command.addOption(option);
-  }
-  addSshOptions(command);
+  addSettingOptions(
+    command,
+    optionSpecs.map((s) => s.key),
+  );
   command
     .option('-y, --yes', 'ask nothing: take the default of every answer that has one')
     .option('--os-image <file>', 'use this OS image instead of building one')
@@ -299,13 +279,6 @@ export function addBuildCommand(program: Command, onExit: (code: number) => void
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
     .option('--refresh-os-image', 'build the OS image even when a cached one is fresh')
     .option('--explain-cache', 'on a cache miss, say which input changed')
-    .option('--box <name>', "vagrant: the builder VM's box")
-    .addOption(new Option('--libvirt-driver <driver>', 'vagrant libvirt: kvm, or qemu (software emulation)').choices(['kvm', 'qemu']))
-    .option('--vm-timeout <minutes>', 'vagrant: bound for bringing the VM up and provisioning it')
-    .option('--security-mirror <url>', 'archive of the SUITE-security pocket')
-    .option('--snapshot-mirror <url>', 'dated snapshot archive base, used with BUILD_TIME')
-    .option('--build-root <dir>', "stemforge's folder on the build machine", defaultBuildRoot)
-    .option('--package-cache <dir>', 'where the build machine keeps downloaded .deb files', defaultPackageCacheRoot)
     .option('--dry-run', 'ask (or resolve) the answers, print what would be built, build nothing')
     .option('--json', 'NDJSON events on stdout (the progress UI stays on stderr); never asks')
     .option('-v, --verbose', 'one timestamped line per event instead of the live tree')

@@ -2,23 +2,22 @@
 import type { Command } from 'commander';
 import { ArtifactCache, type CacheEntry } from '../cache/store.js';
 import { exportEntries, importEntries } from '../cache/transfer.js';
-import { effectiveSettings } from '../settings/layers.js';
+import { commandSettings } from '../settings/layers.js';
 import { UsageError } from '../util/errors.js';
 import { reportError } from './errors.js';
+import { addSettingOptions } from './setting-options.js';
 
 interface CacheFlags {
   cacheDir?: string;
   json?: boolean;
-  /** prune's --max-size and --max-age, as typed */
   maxSize?: string;
   maxAge?: string;
 }
 
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
 
-function openCache(flags: CacheFlags): ArtifactCache {
-  const dir = flags.cacheDir ?? String(effectiveSettings({}).get('cacheDir')!.value);
-  return new ArtifactCache(dir);
+function openCache(flags: CacheFlags & Record<string, unknown>): ArtifactCache {
+  return new ArtifactCache(commandSettings(['cacheDir'], flags).string('cacheDir')!);
 }
 
 async function one(cache: ArtifactCache, selector: string): Promise<CacheEntry> {
@@ -49,11 +48,9 @@ export function addCacheCommands(program: Command, onExit: (code: number) => voi
     description: string,
     run: (c: ArtifactCache, flags: CacheFlags & Record<string, unknown>, args: string[]) => Promise<number | void>,
   ): Command => {
-    const command = cache
-      .command(spec)
-      .description(description)
-      .option('--cache-dir <dir>', 'the cache folder (default: the cacheDir setting)')
-      .option('--json', 'print the result as JSON');
+    const command = cache.command(spec).description(description);
+    addSettingOptions(command, [{ key: 'cacheDir', help: 'the cache folder (default: the cacheDir setting)' }]);
+    command.option('--json', 'print the result as JSON');
     command.action(async (...params: unknown[]) => {
       const flags = command.opts<CacheFlags & Record<string, unknown>>();
       const args = params
@@ -114,7 +111,7 @@ export function addCacheCommands(program: Command, onExit: (code: number) => voi
     const maxBytes = flags.maxSize ? parseSize(flags.maxSize) : undefined;
     const maxAgeDays = flags.maxAge !== undefined ? Number(flags.maxAge) : undefined;
     if (maxBytes === undefined && maxAgeDays === undefined) throw new UsageError('say how much to keep: --max-size SIZE and/or --max-age DAYS');
-    if (maxAgeDays !== undefined && !(maxAgeDays >= 0)) throw new UsageError(`--max-age takes days, not '${String(flags.maxAge)}'`);
+    if (maxAgeDays !== undefined && !(maxAgeDays >= 0)) throw new UsageError(`--max-age takes days, not '${flags.maxAge}'`);
     const r = await c.prune({ maxBytes, maxAgeDays, dryRun: !!flags.dryRun });
     out(
       flags,

@@ -4,14 +4,19 @@ import { Argument, type Command } from 'commander';
 import { vagrantProviders } from '../catalog/builder-vm.js';
 import { infrastructures } from '../catalog/infrastructures.js';
 import { operatingSystems } from '../catalog/operating-systems.js';
-import { storedKeys } from '../settings/options.js';
+import { optionSpecs, storedKeys } from '../settings/options.js';
 import { UnknownNameError } from '../util/errors.js';
 import { completionScript, completionShells, type CompletionShell, type ValueCompletions } from './completion.js';
 
 /** What the values of stemforge's flags and arguments complete to, wherever a command has them. */
 export function defaultValueCompletions(): ValueCompletions {
   const unique = (list: string[]): string[] => [...new Set(list)];
+  // the option table's fixed sets (--libvirt-driver, …); the entries below say more where they know more
+  const choices = Object.fromEntries(
+    optionSpecs.filter((s) => s.choices).map((s) => [s.flag, s.kind === 'list' ? { commaSeparated: s.choices! } : s.choices!] as const),
+  );
   return {
+    ...choices,
     '--os': operatingSystems.map((o) => o.name),
     '--iaas': { commaSeparated: infrastructures.map((i) => i.name) },
     '--provider': [...vagrantProviders],

@@ -3,27 +3,30 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { defaultVmSize } from '../catalog/builder-vm.js';
-import { formatDoctorReport, runDoctor } from '../doctor/doctor.js';
+import { formatDoctorReport, runDoctor, type DoctorRequest } from '../doctor/doctor.js';
 import type { DoctorProbe } from '../doctor/probe.js';
-import { parseMachineSpec } from '../machine/spec.js';
-import { UsageError } from '../util/errors.js';
+import { commandSettings, type CommandSettings } from '../settings/layers.js';
+import type { BuiltinDirs } from '../settings/options.js';
 import { exitCodes, reportError } from './errors.js';
-import { addSshOptions, defaultMachine, sshOptions, type SshFlags } from './machine-options.js';
+import { machineKeys, machineSpec, sshOptions } from './machine-options.js';
+import { addSettingOptions } from './setting-options.js';
 
-interface DoctorFlags extends SshFlags {
-  machine: string;
-  cpus?: string;
-  memory?: string;
+interface DoctorFlags {
+  [key: string]: unknown;
   cacheDir?: string;
   out?: string;
   json?: boolean;
 }
 
-function positiveInteger(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} takes a whole number above 0, not '${value}'`);
-  return n;
+/** doctor's settings → what it checks: the machine, the VM's size, the cache and output folders. */
+export function doctorRequest(settings: CommandSettings): DoctorRequest {
+  return {
+    machine: machineSpec(settings),
+    ssh: sshOptions(settings),
+    vm: { cpus: settings.number('cpus')!, memoryMiB: settings.number('memory')! },
+    cacheDir: resolve(settings.string('cacheDir')!),
+    outputDir: resolve(settings.string('outputDir')!),
+  };
 }
 
 /** ASCII marks where a terminal may not draw ✓ and ✗, and in piped output (easy to grep). */
@@ -31,46 +34,28 @@ function plainOutput(): boolean {
   return !process.stdout.isTTY || process.env.TERM === 'dumb';
 }
 
-export function addDoctorCommand(
-  program: Command,
-  onExit: (code: number) => void,
-  resolveDirs: () => { cacheDir: string; outputDir: string },
-  probe?: DoctorProbe,
-): void {
-  const doctor = program
-    .command('doctor')
-    .description('check this host and the build machine before a build (tools, versions, disk, memory, access)')
-    .option('--machine <machine>', 'build machine to check: vagrant[:PROVIDER], local or ssh://user@host[:port]', defaultMachine);
-  addSshOptions(doctor);
-  doctor
-    .option('--cpus <n>', `vagrant: the builder VM's CPUs (default ${defaultVmSize.cpus})`)
-    .option('--memory <mib>', `vagrant: the builder VM's memory in MiB (default ${defaultVmSize.memoryMiB})`)
-    .option('--cache-dir <dir>', "stemforge's local cache (default: the configured one)")
-    .option('--out <dir>', 'where stemcells and OS images are written (default: the configured one)')
-    .option('--json', 'print the report as JSON on stdout')
-    .action(async (flags: DoctorFlags) => {
-      try {
-        const machine = parseMachineSpec(flags.machine);
-        const vm = {
-          cpus: positiveInteger('--cpus', flags.cpus, defaultVmSize.cpus),
-          memoryMiB: positiveInteger('--memory', flags.memory, defaultVmSize.memoryMiB),
-        };
-        // resolved only when both are not given: the configured defaults may read settings
-        const dirs = flags.cacheDir !== undefined && flags.out !== undefined ? { cacheDir: flags.cacheDir, outputDir: flags.out } : resolveDirs();
-        const report = await runDoctor(
-          {
-            machine,
-            ssh: sshOptions(flags),
-            vm,
-            cacheDir: resolve(flags.cacheDir ?? dirs.cacheDir),
-            outputDir: resolve(flags.out ?? dirs.outputDir),
-          },
-          probe,
-        );
-        process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatDoctorReport(report, { plain: plainOutput() }));
-        if (!report.ok) onExit(exitCodes.failed);
-      } catch (err) {
-        onExit(reportError(err, { json: !!flags.json }));
-      }
-    });
+/**
+ * `builtinDirs`: the cache and output folders when no flag, variable or settings file names
+ * them; asked only when a flag does not name both.
+ */
+export function addDoctorCommand(program: Command, onExit: (code: number) => void, builtinDirs: () => BuiltinDirs, probe?: DoctorProbe): void {
+  const doctor = program.command('doctor').description('check this host and the build machine before a build (tools, versions, disk, memory, access)');
+  const keys = addSettingOptions(doctor, [
+    { key: 'machine', help: 'build machine to check: vagrant[:PROVIDER], local or ssh://user@host[:port]' },
+    ...machineKeys.filter((k) => k !== 'machine'),
+    { key: 'cpus', help: `vagrant: the builder VM's CPUs (default ${defaultVmSize.cpus})` },
+    { key: 'memory', help: `vagrant: the builder VM's memory in MiB (default ${defaultVmSize.memoryMiB})` },
+    { key: 'cacheDir', help: "stemforge's local cache (default: the configured one)" },
+    { key: 'outputDir', help: 'where stemcells and OS images are written (default: the configured one)' },
+  ]);
+  doctor.option('--json', 'print the report as JSON on stdout').action(async (flags: DoctorFlags) => {
+    try {
+      const dirs = flags.cacheDir !== undefined && flags.out !== undefined ? { cacheDir: flags.cacheDir, outputDir: flags.out } : builtinDirs();
+      const report = await runDoctor(doctorRequest(commandSettings(keys, flags, process.env, process.cwd(), dirs)), probe);
+      process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatDoctorReport(report, { plain: plainOutput() }));
+      if (!report.ok) onExit(exitCodes.failed);
+    } catch (err) {
+      onExit(reportError(err, { json: !!flags.json }));
+    }
+  });
 }

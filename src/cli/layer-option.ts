@@ -1,29 +1,24 @@
 // The flags of layers and the artifact cache, shared by the commands that build.
 import type { RunEvent } from '../pipeline/common.js';
 import type { CacheOptions } from '../pipeline/artifact-cache.js';
-import { effectiveSettings } from '../settings/layers.js';
+import type { CommandSettings } from '../settings/layers.js';
 
-/** --no-layers, or the layers' bound from --layer-limit and the settings (GiB → MiB). */
-export function layerOption(flags: { layers?: boolean; layerLimit?: string }): { maxMiB: number } | undefined {
+export const layerKeys = ['layerLimit'] as const;
+export const cacheKeys = ['cacheDir', 'osImageMaxAge'] as const;
+
+/** --no-layers, or the layers' bound from the layerLimit setting (GiB → MiB). */
+export function layerOption(flags: { layers?: boolean }, settings: CommandSettings): { maxMiB: number } | undefined {
   if (flags.layers === false) return undefined;
-  const gib = Number(effectiveSettings({ layerLimit: flags.layerLimit }).get('layerLimit')!.value);
-  return { maxMiB: gib * 1024 };
+  return { maxMiB: settings.number('layerLimit')! * 1024 };
 }
 
-/** --no-cache, --cache-dir, --refresh-os-image, --os-image-max-age, --explain-cache with the settings. */
-export function cacheOption(flags: {
-  cache?: boolean;
-  cacheDir?: string;
-  refreshOsImage?: boolean;
-  osImageMaxAge?: string;
-  explainCache?: boolean;
-}): CacheOptions {
-  const settings = effectiveSettings({ cacheDir: flags.cacheDir, osImageMaxAge: flags.osImageMaxAge });
+/** --no-cache, --refresh-os-image, --explain-cache with the cacheDir and osImageMaxAge settings. */
+export function cacheOption(flags: { cache?: boolean; refreshOsImage?: boolean; explainCache?: boolean }, settings: CommandSettings): CacheOptions {
   return {
-    dir: String(settings.get('cacheDir')!.value),
+    dir: settings.string('cacheDir')!,
     enabled: flags.cache !== false,
     refreshOsImage: !!flags.refreshOsImage,
-    osImageMaxAgeDays: Number(settings.get('osImageMaxAge')!.value),
+    osImageMaxAgeDays: settings.number('osImageMaxAge')!,
     explain: !!flags.explainCache,
   };
 }

@@ -1,71 +1,60 @@
-// The flags every stage-running command shares: which machine, how to reach it over SSH,
-// and how to size the builder VM.
-import { Option, type Command } from 'commander';
-import { defaultProvider, defaultUpTimeoutMinutes, defaultVmSize } from '../catalog/builder-vm.js';
+// The settings every stage-running command shares: which machine, how to reach it over SSH,
+// and how to size the builder VM. The flags come from the option table; these turn the
+// resolved settings into the parts of a request.
+import { defaultUpTimeoutMinutes, defaultVmSize } from '../catalog/builder-vm.js';
 import type { SshOptions, VmOptions } from '../machine/open.js';
-import { UsageError } from '../util/errors.js';
+import { parseMachineSpec, type MachineSpec } from '../machine/spec.js';
+import type { CommandSettings } from '../settings/layers.js';
 import { proxyEnvironment } from './request.js';
+import type { SettingOption } from './setting-options.js';
 
-export interface VmFlags {
-  box?: string;
-  cpus?: string;
-  memory?: string;
-  diskSize?: string;
-  libvirtDriver?: 'kvm' | 'qemu';
-  vmTimeout?: string;
+export const sshKeys = ['identity', 'knownHosts', 'hostKey'] as const;
+export const machineKeys = ['machine', 'provider', ...sshKeys] as const;
+/** The builder VM's settings; a size nobody chose keeps what the VM was made with (vm.json). */
+export const vmKeys = ['box', 'cpus', 'memory', 'diskSize', 'libvirtDriver', 'vmTimeout'] as const;
+
+/** The VM flags with the help the commands that keep a VM's size unless told have always shown. */
+export const vmOptionHelp: readonly SettingOption[] = [
+  'box',
+  { key: 'cpus', help: `vagrant: the builder VM's CPUs (default ${defaultVmSize.cpus})` },
+  { key: 'memory', help: `vagrant: the builder VM's memory in MiB (default ${defaultVmSize.memoryMiB})` },
+  { key: 'diskSize', help: "vagrant: grow the builder VM's disk to this many GiB (where the provider can)", showDefault: false },
+  { key: 'libvirtDriver', help: 'vagrant libvirt: kvm, or qemu (software emulation) where hardware virtualization is missing' },
+  { key: 'vmTimeout', help: `vagrant: bound for bringing the VM up and provisioning it (default ${defaultUpTimeoutMinutes})` },
+];
+
+/** vagrant + provider → vagrant:PROVIDER; anything else as given. */
+export function machineAddress(settings: CommandSettings): string {
+  const machine = String(settings.value('machine'));
+  return machine === 'vagrant' ? `vagrant:${String(settings.value('provider'))}` : machine;
 }
 
-export interface SshFlags {
-  identity?: string;
-  knownHosts?: string;
-  hostKey?: string;
+export function machineSpec(settings: CommandSettings): MachineSpec {
+  return parseMachineSpec(machineAddress(settings));
 }
 
-export const defaultMachine = process.env.STEMFORGE_MACHINE ?? 'vagrant';
-export const providerFromEnv = process.env.STEMFORGE_PROVIDER ?? defaultProvider;
-
-export function addSshOptions(command: Command): Command {
-  return command
-    .option('--identity <file>', 'ssh: private key file (default: ssh-agent, then ~/.ssh/id_*)')
-    .option('--known-hosts <file>', 'ssh: known_hosts file to check the host key against (default ~/.ssh/known_hosts)')
-    .option('--host-key <fingerprint>', 'ssh: accept only this host key (SHA256:… as ssh-keygen -lf prints it)');
+export function sshOptions(settings: CommandSettings): SshOptions {
+  return { identityFile: settings.string('identity'), knownHostsFile: settings.string('knownHosts'), hostKeyFingerprint: settings.string('hostKey') };
 }
 
-// No commander defaults here: a flag not given keeps what the VM was made with (vm.json).
-export function addVmOptions(command: Command): Command {
-  return command
-    .option('--box <name>', "vagrant: the builder VM's box (default: per provider and host architecture)")
-    .option('--cpus <n>', `vagrant: the builder VM's CPUs (default ${defaultVmSize.cpus})`)
-    .option('--memory <mib>', `vagrant: the builder VM's memory in MiB (default ${defaultVmSize.memoryMiB})`)
-    .option('--disk-size <gib>', "vagrant: grow the builder VM's disk to this many GiB (where the provider can)")
-    .addOption(
-      new Option('--libvirt-driver <driver>', 'vagrant libvirt: kvm, or qemu (software emulation) where hardware virtualization is missing').choices([
-        'kvm',
-        'qemu',
-      ]),
-    )
-    .option('--vm-timeout <minutes>', `vagrant: bound for bringing the VM up and provisioning it (default ${defaultUpTimeoutMinutes})`);
+/** The proxy setting for both schemes, else the host's proxy variables. */
+export function proxyOptions(settings: CommandSettings, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const proxy = settings.string('proxy');
+  return proxy ? { http_proxy: proxy, https_proxy: proxy } : proxyEnvironment(env);
 }
 
-export function positiveInteger(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} takes a whole number above 0, not '${value}'`);
-  return n;
-}
-
-export function sshOptions(flags: SshFlags): SshOptions {
-  return { identityFile: flags.identity, knownHostsFile: flags.knownHosts, hostKeyFingerprint: flags.hostKey };
-}
-
-export function vmOptions(flags: VmFlags): VmOptions {
+export function vmOptions(settings: CommandSettings, proxy: Record<string, string>): VmOptions {
+  const chosen = (key: string): number | undefined => {
+    const v = settings.chosen(key);
+    return v === undefined ? undefined : Number(v);
+  };
   return {
-    box: flags.box,
-    cpus: positiveInteger('--cpus', flags.cpus),
-    memoryMiB: positiveInteger('--memory', flags.memory),
-    diskGiB: positiveInteger('--disk-size', flags.diskSize),
-    libvirtDriver: flags.libvirtDriver,
-    upTimeoutMinutes: positiveInteger('--vm-timeout', flags.vmTimeout),
-    proxy: proxyEnvironment(process.env),
+    box: settings.string('box'),
+    cpus: chosen('cpus'),
+    memoryMiB: chosen('memory'),
+    diskGiB: chosen('diskSize'),
+    libvirtDriver: settings.string('libvirtDriver') as VmOptions['libvirtDriver'],
+    upTimeoutMinutes: settings.number('vmTimeout'),
+    proxy,
   };
 }

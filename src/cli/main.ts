@@ -1,18 +1,17 @@
 // Commands and flags only: each command turns its flags into a request and hands it on.
 import { Command, CommanderError, Option } from 'commander';
-import { parseMachineSpec } from '../machine/spec.js';
-import { defaultBuildRoot, defaultPackageCacheRoot } from '../pipeline/layout.js';
 import { buildOsImage, describeOsImage, type OsImageRequest } from '../pipeline/os-image.js';
 import { chooseRenderer } from '../pipeline/ui.js';
-import { effectiveSettings } from '../settings/layers.js';
+import { builtinDirs, commandSettings, type CommandSettings } from '../settings/layers.js';
 import { version } from '../util/version.js';
 import { exitCodes, reportError } from './errors.js';
 import { printOsImageDescription, printOsImageResult } from './output.js';
-import { addSshOptions, addVmOptions, defaultMachine, sshOptions, vmOptions, type SshFlags, type VmFlags } from './machine-options.js';
-import { archiveFlags, buildTimeFromEnv, checkBuildMachineDirs, monitSource, proxyEnvironment, resumeCommand, type ArchiveFlags } from './request.js';
+import { machineSpec, proxyOptions, sshKeys, sshOptions, vmOptionHelp, vmOptions } from './machine-options.js';
+import { archiveSettings, buildTimeFromEnv, monitSource, resumeCommand } from './request.js';
 import { addBuildCommand } from './build-command.js';
 import { addCacheCommands } from './cache-command.js';
 import { addCompletionCommand } from './completion-command.js';
+import { addSettingOptions } from './setting-options.js';
 import { addConfigCommands } from './config-command.js';
 import { addDoctorCommand } from './doctor-command.js';
 import { cacheLines, cacheOption, layerOption } from './layer-option.js';
@@ -20,55 +19,43 @@ import { addStemcellCommand } from './stemcell-command.js';
 import { addStemcellCommands } from './stemcell-commands.js';
 import { addVmCommands } from './vm-command.js';
 
-interface OsImageFlags extends SshFlags, VmFlags, ArchiveFlags {
-  os: string;
-  machine: string;
+interface OsImageFlags {
+  [key: string]: unknown;
   out?: string;
   resumeFrom?: string;
   until?: string;
-  buildRoot: string;
-  packageCache: string;
   allowUnwritten?: boolean;
   layers?: boolean;
-  layerLimit?: string;
   cache?: boolean;
-  cacheDir?: string;
   refreshOsImage?: boolean;
-  osImageMaxAge?: string;
   explainCache?: boolean;
-  monitFile?: string;
   dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
 
-function osImageRequest(flags: OsImageFlags): OsImageRequest {
-  const buildTime = buildTimeFromEnv(process.env);
-  checkBuildMachineDirs(flags);
+/** os-image's flags and settings → the request. */
+export function osImageRequest(flags: OsImageFlags, settings: CommandSettings, env: NodeJS.ProcessEnv = process.env): OsImageRequest {
+  const buildTime = buildTimeFromEnv(env);
+  const proxy = proxyOptions(settings, env);
   return {
-    os: flags.os,
-    machine: parseMachineSpec(flags.machine),
-    ssh: sshOptions(flags),
-    vm: vmOptions(flags),
+    os: String(settings.required('os')),
+    machine: machineSpec(settings),
+    ssh: sshOptions(settings),
+    vm: vmOptions(settings, proxy),
     out: flags.out,
     resumeFrom: flags.resumeFrom,
     until: flags.until,
-    ...archiveFlags(flags),
+    ...archiveSettings(settings),
     buildTime,
-    buildRoot: flags.buildRoot,
-    packageCache: flags.packageCache,
+    buildRoot: settings.string('buildRoot')!,
+    packageCache: settings.string('packageCache')!,
     allowUnwritten: !!flags.allowUnwritten,
-    monit: monitSource(flags.monitFile ?? (process.env.STEMFORGE_MONIT_FILE || undefined)),
-    stageEnv: { ...proxyEnvironment(process.env), ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
-    layers: layerOption(flags),
-    cache: cacheOption(flags),
+    monit: monitSource(settings.string('monitFile')),
+    stageEnv: { ...proxy, ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
+    layers: layerOption(flags, settings),
+    cache: cacheOption(flags, settings),
   };
-}
-
-/** The cache and output folders the doctor looks at when no flag names them: the settings' effective values. */
-function doctorDirs(): { cacheDir: string; outputDir: string } {
-  const settings = effectiveSettings({});
-  return { cacheDir: String(settings.get('cacheDir')!.value), outputDir: String(settings.get('outputDir')!.value) };
 }
 
 export function buildProgram(argv: readonly string[], onExit: (code: number) => void, signal: AbortSignal): Command {
@@ -79,47 +66,52 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
     .enablePositionalOptions()
     .exitOverride();
 
-  const osImage = program
-    .command('os-image')
-    .description('build an OS image (the OS-image phase) and fetch it as a gzip tarball')
-    .requiredOption('--os <name>', 'operating system line: ubuntu-jammy, ubuntu-noble, debian-bookworm')
-    .option(
-      '--machine <machine>',
-      'build machine: vagrant[:PROVIDER] (a builder VM), local (this Linux host, as root) or ssh://user@host[:port]',
-      defaultMachine,
-    );
-  addSshOptions(osImage);
-  addVmOptions(osImage);
+  const osImage = program.command('os-image').description('build an OS image (the OS-image phase) and fetch it as a gzip tarball');
+  const osImageKeys = [
+    ...addSettingOptions(osImage, [
+      { key: 'os', help: 'operating system line: ubuntu-jammy, ubuntu-noble, debian-bookworm' },
+      { key: 'machine', help: 'build machine: vagrant[:PROVIDER] (a builder VM), local (this Linux host, as root) or ssh://user@host[:port]' },
+      'provider',
+      ...sshKeys,
+      ...vmOptionHelp,
+    ]),
+  ];
   osImage
     .option('--out <file>', 'where to write the OS image (.tgz)')
     .option('--resume-from <stage>', 'keep the existing chroot and run from this stage on')
     .option('--until <stage>', 'stop after this stage (no OS image is written)')
-    .option(
-      '--mirror <url>',
-      "archive to build from, used as given (default: with BUILD_TIME the snapshot, else for Debian the build machine's own apt configuration)",
-    )
-    .option(
-      '--security-mirror <url>',
-      "archive of the SUITE-security pocket (default: Ubuntu the archive itself, Debian the build machine's apt configuration)",
-    )
-    .option('--snapshot-mirror <url>', 'dated snapshot archive base; with BUILD_TIME=YYYYMMDDTHHMMSSZ the archive is URL/BUILD_TIME')
-    .option('--monit-file <file>', 'build monit from this source tarball instead of the pinned download [env STEMFORGE_MONIT_FILE]')
-    .option('--build-root <dir>', "stemforge's folder on the build machine", defaultBuildRoot)
-    .option('--package-cache <dir>', 'where the build machine keeps downloaded .deb files between builds', defaultPackageCacheRoot)
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
-    .option('--layer-limit <gib>', 'GiB the stage layers may take on the build machine [env STEMFORGE_LAYER_LIMIT; setting layerLimit]')
     .option('--no-cache', 'neither use nor fill the local artifact cache')
-    .option('--cache-dir <dir>', 'the local artifact cache [env STEMFORGE_CACHE_DIR; setting cacheDir]')
     .option('--refresh-os-image', 'build even when a fresh OS image is cached')
-    .option('--os-image-max-age <days>', 'days a cached OS image is used before it is rebuilt [env STEMFORGE_OS_IMAGE_MAX_AGE; setting osImageMaxAge]')
-    .option('--explain-cache', 'on a cache miss, say which input changed')
+    .option('--explain-cache', 'on a cache miss, say which input changed');
+  osImageKeys.push(
+    ...addSettingOptions(osImage, [
+      {
+        key: 'mirror',
+        help: "archive to build from, used as given (default: with BUILD_TIME the snapshot, else for Debian the build machine's own apt configuration)",
+      },
+      {
+        key: 'securityMirror',
+        help: "archive of the SUITE-security pocket (default: Ubuntu the archive itself, Debian the build machine's apt configuration)",
+      },
+      { key: 'snapshotMirror', help: 'dated snapshot archive base; with BUILD_TIME=YYYYMMDDTHHMMSSZ the archive is URL/BUILD_TIME' },
+      'proxy',
+      'monitFile',
+      'buildRoot',
+      { key: 'packageCache', help: 'where the build machine keeps downloaded .deb files between builds' },
+      'layerLimit',
+      { key: 'cacheDir', help: 'the local artifact cache' },
+      { key: 'osImageMaxAge', help: 'days a cached OS image is used before it is rebuilt' },
+    ]),
+  );
+  osImage
     .option('--dry-run', 'print the plan (machine, settings, phases and stages) and touch nothing')
     .option('--json', 'print the plan or the result as JSON on stdout')
     .addOption(new Option('--quiet', 'no progress output').conflicts('json'))
     .action(async (flags: OsImageFlags) => {
       try {
-        const request = osImageRequest(flags);
+        const request = osImageRequest(flags, commandSettings(osImageKeys, flags));
         if (flags.dryRun) {
           printOsImageDescription(describeOsImage(request), !!flags.json);
           return;
@@ -135,7 +127,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
   addStemcellCommand(program, argv, onExit, signal);
   addStemcellCommands(program, onExit, signal);
   addVmCommands(program, onExit, signal);
-  addDoctorCommand(program, onExit, doctorDirs);
+  addDoctorCommand(program, onExit, builtinDirs);
   addConfigCommands(program, onExit);
   addCacheCommands(program, onExit);
   addCompletionCommand(program);

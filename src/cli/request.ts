@@ -4,38 +4,18 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { shellJoin } from '../machine/quote.js';
 import type { MonitSource } from '../pipeline/settings-file.js';
+import type { CommandSettings } from '../settings/layers.js';
 import { UsageError } from '../util/errors.js';
 
-export interface ArchiveFlags {
+export interface ArchiveSettings {
   mirror?: string;
   securityMirror?: string;
   snapshotMirror?: string;
 }
 
-/** Archive URLs reach the stages and apt: only plain http(s)/ftp/file URLs, nothing a shell or apt would read as more. */
-function checkArchiveUrl(flag: string, value: string): void {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UsageError(`${flag} '${value}' is not a URL (e.g. http://mirror.example/debian)`);
-  }
-  if (!['http:', 'https:', 'ftp:', 'file:'].includes(url.protocol)) {
-    throw new UsageError(`${flag} '${value}': the scheme must be http, https, ftp or file`);
-  }
-  if (/\s/.test(value)) throw new UsageError(`${flag} '${value}' contains white space`);
-}
-
-/** --mirror, --security-mirror, --snapshot-mirror, checked. */
-export function archiveFlags(flags: ArchiveFlags): ArchiveFlags {
-  for (const [flag, url] of [
-    ['--mirror', flags.mirror],
-    ['--security-mirror', flags.securityMirror],
-    ['--snapshot-mirror', flags.snapshotMirror],
-  ] as const) {
-    if (url !== undefined) checkArchiveUrl(flag, url);
-  }
-  return { mirror: flags.mirror, securityMirror: flags.securityMirror, snapshotMirror: flags.snapshotMirror };
+/** --mirror, --security-mirror, --snapshot-mirror (checked by the option table as URLs). */
+export function archiveSettings(settings: CommandSettings): ArchiveSettings {
+  return { mirror: settings.string('mirror'), securityMirror: settings.string('securityMirror'), snapshotMirror: settings.string('snapshotMirror') };
 }
 
 const buildTimePattern = /^\d{8}T\d{6}Z$/;
@@ -75,16 +55,6 @@ export function resumeCommand(argv: readonly string[], stage: string): string {
     kept.push(arg);
   }
   return shellJoin(['stemforge', ...kept, '--resume-from', stage]);
-}
-
-/** --build-root and --package-cache name folders on the build machine: absolute paths only. */
-export function checkBuildMachineDirs(flags: { buildRoot: string; packageCache: string }): void {
-  for (const [flag, dir] of [
-    ['--build-root', flags.buildRoot],
-    ['--package-cache', flags.packageCache],
-  ] as const) {
-    if (!dir.startsWith('/')) throw new UsageError(`${flag} must be an absolute path on the build machine, not '${dir}'`);
-  }
 }
 
 /** --monit-file (or STEMFORGE_MONIT_FILE): a local monit source tarball with its digest; absent = the pinned download. */

@@ -3,16 +3,23 @@ import type { Command } from 'commander';
 import { execa } from 'execa';
 import { parseProvider } from '../machine/spec.js';
 import { BuilderVm } from '../machine/vagrant/builder-vm.js';
+import { commandSettings, type CommandSettings } from '../settings/layers.js';
 import { reportError } from './errors.js';
-import { addVmOptions, providerFromEnv, vmOptions, type VmFlags } from './machine-options.js';
+import { proxyOptions, vmOptionHelp, vmOptions } from './machine-options.js';
+import { proxyEnvironment } from './request.js';
+import { addSettingOptions } from './setting-options.js';
 
-interface VmCommandFlags extends VmFlags {
-  provider: string;
+interface VmCommandFlags {
+  [key: string]: unknown;
   json?: boolean;
 }
 
-function builderFor(flags: VmCommandFlags): BuilderVm {
-  return new BuilderVm({ provider: parseProvider(flags.provider), ...vmOptions(flags) });
+/** The builder VM the settings name: its provider, and (for up and provision) its size. */
+export function builderOptions(settings: CommandSettings): ConstructorParameters<typeof BuilderVm>[0] {
+  const provider = parseProvider(settings.string('provider')!);
+  // status, halt, destroy and ssh take no size: the VM keeps what it was made with
+  if (!settings.resolved.has('cpus')) return { provider, proxy: proxyEnvironment(process.env) };
+  return { provider, ...vmOptions(settings, proxyOptions(settings)) };
 }
 
 function progress(line: string): void {
@@ -26,18 +33,24 @@ function print(json: boolean, value: Record<string, unknown>, text: string): voi
 export function addVmCommands(program: Command, onExit: (code: number) => void, signal: AbortSignal): void {
   const vm = program.command('vm').description('manage the Vagrant builder VM (one per provider)');
 
-  const sub = (name: string, description: string, run: (flags: VmCommandFlags, args: string[]) => Promise<number | void>, sized = false): Command => {
-    const command = vm
-      .command(name)
-      .description(description)
-      .option('--provider <provider>', 'virtualbox, libvirt, parallels, vmware_desktop or hyperv', providerFromEnv)
-      .option('--json', 'print the result as JSON on stdout');
-    if (sized) addVmOptions(command);
+  const sub = (
+    name: string,
+    description: string,
+    run: (flags: VmCommandFlags, builder: () => BuilderVm, args: string[]) => Promise<number | void>,
+    sized = false,
+  ): Command => {
+    const command = vm.command(name).description(description);
+    const keys = addSettingOptions(command, [
+      { key: 'provider', help: 'virtualbox, libvirt, parallels, vmware_desktop or hyperv' },
+      ...(sized ? [...vmOptionHelp, 'proxy'] : []),
+    ]);
+    command.option('--json', 'print the result as JSON on stdout');
     command.action(async (...params: unknown[]) => {
       const flags = command.opts<VmCommandFlags>();
       const args = Array.isArray(params[0]) ? (params[0] as string[]) : [];
       try {
-        const code = await run(flags, args);
+        const builderFor = (): BuilderVm => new BuilderVm(builderOptions(commandSettings(keys, flags)));
+        const code = await run(flags, builderFor, args);
         if (typeof code === 'number' && code !== 0) onExit(code);
       } catch (err) {
         onExit(reportError(err, { json: !!flags.json }));
@@ -49,8 +62,8 @@ export function addVmCommands(program: Command, onExit: (code: number) => void, 
   sub(
     'up',
     'create or start the builder VM and provision it',
-    async (flags) => {
-      const builder = builderFor(flags);
+    async (flags, builderFor) => {
+      const builder = builderFor();
       const machine = await builder.up({ onLine: progress, signal });
       await machine.close();
       const { provider } = builder.options;
@@ -59,33 +72,33 @@ export function addVmCommands(program: Command, onExit: (code: number) => void, 
     true,
   );
 
-  sub('status', "print the builder VM's state", async (flags) => {
-    const status = await builderFor(flags).status({ signal });
+  sub('status', "print the builder VM's state", async (flags, builderFor) => {
+    const status = await builderFor().status({ signal });
     print(!!flags.json, { ok: true, ...status }, `${status.state}${status.description ? `: ${status.description.split('\n')[0]}` : ''}`);
   });
 
   sub(
     'provision',
     'run the provisioning script again',
-    async (flags) => {
-      await builderFor(flags).provision({ onLine: progress, signal });
+    async (flags, builderFor) => {
+      await builderFor().provision({ onLine: progress, signal });
       print(!!flags.json, { ok: true }, 'builder VM provisioned');
     },
     true,
   );
 
-  sub('halt', 'shut the builder VM down (its disk, packages and layers stay)', async (flags) => {
-    await builderFor(flags).halt({ onLine: progress, signal });
+  sub('halt', 'shut the builder VM down (its disk, packages and layers stay)', async (flags, builderFor) => {
+    await builderFor().halt({ onLine: progress, signal });
     print(!!flags.json, { ok: true, state: 'halted' }, 'builder VM halted');
   });
 
-  sub('destroy', 'delete the builder VM and forget its host key', async (flags) => {
-    await builderFor(flags).destroy({ onLine: progress, signal });
+  sub('destroy', 'delete the builder VM and forget its host key', async (flags, builderFor) => {
+    await builderFor().destroy({ onLine: progress, signal });
     print(!!flags.json, { ok: true, state: 'not_created' }, 'builder VM destroyed');
   });
 
-  sub('ssh', 'open a shell in the builder VM, or run a command there (after --)', async (flags, args) => {
-    const builder = builderFor(flags);
+  sub('ssh', 'open a shell in the builder VM, or run a command there (after --)', async (flags, builderFor, args) => {
+    const builder = builderFor();
     await builder.status({ signal });
     const ssh = await builder.driver.sshConfig({ signal });
     // connecting once records (or checks) the VM's host key, which OpenSSH then enforces

@@ -13,28 +13,38 @@ export function parseProvider(value: string): VagrantProvider {
   return provider;
 }
 
-export function parseMachineSpec(value: string): MachineSpec {
+/** The one check of a machine address; `subject` names where it came from (the flag, or a variable or file). */
+export function parseMachineSpec(value: string, subject = '--machine'): MachineSpec {
   if (value === 'local') return { kind: 'local' };
   if (value === 'vagrant') return { kind: 'vagrant', provider: defaultProvider };
-  if (value.startsWith('vagrant:')) return { kind: 'vagrant', provider: parseProvider(value.slice('vagrant:'.length)) };
+  if (value.startsWith('vagrant:')) {
+    const provider = vagrantProviders.find((p) => p === value.slice('vagrant:'.length));
+    if (!provider) {
+      const unknown = new UnknownNameError('Vagrant provider', value.slice('vagrant:'.length), vagrantProviders);
+      throw new UsageError(
+        `${subject} '${value}': ${unknown.message} (valid forms: vagrant, ${vagrantProviders.map((p) => `vagrant:${p}`).join(', ')}, local, ssh://user@host[:port])`,
+      );
+    }
+    return { kind: 'vagrant', provider };
+  }
   if (value.startsWith('ssh://')) {
     let url: URL;
     try {
       url = new URL(value);
     } catch {
-      throw new UsageError(`--machine ${value}: not a valid ssh:// address (form: ssh://user@host[:port])`);
+      throw new UsageError(`${subject} ${value}: not a valid ssh:// address (form: ssh://user@host[:port])`);
     }
     if (url.pathname && url.pathname !== '/' && url.pathname !== '') {
-      throw new UsageError(`--machine ${value}: an ssh:// address takes no path`);
+      throw new UsageError(`${subject} ${value}: an ssh:// address takes no path`);
     }
-    if (url.password) throw new UsageError('--machine: passwords in the address are not accepted; use --identity FILE');
+    if (url.password) throw new UsageError(`${subject}: passwords in the address are not accepted; use --identity FILE`);
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    if (!host) throw new UsageError(`--machine ${value}: no host`);
+    if (!host) throw new UsageError(`${subject} ${value}: no host`);
     const port = url.port ? Number(url.port) : 22;
     const user = url.username ? decodeURIComponent(url.username) : userInfo().username;
     return { kind: 'ssh', user, host, port };
   }
-  throw new UsageError(`--machine '${value}' is not a machine; valid forms: ${machineForms.join(', ')}`);
+  throw new UsageError(`${subject} '${value}' is not a machine; valid forms: ${machineForms.join(', ')}`);
 }
 
 export function describeSpec(spec: MachineSpec): string {

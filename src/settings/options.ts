@@ -1,11 +1,13 @@
-// Every answer `stemforge build` needs, as data: its flag, its environment variable,
-// whether a settings file may hold it, and how a value is checked. The wizard, the flags,
-// `config` and the resolver all read this one table.
-import { defaultProvider, defaultVmSize, vagrantProviders } from '../catalog/builder-vm.js';
+// Every setting a command takes, as data: its flag, its environment variable, whether a
+// settings file may hold it, and how a value is checked. The flags of every command, the
+// wizard, `config` and the resolver all read this one table.
+import { defaultProvider, defaultUpTimeoutMinutes, defaultVmSize, vagrantProviders } from '../catalog/builder-vm.js';
 import { infrastructures } from '../catalog/infrastructures.js';
 import { operatingSystems } from '../catalog/operating-systems.js';
-import { versionPattern } from '../stemcell/naming.js';
+import { parseMachineSpec } from '../machine/spec.js';
+import { defaultBuildRoot, defaultPackageCacheRoot } from '../pipeline/layout.js';
 import { UnknownNameError, UsageError } from '../util/errors.js';
+import { archiveSchemes, checkAbsolutePath, checkSha256, checkUrl, checkVersion, downloadSchemes, positiveInteger } from './validate.js';
 
 export type SettingValue = string | number | string[];
 
@@ -14,6 +16,8 @@ export interface OptionSpec {
   key: string;
   /** the command-line flag */
   flag: string;
+  /** the value's name in the help: --cpus <n> */
+  arg: string;
   env: string;
   description: string;
   /** may be kept in the user settings and the project file; the rest are flags and env only */
@@ -21,8 +25,10 @@ export interface OptionSpec {
   kind: 'string' | 'integer' | 'list';
   /** the valid names, when the value is one of a fixed set */
   choices?: readonly string[];
-  /** check a value already of the right kind; throw UsageError naming `where` */
-  check?: (value: SettingValue, where: string) => void;
+  /** what the names are, for the commands' messages (unknown operating system 'x') */
+  noun?: string;
+  /** check a value already of the right kind; throw UsageError naming `subject` */
+  check?: (value: SettingValue, subject: string) => void;
   /** the built-in default, when there is one */
   builtin?: SettingValue | ((dirs: BuiltinDirs) => SettingValue);
 }
@@ -35,32 +41,25 @@ export interface BuiltinDirs {
 const osNames = operatingSystems.map((o) => o.name);
 const iaasNames = infrastructures.map((i) => i.name);
 
-function checkUrl(value: SettingValue, where: string): void {
-  const v = String(value);
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    throw new UsageError(`${where}: '${v}' is not a URL`);
-  }
-  if (!['http:', 'https:', 'ftp:', 'file:'].includes(url.protocol)) throw new UsageError(`${where}: '${v}': the scheme must be http, https, ftp or file`);
-  if (/\s/.test(v)) throw new UsageError(`${where}: '${v}' contains white space`);
-}
-
-function checkMachine(value: SettingValue, where: string): void {
-  const v = String(value);
-  if (v === 'local' || v === 'vagrant' || v.startsWith('ssh://')) return;
-  if (v.startsWith('vagrant:') && (vagrantProviders as readonly string[]).includes(v.slice(8))) return;
-  throw new UsageError(
-    `${where}: '${v}' is not a machine; valid forms: vagrant, ${vagrantProviders.map((p) => `vagrant:${p}`).join(', ')}, local, ssh://user@host[:port]`,
-  );
-}
+const archiveUrl = (v: SettingValue, subject: string): void => checkUrl(String(v), subject, archiveSchemes);
+const buildMachineDir = (v: SettingValue, subject: string): void => checkAbsolutePath(String(v), subject);
 
 export const optionSpecs: readonly OptionSpec[] = [
-  { key: 'iaas', flag: '--iaas', env: 'STEMFORGE_IAAS', stored: true, kind: 'list', choices: iaasNames, description: 'infrastructure(s), comma-separated' },
+  {
+    key: 'iaas',
+    flag: '--iaas',
+    arg: 'name',
+    env: 'STEMFORGE_IAAS',
+    stored: true,
+    kind: 'list',
+    choices: iaasNames,
+    noun: 'infrastructure',
+    description: 'infrastructure(s), comma-separated',
+  },
   {
     key: 'hypervisor',
     flag: '--hypervisor',
+    arg: 'name',
     env: 'STEMFORGE_HYPERVISOR',
     stored: false,
     kind: 'string',
@@ -69,25 +68,65 @@ export const optionSpecs: readonly OptionSpec[] = [
   {
     key: 'diskFormat',
     flag: '--disk-format',
+    arg: 'format',
     env: 'STEMFORGE_DISK_FORMAT',
     stored: false,
     kind: 'string',
     description: 'disk format, where the infrastructure has several',
   },
-  { key: 'os', flag: '--os', env: 'STEMFORGE_OS', stored: true, kind: 'string', choices: osNames, description: 'operating system line' },
+  {
+    key: 'os',
+    flag: '--os',
+    arg: 'name',
+    env: 'STEMFORGE_OS',
+    stored: true,
+    kind: 'string',
+    choices: osNames,
+    noun: 'operating system',
+    description: 'operating system line',
+  },
   {
     key: 'machine',
     flag: '--machine',
+    arg: 'machine',
     env: 'STEMFORGE_MACHINE',
     stored: true,
     kind: 'string',
-    check: checkMachine,
     builtin: 'vagrant',
     description: 'build machine: vagrant[:PROVIDER], local or ssh://user@host[:port]',
+    check: (v, subject) => void parseMachineSpec(String(v), subject),
+  },
+  {
+    key: 'identity',
+    flag: '--identity',
+    arg: 'file',
+    env: 'STEMFORGE_IDENTITY',
+    stored: true,
+    kind: 'string',
+    description: 'ssh: private key file (default: ssh-agent, then ~/.ssh/id_*)',
+  },
+  {
+    key: 'knownHosts',
+    flag: '--known-hosts',
+    arg: 'file',
+    env: 'STEMFORGE_KNOWN_HOSTS',
+    stored: true,
+    kind: 'string',
+    description: 'ssh: known_hosts file to check the host key against (default ~/.ssh/known_hosts)',
+  },
+  {
+    key: 'hostKey',
+    flag: '--host-key',
+    arg: 'fingerprint',
+    env: 'STEMFORGE_HOST_KEY',
+    stored: true,
+    kind: 'string',
+    description: 'ssh: accept only this host key (SHA256:… as ssh-keygen -lf prints it)',
   },
   {
     key: 'provider',
     flag: '--provider',
+    arg: 'provider',
     env: 'STEMFORGE_PROVIDER',
     stored: true,
     kind: 'string',
@@ -95,10 +134,20 @@ export const optionSpecs: readonly OptionSpec[] = [
     builtin: defaultProvider,
     description: 'Vagrant provider for --machine vagrant',
   },
-  { key: 'cpus', flag: '--cpus', env: 'STEMFORGE_CPUS', stored: true, kind: 'integer', builtin: defaultVmSize.cpus, description: "the builder VM's CPUs" },
+  {
+    key: 'cpus',
+    flag: '--cpus',
+    arg: 'n',
+    env: 'STEMFORGE_CPUS',
+    stored: true,
+    kind: 'integer',
+    builtin: defaultVmSize.cpus,
+    description: "the builder VM's CPUs",
+  },
   {
     key: 'memory',
     flag: '--memory',
+    arg: 'mib',
     env: 'STEMFORGE_MEMORY',
     stored: true,
     kind: 'integer',
@@ -108,6 +157,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   {
     key: 'diskSize',
     flag: '--disk-size',
+    arg: 'gib',
     env: 'STEMFORGE_DISK_SIZE',
     stored: true,
     kind: 'integer',
@@ -115,42 +165,76 @@ export const optionSpecs: readonly OptionSpec[] = [
     description: "the builder VM's disk in GiB",
   },
   {
+    key: 'box',
+    flag: '--box',
+    arg: 'name',
+    env: 'STEMFORGE_BOX',
+    stored: true,
+    kind: 'string',
+    description: "vagrant: the builder VM's box (default: per provider and host architecture)",
+  },
+  {
+    key: 'libvirtDriver',
+    flag: '--libvirt-driver',
+    arg: 'driver',
+    env: 'STEMFORGE_LIBVIRT_DRIVER',
+    stored: true,
+    kind: 'string',
+    choices: ['kvm', 'qemu'],
+    description: 'vagrant libvirt: kvm, or qemu (software emulation)',
+  },
+  {
+    key: 'vmTimeout',
+    flag: '--vm-timeout',
+    arg: 'minutes',
+    env: 'STEMFORGE_VM_TIMEOUT',
+    stored: true,
+    kind: 'integer',
+    description: `vagrant: bound for bringing the VM up and provisioning it (default ${defaultUpTimeoutMinutes})`,
+  },
+  {
     key: 'version',
     flag: '--version',
+    arg: 'version',
     env: 'STEMFORGE_STEMCELL_VERSION',
     stored: false,
     kind: 'string',
     description: 'stemcell version (default: the next of the counter)',
-    check: (v, where) => {
-      const s = String(v);
-      if (!versionPattern.test(s)) throw new UsageError(`${where}: '${s}' is not digits and dots (e.g. 1.622)`);
-    },
+    check: (v, subject) => checkVersion(String(v), subject),
   },
-  { key: 'agentFile', flag: '--agent-file', env: 'STEMFORGE_AGENT_FILE', stored: false, kind: 'string', description: 'install this bosh-agent binary' },
+  {
+    key: 'agentFile',
+    flag: '--agent-file',
+    arg: 'file',
+    env: 'STEMFORGE_AGENT_FILE',
+    stored: false,
+    kind: 'string',
+    description: 'install this bosh-agent binary',
+  },
   {
     key: 'agentUrl',
     flag: '--agent-url',
+    arg: 'url',
     env: 'STEMFORGE_AGENT_URL',
     stored: false,
     kind: 'string',
-    check: checkUrl,
     description: 'download the bosh-agent from this URL (with --agent-sha256)',
+    check: (v, subject) => checkUrl(String(v), subject, downloadSchemes),
   },
   {
     key: 'agentSha256',
     flag: '--agent-sha256',
+    arg: 'hex',
     env: 'STEMFORGE_AGENT_SHA256',
     stored: false,
     kind: 'string',
     description: 'the sha256 the agent download must have',
-    check: (v, where) => {
-      const s = String(v);
-      if (!/^[0-9a-f]{64}$/.test(s)) throw new UsageError(`${where}: '${s}' is not 64 lowercase hex digits`);
-    },
+    check: (v, subject) => checkSha256(String(v), subject),
   },
   {
     key: 'monitFile',
     flag: '--monit-file',
+    arg: 'file',
     env: 'STEMFORGE_MONIT_FILE',
     stored: false,
     kind: 'string',
@@ -159,6 +243,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   {
     key: 'outputDir',
     flag: '--out',
+    arg: 'dir',
     env: 'STEMFORGE_OUTPUT_DIR',
     stored: true,
     kind: 'string',
@@ -168,6 +253,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   {
     key: 'cacheDir',
     flag: '--cache-dir',
+    arg: 'dir',
     env: 'STEMFORGE_CACHE_DIR',
     stored: true,
     kind: 'string',
@@ -177,6 +263,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   {
     key: 'osImageMaxAge',
     flag: '--os-image-max-age',
+    arg: 'days',
     env: 'STEMFORGE_OS_IMAGE_MAX_AGE',
     stored: true,
     kind: 'integer',
@@ -186,6 +273,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   {
     key: 'layerLimit',
     flag: '--layer-limit',
+    arg: 'gib',
     env: 'STEMFORGE_LAYER_LIMIT',
     stored: true,
     kind: 'integer',
@@ -193,26 +281,71 @@ export const optionSpecs: readonly OptionSpec[] = [
     description: 'GiB the stage layers may take on the build machine (the least recently used go first)',
   },
   {
+    key: 'buildRoot',
+    flag: '--build-root',
+    arg: 'dir',
+    env: 'STEMFORGE_BUILD_ROOT',
+    stored: true,
+    kind: 'string',
+    builtin: defaultBuildRoot,
+    check: buildMachineDir,
+    description: "stemforge's folder on the build machine",
+  },
+  {
+    key: 'packageCache',
+    flag: '--package-cache',
+    arg: 'dir',
+    env: 'STEMFORGE_PACKAGE_CACHE',
+    stored: true,
+    kind: 'string',
+    builtin: defaultPackageCacheRoot,
+    check: buildMachineDir,
+    description: 'where the build machine keeps downloaded .deb files',
+  },
+  {
     key: 'mirror',
     flag: '--mirror',
+    arg: 'url',
     env: 'STEMFORGE_MIRROR',
     stored: true,
     kind: 'string',
-    check: checkUrl,
+    check: archiveUrl,
     description: 'the Debian/Ubuntu archive to build from',
+  },
+  {
+    key: 'securityMirror',
+    flag: '--security-mirror',
+    arg: 'url',
+    env: 'STEMFORGE_SECURITY_MIRROR',
+    stored: true,
+    kind: 'string',
+    check: archiveUrl,
+    description: 'archive of the SUITE-security pocket',
+  },
+  {
+    key: 'snapshotMirror',
+    flag: '--snapshot-mirror',
+    arg: 'url',
+    env: 'STEMFORGE_SNAPSHOT_MIRROR',
+    stored: true,
+    kind: 'string',
+    check: archiveUrl,
+    description: 'dated snapshot archive base, used with BUILD_TIME',
   },
   {
     key: 'proxy',
     flag: '--proxy',
+    arg: 'url',
     env: 'STEMFORGE_PROXY',
     stored: true,
     kind: 'string',
-    check: checkUrl,
+    check: archiveUrl,
     description: "HTTP proxy for the build machine's downloads (default: http_proxy)",
   },
   {
     key: 'onError',
     flag: '--on-error',
+    arg: 'policy',
     env: 'STEMFORGE_ON_ERROR',
     stored: true,
     kind: 'string',
@@ -230,13 +363,23 @@ export function optionSpec(key: string): OptionSpec {
   return spec;
 }
 
-/** Turn a raw value (a flag's or variable's text, or a JSON value from a file) into the option's kind, checked. */
-export function parseOptionValue(spec: OptionSpec, raw: unknown, where: string): SettingValue {
+/**
+ * Who a message is about: the flag itself, or the variable or file with the key
+ * (`--cpus`, `STEMFORGE_CPUS: cpus`, `./stemforge.json: cpus: cpus`).
+ */
+export function subjectOf(spec: OptionSpec, where: string): string {
+  return where === spec.flag ? where : `${where}: ${spec.key}`;
+}
+
+/**
+ * Turn a raw value (a flag's or variable's text, or a JSON value from a file) into the option's kind, checked.
+ * `naming`: how an unknown name is called, by its setting's key (config, settings files) or by
+ * what it is (the commands: unknown operating system 'x').
+ */
+export function parseOptionValue(spec: OptionSpec, raw: unknown, where: string, naming: 'key' | 'noun' = 'key'): SettingValue {
   let value: SettingValue;
   if (spec.kind === 'integer') {
-    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${where}: ${spec.key} takes a whole number above 0, not '${String(raw)}'`);
-    value = n;
+    value = positiveInteger(raw, subjectOf(spec, where));
   } else if (spec.kind === 'list') {
     const items = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(',') : undefined;
     if (!items) throw new UsageError(`${where}: ${spec.key} takes a comma-separated list, not ${JSON.stringify(raw)}`);
@@ -247,11 +390,12 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, where: string):
     value = raw;
   }
   if (spec.choices) {
+    const noun = naming === 'noun' ? (spec.noun ?? spec.key) : spec.key;
     for (const item of Array.isArray(value) ? value : [String(value)]) {
-      if (!spec.choices.includes(item)) throw new UsageError(`${where}: unknown ${spec.key} '${item}'; valid choices: ${spec.choices.join(', ')}`);
+      if (!spec.choices.includes(item)) throw new UsageError(`${where}: unknown ${noun} '${item}'; valid choices: ${spec.choices.join(', ')}`);
     }
   }
-  spec.check?.(value, where);
+  spec.check?.(value, subjectOf(spec, where));
   return value;
 }
 

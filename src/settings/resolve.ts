@@ -27,17 +27,24 @@ export function flagAttribute(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
-export function resolveSetting(spec: OptionSpec, layers: SettingLayers): ResolvedSetting {
+/** `naming`: see parseOptionValue; the commands name unknown names by what they are. */
+export function resolveSetting(spec: OptionSpec, layers: SettingLayers, naming: 'key' | 'noun' = 'key'): ResolvedSetting {
   const flagValue = layers.flags[flagAttribute(spec.flag)];
-  if (flagValue !== undefined) return { key: spec.key, value: parseOptionValue(spec, flagValue, spec.flag), source: 'flag', origin: spec.flag };
+  if (flagValue !== undefined) return { key: spec.key, value: parseOptionValue(spec, flagValue, spec.flag, naming), source: 'flag', origin: spec.flag };
   const envValue = layers.env[spec.env];
-  if (envValue !== undefined && envValue !== '') return { key: spec.key, value: parseOptionValue(spec, envValue, spec.env), source: 'env', origin: spec.env };
+  if (envValue !== undefined && envValue !== '')
+    return { key: spec.key, value: parseOptionValue(spec, envValue, spec.env, naming), source: 'env', origin: spec.env };
   if (spec.stored) {
     const projectValue = layers.project?.values[spec.key];
     if (projectValue !== undefined) return { key: spec.key, value: projectValue, source: 'project', origin: layers.project!.path };
     const userValue = layers.user?.values[spec.key];
     if (userValue !== undefined)
-      return { key: spec.key, value: parseOptionValue(spec, userValue, `${layers.user!.path}: ${spec.key}`), source: 'user', origin: layers.user!.path };
+      return {
+        key: spec.key,
+        value: parseOptionValue(spec, userValue, `${layers.user!.path}: ${spec.key}`, naming),
+        source: 'user',
+        origin: layers.user!.path,
+      };
   }
   const builtin = builtinValue(spec, layers.dirs);
   if (builtin !== undefined) return { key: spec.key, value: builtin, source: 'built-in', origin: 'built-in' };

@@ -4,6 +4,7 @@
 import { versionPattern } from '../stemcell/naming.js';
 import { UsageError } from '../util/errors.js';
 import { withFileLock } from '../util/file-lock.js';
+import { checkVersion } from './validate.js';
 import { openSettings, type SettingsStore } from './store.js';
 
 /** The first version of a line that has none yet. */
@@ -70,7 +71,7 @@ export class VersionCounter {
 
   /** Set the counter by hand (`stemforge version set`), up or down. */
   async set(os: string, iaas: string, version: string): Promise<void> {
-    if (!versionPattern.test(version)) throw new UsageError(`'${version}' is not a stemcell version (digits and dots, e.g. 1.622)`);
+    checkVersion(version, 'version set: version');
     await this.locked(() => this.store.set('versions', { ...this.all(), [counterKey(os, iaas)]: version }));
   }
 

@@ -5,7 +5,8 @@ import { checkbox, confirm, input, number, select } from '@inquirer/prompts';
 import { defaultVmSize, type VagrantProvider } from '../catalog/builder-vm.js';
 import { infrastructures } from '../catalog/infrastructures.js';
 import { operatingSystems } from '../catalog/operating-systems.js';
-import { versionPattern } from '../stemcell/naming.js';
+import { parseMachineSpec } from '../machine/spec.js';
+import { checkSha256, checkUrl, checkVersion, downloadSchemes, promptCheck } from '../settings/validate.js';
 
 export type AgentAnswer = { kind: 'pinned' } | { kind: 'file'; file: string } | { kind: 'url'; url: string; sha256: string };
 
@@ -87,6 +88,7 @@ export async function askBuildAnswers(w: WizardInput): Promise<BuildAnswers | un
     ? await select({ message: 'OS line', choices: operatingSystems.map((o) => ({ value: o.name, name: o.name })), default: d.os }, ctx)
     : d.os!;
 
+  const checkMachine = promptCheck((v, subject) => parseMachineSpec(v, subject));
   let machine = d.machine ?? 'vagrant';
   let identity = d.identity;
   if (ask('machine')) {
@@ -108,7 +110,7 @@ export async function askBuildAnswers(w: WizardInput): Promise<BuildAnswers | un
         {
           message: 'SSH address',
           default: d.machine?.startsWith('ssh://') ? d.machine : undefined,
-          validate: (v) => (/^ssh:\/\/[^\s/@]+@[^\s/]+$/.test(v) ? true : 'form: ssh://user@host[:port]'),
+          validate: (v) => (v.startsWith('ssh://') ? checkMachine(v) : 'form: ssh://user@host[:port]'),
         },
         ctx,
       );
@@ -131,7 +133,7 @@ export async function askBuildAnswers(w: WizardInput): Promise<BuildAnswers | un
         {
           message: 'Stemcell version',
           default: d.version ?? w.proposeVersion(os, iaas),
-          validate: (v) => (versionPattern.test(v) ? true : 'digits and dots, e.g. 1.622'),
+          validate: promptCheck(checkVersion),
         },
         ctx,
       )
@@ -154,11 +156,8 @@ export async function askBuildAnswers(w: WizardInput): Promise<BuildAnswers | un
     if (kind === 'file')
       agent = { kind, file: await input({ message: 'Agent binary', default: agent.kind === 'file' ? agent.file : undefined, required: true }, ctx) };
     else if (kind === 'url') {
-      const url = await input({ message: 'Agent URL', required: true, validate: (v) => (/^https?:\/\/\S+$/.test(v) ? true : 'an http(s) URL') }, ctx);
-      const sha256 = await input(
-        { message: 'Its sha256', required: true, validate: (v) => (/^[0-9a-f]{64}$/.test(v) ? true : '64 lowercase hex digits') },
-        ctx,
-      );
+      const url = await input({ message: 'Agent URL', required: true, validate: promptCheck((v, subject) => checkUrl(v, subject, downloadSchemes)) }, ctx);
+      const sha256 = await input({ message: 'Its sha256', required: true, validate: promptCheck(checkSha256) }, ctx);
       agent = { kind, url, sha256 };
     } else agent = { kind: 'pinned' };
   }

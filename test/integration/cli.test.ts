@@ -35,11 +35,16 @@ function stemforge(args: string[], options: { env?: NodeJS.ProcessEnv; asUser?: 
 /** Every command the program registers, by its path ("cache ls"), subcommands included. */
 function registeredCommands(): { path: string; command: Command }[] {
   const walk = (parent: Command, prefix: string): { path: string; command: Command }[] =>
-    parent.commands.filter((c) => c.name() !== 'help').flatMap((c) => {
-      const path = `${prefix}${c.name()}`;
-      return [{ path, command: c }, ...walk(c, `${path} `)];
-    });
-  return walk(buildProgram(['node', 'stemforge'], () => {}, new AbortController().signal), '');
+    parent.commands
+      .filter((c) => c.name() !== 'help')
+      .flatMap((c) => {
+        const path = `${prefix}${c.name()}`;
+        return [{ path, command: c }, ...walk(c, `${path} `)];
+      });
+  return walk(
+    buildProgram(['node', 'stemforge'], () => {}, new AbortController().signal),
+    '',
+  );
 }
 
 describe('stemforge CLI', () => {
@@ -66,7 +71,12 @@ describe('stemforge CLI', () => {
       assert.ok(r.stdout.includes(flag), flag);
     }
     // one "Usage: stemforge PATH [options]…" section per command; the first is the program's own
-    const sections = new Map(r.stdout.split(/^(?=Usage: stemforge )/m).slice(1).map((s) => [/^Usage: stemforge (.*?) \[options\]/.exec(s)?.[1], s]));
+    const sections = new Map(
+      r.stdout
+        .split(/^(?=Usage: stemforge )/m)
+        .slice(1)
+        .map((s) => [/^Usage: stemforge (.*?) \[options\]/.exec(s)?.[1], s]),
+    );
     const registered = registeredCommands();
     assert.ok(registered.length > 10, `the program registers ${registered.length} commands`);
     assert.deepEqual([...sections.keys()].sort(), registered.map((c) => c.path).sort(), 'a help section for each registered command, and no other');
