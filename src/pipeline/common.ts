@@ -23,6 +23,8 @@ export type RunEvent =
   | { type: 'decision'; stage: string; decision: StageDecision }
   | { type: 'artifact'; kind: 'os-image' | 'stemcell'; path: string; sha256: string; bytes: number }
   | { type: 'cache'; artifact: 'os-image' | 'stemcell'; label: string; key: string; hit: boolean; why: string[] }
+  /** something the run could not undo (a cleanup that failed); the run's result stands */
+  | { type: 'warning'; text: string }
   | { type: 'result'; ok: boolean; [key: string]: unknown };
 
 export interface RunUi {
