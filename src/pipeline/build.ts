@@ -4,7 +4,6 @@
 // `os-image` and `stemcell` run, so a later phase (or a cache in front of one) slots in here.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Listr, type ListrTask } from 'listr2';
 import { agentPin } from '../catalog/pins.js';
 import { findOperatingSystem, planOsImage, planStemcell, type StemcellPlan } from '../catalog/planner.js';
 import { ArtifactCache } from '../cache/store.js';
@@ -17,10 +16,10 @@ import { HintedError, UsageError } from '../util/errors.js';
 import { StoppedAfterFailure, type RunEvent, type RunUi } from './common.js';
 import { osImagePhase, type OsImageRequest } from './os-image.js';
 import { RunLog } from './run-log.js';
-import { sessionTasks, syncTo, type SessionCtx } from './session.js';
+import { sessionSteps, syncTo, type SessionCtx } from './session.js';
+import { withSteps, type Step } from './steps.js';
 import type { StageRecord } from './stage-runner.js';
 import { stemcellPhase, type AgentSource, type BuiltStemcell, type StemcellRequest } from './stemcell.js';
-import { createTaskList } from './ui.js';
 
 export interface PreflightReport {
   ok: boolean;
@@ -76,51 +75,6 @@ export function resumePhase(request: Pick<BuildRequest, 'os' | 'iaas' | 'diskFor
   throw new UsageError(`--resume-from ${stage}: not a stage of the ${request.os} OS image or of the ${request.iaas.join(', ')} stemcell; see the plan with --dry-run`);
 }
 
-/** Time the tree's top-level tasks into the event stream. */
-function withEvents<Ctx>(tasks: ListrTask<Ctx>[], emit: (e: RunEvent) => void): ListrTask<Ctx>[] {
-  type Wrapper = Parameters<ListrTask<Ctx>['task']>[1];
-  return tasks.map((t) => ({
-    ...t,
-    skip: async (ctx: Ctx) => {
-      const skip = typeof t.skip === 'function' ? await t.skip(ctx) : t.skip ?? false;
-      if (skip) emit({ type: 'task', title: String(t.title), state: 'skipped', reason: typeof skip === 'string' ? skip : undefined });
-      return skip;
-    },
-    task: async (ctx: Ctx, wrapper: Wrapper) => {
-      const title = String(t.title);
-      const started = Date.now();
-      const done = (err?: unknown): void =>
-        emit(err === undefined
-          ? { type: 'task', title, state: 'completed', seconds: (Date.now() - started) / 1000 }
-          : { type: 'task', title, state: 'failed', seconds: (Date.now() - started) / 1000, reason: err instanceof Error ? err.message : String(err) });
-      emit({ type: 'task', title, state: 'started' });
-      try {
-        const out = await t.task(ctx, wrapper);
-        if (out instanceof Listr) {
-          // a group: listr2 runs the returned list after this function returns, so the group ends when its run does
-          const run = out.run.bind(out);
-          out.run = async (c?: Ctx) => {
-            try {
-              const r = await run(c);
-              done();
-              return r;
-            } catch (err) {
-              done(err);
-              throw err;
-            }
-          };
-          return out;
-        }
-        done();
-        return out;
-      } catch (err) {
-        done(err);
-        throw err;
-      }
-    },
-  }));
-}
-
 /** The agent's sha256, for the stemcell key: a local file's digest, a URL's given one, or the pin's. */
 async function agentDigest(agent: AgentSource | undefined): Promise<string> {
   if (!agent) return agentPin.sha256;
@@ -148,18 +102,27 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
   const machineLabel = describeSpec(request.machine);
   const cacheOptions = request.cache;
   const cache = cacheOptions?.enabled ? new ArtifactCache(cacheOptions.dir) : undefined;
-  const locks: (() => void)[] = [];
 
-  try {
+  return withSteps({ renderer: ui.renderer, signal: ui.signal, emit, taskEvents: true }, async (run) => {
     // --- the OS image: given, cached, or built (and then stored)
     let osSkip = reuse ? `reusing ${imagePath}` : '';
     let osKey: CacheKey | undefined;
     let osDigest: string | undefined;
+    /** the cache's lock of the OS image's key: freed once the image is stored, or when the run ends */
+    let osLock: (() => void) | undefined;
     if (!reuse && cache && cacheOptions) {
       osKey = await osImageKey(request, machineLabel);
       const policy = { maxAgeDays: request.buildTime ? undefined : cacheOptions.osImageMaxAgeDays, refresh: cacheOptions.refreshOsImage || phase === 'os-image' };
       const found = await lookupOsImage(cache, osKey, cacheOptions, policy, emit);
-      if (found.release) locks.push(found.release);
+      if (found.release) {
+        const release = found.release;
+        let held = true;
+        osLock = () => {
+          if (held) release();
+          held = false;
+        };
+        run.defer(`release the cache's lock of the ${osKey.label} OS image`, osLock);
+      }
       if (found.entry) {
         await handOut(cache, found.entry, imagePath);
         reuse = true;
@@ -167,7 +130,6 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
         osSkip = `${describeHit(found.entry)} → ${imagePath}`;
       }
     }
-
     // --- stemcells: with a known OS image each may be cached already
     const agentSha = await agentDigest(request.agent);
     const keyRequest = { ...request, agentSha256: agentSha };
@@ -211,12 +173,12 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
     };
     const scPhase = stemcellPhase(stemcellRequest, phaseUi, join(logDir, 'stemcell'));
 
-    const top: ListrTask<SessionCtx>[] = [];
+    const top: Step<SessionCtx, any>[] = [];
     if (request.preflight) {
       const preflight = request.preflight;
       top.push({
         title: 'Check this machine (stemforge doctor)',
-        task: async (_c, task) => {
+        run: async (_c, task) => {
           const report = await preflight();
           for (const line of report.lines) runLog.write({ type: 'note', text: line });
           if (!report.ok) throw new HintedError(`this machine cannot build yet:\n${report.blocking.join('\n')}`, 'fix the checks above; `stemforge doctor` shows the full report (--skip-doctor skips the checks)');
@@ -224,33 +186,42 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
         },
       });
     }
-    top.push(...sessionTasks<SessionCtx>(request, phaseUi, logDir));
+    top.push(...sessionSteps<SessionCtx>(request, phaseUi, logDir));
+    // unseen: its place in the order makes it run after the phases released their mounts, before the connection closes
+    const dirs = [...(osPhase ? [osPhase.buildDir] : []), ...scPhase.buildDirs];
+    top.push({
+      undo: `remove this build's folders on the build machine (${dirs.join(', ')})`,
+      cleanup: async (outcome, c) => {
+        if (outcome.state === 'succeeded' || !(outcome.error instanceof StoppedAfterFailure) || outcome.error.decision !== 'cleanup' || !c.machine) return;
+        await runChecked(c.machine, ['rm', '-rf', '--one-file-system', '--', ...dirs], { sudo: true });
+        runLog.write({ type: 'note', text: `cleaned up: removed ${dirs.join(', ')}` });
+        outcome.error.cleanedUp = true;
+      },
+    });
     if (osPhase) {
-      top.push({
-        title: `OS image ${os.name}${phase === 'os-image' ? ` (resume from ${request.resumeFrom})` : ''}`,
-        task: (_c, task) => task.newListr(osPhase.tasks, { exitOnError: true }),
-      });
+      top.push({ title: `OS image ${os.name}${phase === 'os-image' ? ` (resume from ${request.resumeFrom})` : ''}`, steps: osPhase.steps });
       if (cache && osKey) {
         const key = osKey;
         top.push({
           title: 'Store the OS image in the cache',
-          task: async (_c, task) => {
-            const entry = await store(cache, key, 'os-image', imagePath, osPhase.result.sha256);
-            locks.pop()?.();
+          run: async (_c, task) => {
+            const entry = await store(cache, key, 'os-image', imagePath, osPhase.result().sha256);
+            // the image is there for the next build of it: no need to wait for this one's end
+            osLock?.();
             task.title = `Stored the OS image in the cache (key ${entry.key.slice(0, 12)}…)`;
           },
         });
       }
     } else {
-      top.push({ title: `OS image ${os.name}`, task: () => undefined, skip: () => osSkip });
+      top.push({ title: `OS image ${os.name}`, run: () => undefined, skip: () => osSkip });
     }
-    for (const [iaas, note] of cachedNotes) top.push({ title: `stemcell ${iaas}`, task: () => undefined, skip: () => note });
-    top.push(...scPhase.tasks);
+    for (const [iaas, note] of cachedNotes) top.push({ title: `stemcell ${iaas}`, run: () => undefined, skip: () => note });
+    top.push(...scPhase.steps);
     if (cache) {
       top.push({
         title: 'Store the stemcells in the cache',
-        task: async (_c, task) => {
-          const digest = osPhase?.result.sha256 ?? osDigest ?? (await sha256File(imagePath));
+        run: async (_c, task) => {
+          const digest = osPhase?.result().sha256 ?? osDigest ?? (await sha256File(imagePath));
           let stored = 0;
           for (const s of scPhase.built()) {
             const plan = plans.find((p) => p.infrastructure.name === s.infrastructure)!;
@@ -262,37 +233,17 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
       });
     }
 
-    const tasks = createTaskList<SessionCtx>(withEvents(top, emit), ui.renderer, ctx);
-    let failure: unknown;
-    try {
-      await tasks.run();
-    } catch (err) {
-      failure = err;
-      throw err;
-    } finally {
-      const keep = failure instanceof StoppedAfterFailure && failure.decision === 'keep';
-      // keep: mounts and build folders stay as they are, for a look by hand
-      if (!keep) {
-        await osPhase?.release();
-        await scPhase.release();
-      }
-      if (failure instanceof StoppedAfterFailure && failure.decision === 'cleanup' && ctx.machine) {
-        const dirs = [...(osPhase ? [osPhase.buildDir] : []), ...scPhase.buildDirs];
-        await runChecked(ctx.machine, ['rm', '-rf', '--one-file-system', '--', ...dirs], { sudo: true }).catch(() => undefined);
-        runLog.write({ type: 'note', text: `cleaned up: removed ${dirs.join(', ')}` });
-      }
-      await ctx.machine?.close().catch(() => undefined);
-    }
-    if (osPhase?.result.sha256) Object.assign(osImage, { sha256: osPhase.result.sha256, bytes: osPhase.result.bytes });
+    await run.run(top, ctx);
+    const osResult = osPhase?.result();
+    if (osResult?.sha256) Object.assign(osImage, { sha256: osResult.sha256, bytes: osResult.bytes });
     else if (osDigest) Object.assign(osImage, { sha256: osDigest });
+    const scResult = scPhase.result();
     return {
       osImage,
-      stemcells: [...cached, ...scPhase.result.stemcells],
-      records: [...(osPhase?.result.records ?? []), ...scPhase.result.records],
+      stemcells: [...cached, ...scResult.stemcells],
+      records: [...(osResult?.records ?? []), ...scResult.records],
       logDir,
       runLog: runLog.path,
     };
-  } finally {
-    for (const release of locks) release();
-  }
+  });
 }

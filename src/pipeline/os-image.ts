@@ -3,7 +3,6 @@
 // happens, mounts below the build directory are released and the connection closed.
 import { resolve } from 'node:path';
 import { planOsImage, type OsImagePlan } from '../catalog/planner.js';
-import type { ListrTask } from 'listr2';
 import type { SshOptions, VmOptions } from '../machine/open.js';
 import { describeSpec, type MachineSpec } from '../machine/spec.js';
 import { UsageError } from '../util/errors.js';
@@ -12,8 +11,9 @@ import { buildLayout, type BuildLayout } from './layout.js';
 import { monitSourceRemote, osImageSettings, osSettingsInput, renderSettings, type MonitSource } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
 import { StageRunner, type StageRecord } from './stage-runner.js';
-import { fetchArtifact, phaseSummary, runLogDir, runStage, sendInput, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
+import { fetchArtifact, keptAsItIs, phaseSummary, runLogDir, runStage, sendInput, type RunUi, type StageTaskHandle } from './common.js';
 import { runSession, type SessionCtx } from './session.js';
+import { withSteps, type Step } from './steps.js';
 import { builderTree, describeHit, handOut, lookupOsImage, osImageKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
 import { ArtifactCache } from '../cache/store.js';
 import { LayerChain, layerKeys } from './layers.js';
@@ -80,7 +80,6 @@ export interface OsImageResult {
   records: StageRecord[];
   logDir: string;
   skipped: string[];
-  releasedMounts: string[];
   /** the image stops after an --until stage */
   partial: boolean;
   /** set when the image came from the cache: what was used */
@@ -114,12 +113,11 @@ export function describeOsImage(request: OsImageRequest): OsImageDescription {
   };
 }
 
-/** The OS-image phase's tasks, after the session steps: prepare, configure, stages, archive, fetch. */
+/** The OS-image phase's steps, after the session steps: prepare, configure, stages, archive, fetch. Preparing pushes the release of the mounts below the build directory. */
 export interface OsImagePhase {
-  tasks: ListrTask<SessionCtx>[];
-  result: OsImageResult;
-  /** release mounts below the build directory; what was released */
-  release(): Promise<string[]>;
+  steps: Step<SessionCtx, any>[];
+  /** what the run made (so far: complete once it has ended) */
+  result(): OsImageResult;
   buildDir: string;
 }
 
@@ -144,7 +142,7 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
   const layout: BuildLayout = buildLayout(request.buildRoot, `os-image-${plan.os.name}`);
   const stageEnv = { LANG: 'C.UTF-8', ...request.stageEnv };
   const remoteImage = `${layout.buildDir}/os-image.tgz`;
-  const result: OsImageResult = { records: [], logDir, skipped: [...description.unwritten], releasedMounts: [], partial: !complete };
+  let fetched: { sha256: string; bytes: number } | undefined;
   // with layers every stage up to --until is in the tree: those whose layer is reused show as skipped
   const layered = request.layers !== undefined;
   const untilIndex = phase.stages.indexOf(selected[selected.length - 1]!);
@@ -167,11 +165,14 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
     await layers.run(index, () => runStage(runner!, group, stage, 'apply', task, layerUi));
   };
 
-  const tasks: ListrTask<SessionCtx>[] = [
+  const steps: Step<SessionCtx, any>[] = [
     {
       title: request.resumeFrom && !layered ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
-      task: async (c, task) => {
-        throwIfAborted(ui.signal);
+      undo: `release the mounts below ${layout.buildDir}`,
+      cleanup: async (outcome) => {
+        if (runner && !keptAsItIs(outcome)) await runner.releaseMounts();
+      },
+      run: async (c, task) => {
         runner = new StageRunner(c.machine!, layout, logDir, stageEnv, plan.os.name);
         // with layers the chroot is rebuilt from them: nothing of the last build folder is needed
         await runner.prepare({ resume: !!request.resumeFrom && !layered });
@@ -191,30 +192,25 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
     },
     {
       title: `OS image phase: ${plan.os.name} (${phaseSummary(runList.length, phase.stages.length, description.unwritten.length)}${layered ? ', on layers' : ''})`,
-      task: (_c, phaseTask) =>
-        phaseTask.newListr<SessionCtx>(
-          [
-            {
-              title: `configure (${configured.length} stages with config.sh)`,
-              task: async (_c2, task) => {
-                for (const stage of configured) await runStage(runner!, group, stage, 'config', task, ui);
-              },
-            },
-            ...runList.map((stage, index) => ({
-              title: stage,
-              skip: () => (!written.has(stage) ? 'not written yet' : index < start ? `layer reused (${chain!.keys[index]!.slice(0, 12)})` : false),
-              // the tree's timer shows the time; the duration report has it to 0.1 s
-              task: (_c2: SessionCtx, task: StageTaskHandle) => applyStage(index, task),
-            })),
-          ],
-          { exitOnError: true },
-        ),
+      steps: [
+        {
+          title: `configure (${configured.length} stages with config.sh)`,
+          run: async (_c2, task) => {
+            for (const stage of configured) await runStage(runner!, group, stage, 'config', task, ui);
+          },
+        },
+        ...runList.map((stage, index): Step<SessionCtx> => ({
+          title: stage,
+          skip: () => (!written.has(stage) ? 'not written yet' : index < start ? `layer reused (${chain!.keys[index]!.slice(0, 12)})` : false),
+          // the tree's timer shows the time; the duration report has it to 0.1 s
+          run: (_c2, task) => applyStage(index, task),
+        })),
+      ],
     },
     {
       title: `Archive the chroot${partialNote}`,
       skip: () => (archive ? false : `stopped after ${selected[selected.length - 1]}; pass --out FILE to get the partial chroot`),
-      task: async (_c, task) => {
-        throwIfAborted(ui.signal);
+      run: async (_c, task) => {
         await runner!.releaseMounts();
         if (chain) await chain.view(untilIndex + 1);
         await runner!.archiveChroot(remoteImage);
@@ -228,26 +224,20 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
     {
       title: `Fetch the OS image to ${out ?? '-'}`,
       skip: () => (archive ? false : 'no OS image: the stage list was cut short'),
-      task: async (c, task) => {
-        throwIfAborted(ui.signal);
-        const fetched = await fetchArtifact(c.machine!, remoteImage, out!, 'the OS image');
-        Object.assign(result, { out, ...fetched });
-        ui.emit?.({ type: 'artifact', kind: 'os-image', path: out!, ...fetched });
-        task.title = `Fetched the OS image${partialNote} to ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
+      run: async (c, task) => {
+        const image = await fetchArtifact(c.machine!, remoteImage, out!, 'the OS image');
+        ui.emit?.({ type: 'artifact', kind: 'os-image', path: out!, ...image });
+        task.title = `Fetched the OS image${partialNote} to ${out} (${(image.bytes / 1048576).toFixed(1)} MiB, sha256 ${image.sha256.slice(0, 12)}…)`;
+        fetched = image;
+        return image;
       },
     },
   ];
 
   return {
-    tasks,
-    result,
+    steps,
     buildDir: layout.buildDir,
-    release: async () => {
-      if (!runner) return [];
-      result.records = runner.records;
-      result.releasedMounts = await runner.releaseMounts().catch(() => []);
-      return result.releasedMounts;
-    },
+    result: () => ({ ...(fetched ? { out, ...fetched } : {}), records: runner?.records ?? [], logDir, skipped: [...description.unwritten], partial: !complete }),
   };
 }
 
@@ -258,33 +248,30 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
   const whole = !request.resumeFrom && !request.until && plan.phases[0]!.selected.length === plan.phases[0]!.stages.length;
   // the cache holds whole images only: a resumed or cut-short run neither reads nor fills it
   const cache = options?.enabled && whole && request.out ? new ArtifactCache(options.dir) : undefined;
-  let key: CacheKey | undefined;
-  let release: (() => void) | undefined;
-  try {
+  return withSteps({ renderer: ui.renderer, signal: ui.signal, emit: ui.emit }, async (run) => {
+    let key: CacheKey | undefined;
     if (cache && options) {
       key = await osImageKey(request, describeSpec(request.machine));
       const policy = { maxAgeDays: request.buildTime ? undefined : options.osImageMaxAgeDays, refresh: options.refreshOsImage };
       const found = await lookupOsImage(cache, key, options, policy, ui.emit);
-      release = found.release;
+      if (found.release) run.defer(`release the cache's lock of the ${key.label} OS image`, found.release);
       if (found.entry) {
         const out = resolve(request.out!);
         await handOut(cache, found.entry, out);
-        return { out, sha256: found.entry.digest, bytes: found.entry.size, records: [], logDir, skipped: [], releasedMounts: [], partial: false, cached: describeHit(found.entry) };
+        return { out, sha256: found.entry.digest, bytes: found.entry.size, records: [], logDir, skipped: [], partial: false, cached: describeHit(found.entry) };
       }
     }
     const phase = osImagePhase(request, ui, logDir);
-    const storeTask: ListrTask<SessionCtx>[] = cache && key
+    const storeStep: Step<SessionCtx>[] = cache && key
       ? [{
           title: 'Store the OS image in the cache',
-          task: async (_c, task) => {
-            const entry = await store(cache, key!, 'os-image', resolve(request.out!), phase.result.sha256);
+          run: async (_c, task) => {
+            const entry = await store(cache, key!, 'os-image', resolve(request.out!), phase.result().sha256);
             task.title = `Stored the OS image in the cache (key ${entry.key.slice(0, 12)}…)`;
           },
         }]
       : [];
-    await runSession(request, ui, logDir, [...phase.tasks, ...storeTask], () => phase.release());
-    return phase.result;
-  } finally {
-    release?.();
-  }
+    await runSession(run, request, ui, logDir, [...phase.steps, ...storeStep]);
+    return phase.result();
+  });
 }

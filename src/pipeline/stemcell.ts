@@ -6,7 +6,7 @@ import { join, posix, resolve } from 'node:path';
 import { agentPin } from '../catalog/pins.js';
 import { planStemcell, type StemcellPlan } from '../catalog/planner.js';
 import type { OperatingSystem } from '../catalog/operating-systems.js';
-import { runChecked, type Machine } from '../machine/machine.js';
+import { runChecked } from '../machine/machine.js';
 import type { SshOptions, VmOptions } from '../machine/open.js';
 import { describeSpec, type MachineSpec } from '../machine/spec.js';
 import { buildManifest, renderManifest } from '../stemcell/manifest.js';
@@ -16,9 +16,9 @@ import { UsageError } from '../util/errors.js';
 import { builderCommit } from '../util/git-commit.js';
 import { packageRoot } from '../util/paths.js';
 import { version as stemforgeVersion } from '../util/version.js';
-import type { ListrTask } from 'listr2';
-import { fetchArtifact, phaseSummary, runLogDir, runStage, sendInput, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
+import { fetchArtifact, keptAsItIs, phaseSummary, runLogDir, runStage, sendInput, type RunUi, type StageTaskHandle } from './common.js';
 import { runSession, type SessionCtx } from './session.js';
+import { withSteps, type Step } from './steps.js';
 import { builderTree } from './artifact-cache.js';
 import { LayerChain, layerKeys } from './layers.js';
 import { StageReads } from './stage-reads.js';
@@ -158,21 +158,18 @@ export function describeStemcell(request: StemcellRequest): StemcellDescription 
   };
 }
 
-/** The phase's own state, shared by its tasks (the machine is the session's). */
-interface Ctx {
-  machine?: Machine;
-  runners: StageRunner[];
-  osImageRemote?: string;
-  osImageSha256?: string;
-  agentRemote?: { file: string; sha256: string } | { url: string; sha256: string };
-  result: StemcellResult;
+/** What the inputs step sent, for the builds after it. */
+interface Inputs {
+  osImageRemote: string;
+  osImageSha256: string;
+  agentRemote: { file: string; sha256: string } | { url: string; sha256: string };
 }
 
-/** The stemcell phase's tasks, after the session steps: send the inputs, then per infrastructure prepare, stages, pack, fetch. */
+/** The stemcell phase's steps, after the session steps: send the inputs, then per infrastructure prepare, stages, pack, fetch. Each preparation pushes the release of its build directory's mounts. */
 export interface StemcellPhase {
-  tasks: ListrTask<SessionCtx>[];
-  result: StemcellResult;
-  release(): Promise<void>;
+  steps: Step<SessionCtx, any>[];
+  /** what the run made (so far: complete once it has ended) */
+  result(): StemcellResult;
   buildDirs: string[];
   /** the stemcells fetched so far */
   built(): BuiltStemcell[];
@@ -192,7 +189,8 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
   const stageEnv = { LANG: 'C.UTF-8', ...request.stageEnv };
   const commit = builderCommit(packageRoot);
   const inputs = inputsDir(request.buildRoot);
-  const ctx: Ctx = { runners: [], result: { stemcells: [], records: [], logDir, skipped: unwritten, partial: false } };
+  const runners: StageRunner[] = [];
+  let sent: Inputs | undefined;
 
   const stemcellTasks = stemcellPlans.map((plan, index) => {
     const planned = description.stemcells[index]!;
@@ -214,7 +212,7 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
     let start = 0;
     const applyStage = async (c: SessionCtx, i: number, task: StageTaskHandle): Promise<void> => {
       const stage = runList[i]!;
-      const runner = ctx.runners[index]!;
+      const runner = runners[index]!;
       if (!chain) return void (await runStage(runner, group, stage, 'apply', task, ui));
       const layers = chain;
       const layerUi: RunUi = { ...ui, beforeRetry: async () => { await ui.beforeRetry?.(); await layers.reset(i); } };
@@ -224,17 +222,18 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
         return runStage(runner, group, stage, 'apply', task, layerUi);
       });
     };
-    return {
+    const step: Step<SessionCtx> = {
       title: `${planned.name} ${request.version} (${phaseSummary(runList.length, allStages.length, planned.unwritten.length)}${layered ? ', on layers' : ''})`,
-      task: (_c: SessionCtx, phaseTask: { newListr: (tasks: unknown[], options: unknown) => unknown }) =>
-        phaseTask.newListr(
-          [
+      steps: [
             {
               title: request.resumeFrom && !layered ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
-              task: async (c: SessionCtx, task: StageTaskHandle) => {
-                throwIfAborted(ui.signal);
+              undo: `release the mounts below ${layout.buildDir}`,
+              cleanup: async (outcome) => {
+                if (runners[index] && !keptAsItIs(outcome)) await runners[index].releaseMounts();
+              },
+              run: async (c, task) => {
                 const runner = new StageRunner(c.machine!, layout, join(logDir, plan.infrastructure.name), stageEnv, plan.infrastructure.name);
-                ctx.runners[index] = runner;
+                runners[index] = runner;
                 // with layers the work folder is rebuilt from them: nothing of the last build folder is needed
                 await runner.prepare({ resume: !!request.resumeFrom && !layered });
                 if (!layered) await runChecked(c.machine!, ['mkdir', '-p', '--', staging], { sudo: true });
@@ -243,14 +242,14 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
                   infrastructure: plan.infrastructure,
                   diskFormat: plan.diskFormat,
                   version: request.version,
-                  osImageTgz: ctx.osImageRemote!,
-                  agent: ctx.agentRemote!,
+                  osImageTgz: sent!.osImageRemote,
+                  agent: sent!.agentRemote,
                   blobstoreClis: request.blobstoreClis,
                   builderCommit: commit,
                 });
                 await runner.writeSettings(renderSettings(settings));
                 if (!layered) return;
-                const base = { phase: 'stemcell', osImage: ctx.osImageSha256 };
+                const base = { phase: 'stemcell', osImage: sent!.osImageSha256 };
                 chain = new LayerChain(c.machine!, layout, allStages, layerKeys(base, allStages, await builderTree(), keyedSettings(settings), new StageReads()));
                 const reusable = await chain.probe();
                 const from = request.resumeFrom ? allStages.indexOf(request.resumeFrom) : Number.POSITIVE_INFINITY;
@@ -260,27 +259,26 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
             },
             {
               title: `configure (${configured.length} stages with config.sh)`,
-              task: async (_c: SessionCtx, task: StageTaskHandle) => {
-                for (const stage of configured) await runStage(ctx.runners[index]!, group, stage, 'config', task, ui);
+              run: async (_c, task) => {
+                for (const stage of configured) await runStage(runners[index]!, group, stage, 'config', task, ui);
               },
             },
-            ...runList.map((stage, i) => ({
+            ...runList.map((stage, i): Step<SessionCtx> => ({
               title: stage,
               skip: () => (!written.has(stage) ? 'not written yet' : i < start ? `layer reused (${chain!.keys[i]!.slice(0, 12)})` : false),
-              task: (c: SessionCtx, task: StageTaskHandle) => applyStage(c, i, task),
+              run: (c, task) => applyStage(c, i, task),
             })),
             {
               title: `Write stemcell.MF and pack ${planned.file}`,
               skip: () => (complete ? false : `stopped after ${selectedAll.at(-1)}: no stemcell`),
-              task: async (c: SessionCtx) => {
-                throwIfAborted(ui.signal);
+              run: async (c) => {
                 // over every layer, on a scratch layer: the stemcell.MF and the tarball are not kept
                 if (chain) await chain.scratch();
                 const sha1 = (await runChecked(c.machine!, ['sha1sum', '--', posix.join(staging, 'image')], { sudo: true })).split(/\s+/)[0]!;
                 const manifest = buildManifest({ os: plan.os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }, request.version, sha1, {
                   stemforge_version: stemforgeVersion,
                   stemforge_commit: commit,
-                  agent_sha256: ctx.agentRemote!.sha256,
+                  agent_sha256: sent!.agentRemote.sha256,
                   blobstore_clis: request.blobstoreClis ? 'installed' : 'skipped (--skip-blobstore-clis)',
                 });
                 await c.machine!.sendFile(Buffer.from(renderManifest(manifest)), posix.join(staging, 'stemcell.MF'), { sudo: true, mode: 0o644 });
@@ -291,8 +289,7 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
             {
               title: `Fetch ${planned.file} to ${outDir}`,
               skip: () => (complete ? false : 'no stemcell: the stage list was cut short'),
-              task: async (c: SessionCtx, task: { title: string }) => {
-                throwIfAborted(ui.signal);
+              run: async (c, task) => {
                 const out = join(outDir, planned.file);
                 const fetched = await fetchArtifact(c.machine!, posix.join(layout.workDir, planned.file), out, 'the stemcell');
                 Object.assign(built, { out, ...fetched });
@@ -304,57 +301,56 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
                 task.title = `Fetched ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
               },
             },
-          ],
-          { exitOnError: true },
-        ),
-      built,
-      complete,
+      ],
     };
+    return { step, built, complete };
   });
-  ctx.result.partial = stemcellTasks.some((t) => !t.complete);
 
-  const tasks: ListrTask<SessionCtx>[] = [
-      {
-        title: `Send the OS image and the agent to ${inputs}`,
-        task: async (sc: SessionCtx, task: StageTaskHandle) => {
-          const c = { ...ctx, machine: sc.machine };
-          throwIfAborted(ui.signal);
-          task.output = `sha256 of ${request.osImage}`;
-          const imageSha = await sha256File(request.osImage);
-          c.osImageRemote = posix.join(inputs, `os-image-${imageSha}.tgz`);
-          const image = await sendInput(c.machine!, request.osImage, c.osImageRemote);
-          let agent = 'pinned download';
-          if (request.agent && 'file' in request.agent) {
-            const agentSha = await sha256File(request.agent.file);
-            const remote = posix.join(inputs, `agent-${agentSha}`);
-            agent = await sendInput(c.machine!, request.agent.file, remote);
-            c.agentRemote = { file: remote, sha256: agentSha };
-          } else {
-            c.agentRemote = request.agent ?? { url: agentPin.url, sha256: agentPin.sha256 };
-          }
-          Object.assign(ctx, { osImageRemote: c.osImageRemote, osImageSha256: imageSha, agentRemote: c.agentRemote });
-          task.title = `Inputs on the build machine (OS image ${image}, agent ${agent})`;
-        },
+  const steps: Step<SessionCtx, any>[] = [
+    {
+      title: `Send the OS image and the agent to ${inputs}`,
+      run: async (c, task) => {
+        task.output = `sha256 of ${request.osImage}`;
+        const imageSha = await sha256File(request.osImage);
+        const osImageRemote = posix.join(inputs, `os-image-${imageSha}.tgz`);
+        const image = await sendInput(c.machine!, request.osImage, osImageRemote);
+        let agent = 'pinned download';
+        let agentRemote: Inputs['agentRemote'];
+        if (request.agent && 'file' in request.agent) {
+          const agentSha = await sha256File(request.agent.file);
+          const remote = posix.join(inputs, `agent-${agentSha}`);
+          agent = await sendInput(c.machine!, request.agent.file, remote);
+          agentRemote = { file: remote, sha256: agentSha };
+        } else {
+          agentRemote = request.agent ?? { url: agentPin.url, sha256: agentPin.sha256 };
+        }
+        sent = { osImageRemote, osImageSha256: imageSha, agentRemote };
+        task.title = `Inputs on the build machine (OS image ${image}, agent ${agent})`;
+        return sent;
       },
-      ...stemcellTasks.map(({ title, task }) => ({ title, task: task as never })),
+    },
+    ...stemcellTasks.map((t) => t.step),
   ];
 
   return {
-    tasks,
-    result: ctx.result,
+    steps,
     buildDirs: stemcellPlans.map((plan) => buildLayout(request.buildRoot, buildName(plan)).buildDir),
     built: () => stemcellTasks.map((t) => t.built).filter((b) => b.out !== undefined),
-    release: async () => {
-      ctx.result.records = ctx.runners.flatMap((r) => r?.records ?? []);
-      ctx.result.stemcells = stemcellTasks.map((t) => t.built);
-      for (const runner of ctx.runners) await runner?.releaseMounts().catch(() => []);
-    },
+    result: () => ({
+      stemcells: stemcellTasks.map((t) => t.built),
+      records: runners.flatMap((r) => r?.records ?? []),
+      logDir,
+      skipped: unwritten,
+      partial: stemcellTasks.some((t) => !t.complete),
+    }),
   };
 }
 
 export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promise<StemcellResult> {
   const logDir = runLogDir(`stemcell-${request.os.name}`);
   const phase = stemcellPhase(request, ui, logDir);
-  await runSession(request, ui, logDir, phase.tasks, () => phase.release());
-  return phase.result;
+  return withSteps({ renderer: ui.renderer, signal: ui.signal, emit: ui.emit }, async (run) => {
+    await runSession(run, request, ui, logDir, phase.steps);
+    return phase.result();
+  });
 }
