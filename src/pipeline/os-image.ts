@@ -8,17 +8,15 @@ import { describeSpec, type MachineSpec } from '../machine/spec.js';
 import { UsageError } from '../util/errors.js';
 import { version } from '../util/version.js';
 import { buildLayout, type BuildLayout } from './layout.js';
-import { monitSourceRemote, osImageSettings, osSettingsInput, renderSettings, type MonitSource } from './settings-file.js';
+import { monitSourceRemote, osImageSettings, osSettingsInput, type MonitSource } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
-import { StageRunner, type StageRecord } from './stage-runner.js';
-import { fetchArtifact, keptAsItIs, phaseSummary, runLogDir, runStage, sendInput, type RunUi, type StageTaskHandle } from './common.js';
+import type { StageRecord } from './stage-runner.js';
+import { fetchArtifact, runLogDir, sendInput, type RunUi } from './common.js';
+import { checkWritten, stagePhase } from './stage-phase.js';
 import { runSession, type SessionCtx } from './session.js';
 import { withSteps, type Step } from './steps.js';
-import { builderTree, describeHit, handOut, lookupOsImage, osImageKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
+import { describeHit, handOut, lookupOsImage, osImageKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
 import { ArtifactCache } from '../cache/store.js';
-import { LayerChain, layerKeys } from './layers.js';
-import { StageReads } from './stage-reads.js';
-import { keyedSettings } from '../cache/keys.js';
 
 export type { RunUi } from './common.js';
 
@@ -125,95 +123,52 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
   const description = describeOsImage(request);
   const plan = planOsImage(request);
   const phase = plan.phases[0]!;
-  const selected = phase.selected;
-  const complete = selected[selected.length - 1] === phase.stages[phase.stages.length - 1];
-  if (description.unwritten.length > 0 && !request.allowUnwritten) {
-    throw new UsageError(
-      `${description.unwritten.length} selected stage(s) of ${plan.os.name} are not written yet: ${description.unwritten.join(', ')}. ` +
-        'Pass --allow-unwritten to build without them (they are skipped and listed), or stop earlier with --until STAGE.',
-    );
-  }
+  const last = phase.selected.at(-1)!;
+  const complete = last === phase.stages.at(-1);
+  checkWritten(description.unwritten, request.allowUnwritten, plan.os.name);
   if (complete && !request.out) throw new UsageError('--out FILE is required: where to write the OS image');
   // With --until, an image is written only when asked for (--out): a partial one, for inspection.
   const archive = complete || !!request.out;
-  const partialNote = complete ? '' : ` (partial: stopped after ${selected[selected.length - 1]})`;
+  const partialNote = complete ? '' : ` (partial: stopped after ${last})`;
   const out = request.out ? resolve(request.out) : undefined;
-
   const layout: BuildLayout = buildLayout(request.buildRoot, `os-image-${plan.os.name}`);
-  const stageEnv = { LANG: 'C.UTF-8', ...request.stageEnv };
   const remoteImage = `${layout.buildDir}/os-image.tgz`;
+  const stages = stagePhase({
+    group: plan.os.name,
+    layout,
+    logDir,
+    stages: phase.stages,
+    selected: phase.selected,
+    // the description already looked at the builder's files: use its answer
+    files: description.phases[0]!.stages,
+    resumeFrom: request.resumeFrom,
+    layers: request.layers,
+    stageEnv: request.stageEnv,
+    ui,
+    settings: () => settingsFor(request, plan),
+    layerBase: () => ({ phase: 'os-image' }),
+    afterPrepare: async (machine, task) => {
+      if (!request.monit) return;
+      const sent = await sendInput(machine, request.monit.file, monitSourceRemote(request.buildRoot, request.monit.sha256));
+      task.output = `monit source ${request.monit.file}: ${sent}`;
+    },
+  });
   let fetched: { sha256: string; bytes: number } | undefined;
-  // with layers every stage up to --until is in the tree: those whose layer is reused show as skipped
-  const layered = request.layers !== undefined;
-  const untilIndex = phase.stages.indexOf(selected[selected.length - 1]!);
-  const runList = layered ? phase.stages.slice(0, untilIndex + 1) : selected;
-  // the description already looked at the builder's files: use its answer
-  const planned = description.phases[0]!.stages.filter((s) => runList.includes(s.name));
-  const written = new Set(planned.filter((s) => s.written).map((s) => s.name));
-  const configured = planned.filter((s) => s.written && s.hasConfig).map((s) => s.name);
-  let runner: StageRunner | undefined;
-  let chain: LayerChain | undefined;
-  /** the first stage that runs; the layers of the ones before it are reused */
-  let start = 0;
-  const group = plan.os.name;
-  const applyStage = async (index: number, task: StageTaskHandle): Promise<void> => {
-    const stage = runList[index]!;
-    if (!chain) return void (await runStage(runner!, group, stage, 'apply', task, ui));
-    const layers = chain;
-    // a retry starts from a fresh layer, not from what the failed attempt left
-    const layerUi: RunUi = { ...ui, beforeRetry: async () => { await ui.beforeRetry?.(); await layers.reset(index); } };
-    await layers.run(index, () => runStage(runner!, group, stage, 'apply', task, layerUi));
-  };
 
   const steps: Step<SessionCtx, any>[] = [
+    stages.prepare,
     {
-      title: request.resumeFrom && !layered ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
-      undo: `release the mounts below ${layout.buildDir}`,
-      cleanup: async (outcome) => {
-        if (runner && !keptAsItIs(outcome)) await runner.releaseMounts();
-      },
-      run: async (c, task) => {
-        runner = new StageRunner(c.machine!, layout, logDir, stageEnv, plan.os.name);
-        // with layers the chroot is rebuilt from them: nothing of the last build folder is needed
-        await runner.prepare({ resume: !!request.resumeFrom && !layered });
-        if (request.monit) {
-          const sent = await sendInput(c.machine!, request.monit.file, monitSourceRemote(request.buildRoot, request.monit.sha256));
-          task.output = `monit source ${request.monit.file}: ${sent}`;
-        }
-        const settings = settingsFor(request, plan);
-        await runner.writeSettings(renderSettings(settings));
-        if (!layered) return;
-        chain = new LayerChain(c.machine!, layout, phase.stages, layerKeys({ phase: 'os-image' }, phase.stages, await builderTree(), keyedSettings(settings), new StageReads()));
-        const reusable = await chain.probe();
-        const from = request.resumeFrom ? phase.stages.indexOf(request.resumeFrom) : Number.POSITIVE_INFINITY;
-        start = Math.min(reusable, from, untilIndex + 1);
-        task.title = `Prepared ${layout.buildDir}: ${start} of ${runList.length} stage layers reused${start < runList.length ? `, running from ${runList[start]}` : ''}`;
-      },
-    },
-    {
-      title: `OS image phase: ${plan.os.name} (${phaseSummary(runList.length, phase.stages.length, description.unwritten.length)}${layered ? ', on layers' : ''})`,
-      steps: [
-        {
-          title: `configure (${configured.length} stages with config.sh)`,
-          run: async (_c2, task) => {
-            for (const stage of configured) await runStage(runner!, group, stage, 'config', task, ui);
-          },
-        },
-        ...runList.map((stage, index): Step<SessionCtx> => ({
-          title: stage,
-          skip: () => (!written.has(stage) ? 'not written yet' : index < start ? `layer reused (${chain!.keys[index]!.slice(0, 12)})` : false),
-          // the tree's timer shows the time; the duration report has it to 0.1 s
-          run: (_c2, task) => applyStage(index, task),
-        })),
-      ],
+      title: `OS image phase: ${plan.os.name} (${stages.summary})`,
+      steps: [stages.configure, ...stages.apply],
     },
     {
       title: `Archive the chroot${partialNote}`,
-      skip: () => (archive ? false : `stopped after ${selected[selected.length - 1]}; pass --out FILE to get the partial chroot`),
+      skip: () => (archive ? false : `stopped after ${last}; pass --out FILE to get the partial chroot`),
       run: async (_c, task) => {
-        await runner!.releaseMounts();
-        if (chain) await chain.view(untilIndex + 1);
-        await runner!.archiveChroot(remoteImage);
+        const chain = stages.chain();
+        await stages.runner()!.releaseMounts();
+        if (chain) await chain.view(stages.runList.length);
+        await stages.runner()!.archiveChroot(remoteImage);
         if (chain) {
           await chain.unmount();
           const pruned = await chain.prune(request.layers!.maxMiB);
@@ -237,7 +192,7 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
   return {
     steps,
     buildDir: layout.buildDir,
-    result: () => ({ ...(fetched ? { out, ...fetched } : {}), records: runner?.records ?? [], logDir, skipped: [...description.unwritten], partial: !complete }),
+    result: () => ({ ...(fetched ? { out, ...fetched } : {}), records: stages.records(), logDir, skipped: [...description.unwritten], partial: !complete }),
   };
 }
 

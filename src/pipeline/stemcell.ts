@@ -16,17 +16,14 @@ import { UsageError } from '../util/errors.js';
 import { builderCommit } from '../util/git-commit.js';
 import { packageRoot } from '../util/paths.js';
 import { version as stemforgeVersion } from '../util/version.js';
-import { fetchArtifact, keptAsItIs, phaseSummary, runLogDir, runStage, sendInput, type RunUi, type StageTaskHandle } from './common.js';
+import { fetchArtifact, runLogDir, sendInput, type RunUi } from './common.js';
 import { runSession, type SessionCtx } from './session.js';
 import { withSteps, type Step } from './steps.js';
-import { builderTree } from './artifact-cache.js';
-import { LayerChain, layerKeys } from './layers.js';
-import { StageReads } from './stage-reads.js';
-import { keyedSettings } from '../cache/keys.js';
 import { buildLayout, type BuildLayout } from './layout.js';
-import { osSettingsInput, renderSettings, stemcellSettings } from './settings-file.js';
+import { osSettingsInput, stemcellSettings } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
-import { StageRunner, type StageRecord } from './stage-runner.js';
+import { checkWritten, stagePhase } from './stage-phase.js';
+import type { StageRecord } from './stage-runner.js';
 
 export type AgentSource = { file: string } | { url: string; sha256: string };
 
@@ -175,136 +172,102 @@ export interface StemcellPhase {
   built(): BuiltStemcell[];
 }
 
+interface StemcellBuild {
+  /** the infrastructure's group of steps */
+  step: Step<SessionCtx>;
+  /** the stemcell, with out/sha256/bytes once fetched */
+  built: BuiltStemcell;
+  complete: boolean;
+  records(): StageRecord[];
+  buildDir: string;
+}
+
+/** One infrastructure's build: the shared stage steps, then stemcell.MF, the tarball and its fetch. */
+function stemcellBuild(request: StemcellRequest, ui: RunUi, logDir: string, plan: StemcellPlan, planned: PlannedStemcell, commit: string, inputs: () => Inputs): StemcellBuild {
+  const layout: BuildLayout = buildLayout(request.buildRoot, buildName(plan));
+  const [buildPhase, packPhase] = plan.phases as [StemcellPlan['phases'][0], StemcellPlan['phases'][0]];
+  const complete = packPhase.selected.at(-1) === packPhase.stages.at(-1);
+  const selectedAll = [...buildPhase.selected, ...packPhase.selected];
+  const built: BuiltStemcell = { infrastructure: plan.infrastructure.name, diskFormat: plan.diskFormat, name: planned.name };
+  const staging = posix.join(layout.workDir, 'stemcell');
+  const outDir = resolve(request.outDir);
+  const layered = request.layers !== undefined;
+  const stages = stagePhase({
+    group: plan.infrastructure.name,
+    layout,
+    logDir: join(logDir, plan.infrastructure.name),
+    stages: [...buildPhase.stages, ...packPhase.stages],
+    selected: selectedAll,
+    files: planned.phases.flatMap((p) => p.stages),
+    resumeFrom: request.resumeFrom,
+    layers: request.layers,
+    stageEnv: request.stageEnv,
+    ui,
+    settings: () => stemcellSettings({
+      ...osSettingsInput(plan.os, request, stemforgeVersion),
+      infrastructure: plan.infrastructure,
+      diskFormat: plan.diskFormat,
+      version: request.version,
+      osImageTgz: inputs().osImageRemote,
+      agent: inputs().agentRemote,
+      blobstoreClis: request.blobstoreClis,
+      builderCommit: commit,
+    }),
+    layerBase: () => ({ phase: 'stemcell', osImage: inputs().osImageSha256 }),
+    // the stemcell's files folder: in place once, on layers in the first layer that needs it
+    afterPrepare: async (machine) => void (layered || (await runChecked(machine, ['mkdir', '-p', '--', staging], { sudo: true }))),
+    onLayer: async (machine) => void (await runChecked(machine, ['mkdir', '-p', '--', staging], { sudo: true })),
+  });
+  const pack: Step<SessionCtx> = {
+    title: `Write stemcell.MF and pack ${planned.file}`,
+    skip: () => (complete ? false : `stopped after ${selectedAll.at(-1)}: no stemcell`),
+    run: async (c) => {
+      // over every layer, on a scratch layer: the stemcell.MF and the tarball are not kept
+      await stages.chain()?.scratch();
+      const sha1 = (await runChecked(c.machine!, ['sha1sum', '--', posix.join(staging, 'image')], { sudo: true })).split(/\s+/)[0]!;
+      const manifest = buildManifest({ os: plan.os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }, request.version, sha1, {
+        stemforge_version: stemforgeVersion,
+        stemforge_commit: commit,
+        agent_sha256: inputs().agentRemote.sha256,
+        blobstore_clis: request.blobstoreClis ? 'installed' : 'skipped (--skip-blobstore-clis)',
+      });
+      await c.machine!.sendFile(Buffer.from(renderManifest(manifest)), posix.join(staging, 'stemcell.MF'), { sudo: true, mode: 0o644 });
+      const script = posix.join(layout.builderDir, 'stages', 'lib', 'stemcell-tarball.bash');
+      await runChecked(c.machine!, ['bash', script, staging, posix.join(layout.workDir, planned.file)], { sudo: true });
+    },
+  };
+  const fetch: Step<SessionCtx, BuiltStemcell> = {
+    title: `Fetch ${planned.file} to ${outDir}`,
+    skip: () => (complete ? false : 'no stemcell: the stage list was cut short'),
+    run: async (c, task) => {
+      const out = join(outDir, planned.file);
+      const fetched = await fetchArtifact(c.machine!, posix.join(layout.workDir, planned.file), out, 'the stemcell');
+      Object.assign(built, { out, ...fetched });
+      ui.emit?.({ type: 'artifact', kind: 'stemcell', path: out, ...fetched });
+      const chain = stages.chain();
+      if (chain) {
+        await chain.drop();
+        await chain.prune(request.layers!.maxMiB);
+      }
+      task.title = `Fetched ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
+      return built;
+    },
+  };
+  const step: Step<SessionCtx> = {
+    title: `${planned.name} ${request.version} (${stages.summary})`,
+    steps: [stages.prepare, stages.configure, ...stages.apply, pack, fetch],
+  };
+  return { step, built, complete, records: stages.records, buildDir: layout.buildDir };
+}
+
 export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: string): StemcellPhase {
   const description = describeStemcell(request);
-  const stemcellPlans = plans(request);
   const unwritten = [...new Set(description.stemcells.flatMap((s) => s.unwritten))];
-  if (unwritten.length > 0 && !request.allowUnwritten) {
-    throw new UsageError(
-      `${unwritten.length} selected stage(s) are not written yet: ${unwritten.join(', ')}. ` +
-        'Pass --allow-unwritten to build without them (they are skipped and listed), or stop earlier with --until STAGE.',
-    );
-  }
-  const outDir = resolve(request.outDir);
-  const stageEnv = { LANG: 'C.UTF-8', ...request.stageEnv };
-  const commit = builderCommit(packageRoot);
+  checkWritten(unwritten, request.allowUnwritten);
   const inputs = inputsDir(request.buildRoot);
-  const runners: StageRunner[] = [];
+  const commit = builderCommit(packageRoot);
   let sent: Inputs | undefined;
-
-  const stemcellTasks = stemcellPlans.map((plan, index) => {
-    const planned = description.stemcells[index]!;
-    const layout: BuildLayout = buildLayout(request.buildRoot, buildName(plan));
-    const [buildPhase, packPhase] = plan.phases as [StemcellPlan['phases'][0], StemcellPlan['phases'][0]];
-    const complete = packPhase.selected.at(-1) === packPhase.stages.at(-1);
-    const allStages = [...buildPhase.stages, ...packPhase.stages];
-    const selectedAll = [...buildPhase.selected, ...packPhase.selected];
-    // with layers every stage up to --until is in the tree: those whose layer is reused show as skipped
-    const layered = request.layers !== undefined;
-    const runList = layered ? allStages.slice(0, allStages.indexOf(selectedAll.at(-1)!) + 1) : selectedAll;
-    const stageInfo = planned.phases.flatMap((p) => p.stages).filter((s) => runList.includes(s.name));
-    const written = new Set(stageInfo.filter((s) => s.written).map((s) => s.name));
-    const configured = stageInfo.filter((s) => s.written && s.hasConfig).map((s) => s.name);
-    const built: BuiltStemcell = { infrastructure: plan.infrastructure.name, diskFormat: plan.diskFormat, name: planned.name };
-    const group = plan.infrastructure.name;
-    const staging = posix.join(layout.workDir, 'stemcell');
-    let chain: LayerChain | undefined;
-    let start = 0;
-    const applyStage = async (c: SessionCtx, i: number, task: StageTaskHandle): Promise<void> => {
-      const stage = runList[i]!;
-      const runner = runners[index]!;
-      if (!chain) return void (await runStage(runner, group, stage, 'apply', task, ui));
-      const layers = chain;
-      const layerUi: RunUi = { ...ui, beforeRetry: async () => { await ui.beforeRetry?.(); await layers.reset(i); } };
-      await layers.run(i, async () => {
-        // the stemcell's files folder, in the first layer that needs it
-        await runChecked(c.machine!, ['mkdir', '-p', '--', staging], { sudo: true });
-        return runStage(runner, group, stage, 'apply', task, layerUi);
-      });
-    };
-    const step: Step<SessionCtx> = {
-      title: `${planned.name} ${request.version} (${phaseSummary(runList.length, allStages.length, planned.unwritten.length)}${layered ? ', on layers' : ''})`,
-      steps: [
-            {
-              title: request.resumeFrom && !layered ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
-              undo: `release the mounts below ${layout.buildDir}`,
-              cleanup: async (outcome) => {
-                if (runners[index] && !keptAsItIs(outcome)) await runners[index].releaseMounts();
-              },
-              run: async (c, task) => {
-                const runner = new StageRunner(c.machine!, layout, join(logDir, plan.infrastructure.name), stageEnv, plan.infrastructure.name);
-                runners[index] = runner;
-                // with layers the work folder is rebuilt from them: nothing of the last build folder is needed
-                await runner.prepare({ resume: !!request.resumeFrom && !layered });
-                if (!layered) await runChecked(c.machine!, ['mkdir', '-p', '--', staging], { sudo: true });
-                const settings = stemcellSettings({
-                  ...osSettingsInput(plan.os, request, stemforgeVersion),
-                  infrastructure: plan.infrastructure,
-                  diskFormat: plan.diskFormat,
-                  version: request.version,
-                  osImageTgz: sent!.osImageRemote,
-                  agent: sent!.agentRemote,
-                  blobstoreClis: request.blobstoreClis,
-                  builderCommit: commit,
-                });
-                await runner.writeSettings(renderSettings(settings));
-                if (!layered) return;
-                const base = { phase: 'stemcell', osImage: sent!.osImageSha256 };
-                chain = new LayerChain(c.machine!, layout, allStages, layerKeys(base, allStages, await builderTree(), keyedSettings(settings), new StageReads()));
-                const reusable = await chain.probe();
-                const from = request.resumeFrom ? allStages.indexOf(request.resumeFrom) : Number.POSITIVE_INFINITY;
-                start = Math.min(reusable, from, runList.length);
-                task.title = `Prepared ${layout.buildDir}: ${start} of ${runList.length} stage layers reused${start < runList.length ? `, running from ${runList[start]}` : ''}`;
-              },
-            },
-            {
-              title: `configure (${configured.length} stages with config.sh)`,
-              run: async (_c, task) => {
-                for (const stage of configured) await runStage(runners[index]!, group, stage, 'config', task, ui);
-              },
-            },
-            ...runList.map((stage, i): Step<SessionCtx> => ({
-              title: stage,
-              skip: () => (!written.has(stage) ? 'not written yet' : i < start ? `layer reused (${chain!.keys[i]!.slice(0, 12)})` : false),
-              run: (c, task) => applyStage(c, i, task),
-            })),
-            {
-              title: `Write stemcell.MF and pack ${planned.file}`,
-              skip: () => (complete ? false : `stopped after ${selectedAll.at(-1)}: no stemcell`),
-              run: async (c) => {
-                // over every layer, on a scratch layer: the stemcell.MF and the tarball are not kept
-                if (chain) await chain.scratch();
-                const sha1 = (await runChecked(c.machine!, ['sha1sum', '--', posix.join(staging, 'image')], { sudo: true })).split(/\s+/)[0]!;
-                const manifest = buildManifest({ os: plan.os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }, request.version, sha1, {
-                  stemforge_version: stemforgeVersion,
-                  stemforge_commit: commit,
-                  agent_sha256: sent!.agentRemote.sha256,
-                  blobstore_clis: request.blobstoreClis ? 'installed' : 'skipped (--skip-blobstore-clis)',
-                });
-                await c.machine!.sendFile(Buffer.from(renderManifest(manifest)), posix.join(staging, 'stemcell.MF'), { sudo: true, mode: 0o644 });
-                const script = posix.join(layout.builderDir, 'stages', 'lib', 'stemcell-tarball.bash');
-                await runChecked(c.machine!, ['bash', script, staging, posix.join(layout.workDir, planned.file)], { sudo: true });
-              },
-            },
-            {
-              title: `Fetch ${planned.file} to ${outDir}`,
-              skip: () => (complete ? false : 'no stemcell: the stage list was cut short'),
-              run: async (c, task) => {
-                const out = join(outDir, planned.file);
-                const fetched = await fetchArtifact(c.machine!, posix.join(layout.workDir, planned.file), out, 'the stemcell');
-                Object.assign(built, { out, ...fetched });
-                ui.emit?.({ type: 'artifact', kind: 'stemcell', path: out, ...fetched });
-                if (chain) {
-                  await chain.drop();
-                  await chain.prune(request.layers!.maxMiB);
-                }
-                task.title = `Fetched ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
-              },
-            },
-      ],
-    };
-    return { step, built, complete };
-  });
+  const builds = plans(request).map((plan, index) => stemcellBuild(request, ui, logDir, plan, description.stemcells[index]!, commit, () => sent!));
 
   const steps: Step<SessionCtx, any>[] = [
     {
@@ -329,19 +292,19 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
         return sent;
       },
     },
-    ...stemcellTasks.map((t) => t.step),
+    ...builds.map((t) => t.step),
   ];
 
   return {
     steps,
-    buildDirs: stemcellPlans.map((plan) => buildLayout(request.buildRoot, buildName(plan)).buildDir),
-    built: () => stemcellTasks.map((t) => t.built).filter((b) => b.out !== undefined),
+    buildDirs: builds.map((t) => t.buildDir),
+    built: () => builds.map((t) => t.built).filter((b) => b.out !== undefined),
     result: () => ({
-      stemcells: stemcellTasks.map((t) => t.built),
-      records: runners.flatMap((r) => r?.records ?? []),
+      stemcells: builds.map((t) => t.built),
+      records: builds.flatMap((t) => t.records()),
       logDir,
       skipped: unwritten,
-      partial: stemcellTasks.some((t) => !t.complete),
+      partial: builds.some((t) => !t.complete),
     }),
   };
 }
