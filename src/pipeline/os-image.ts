@@ -15,7 +15,7 @@ import { fetchArtifact, runLogDir, sendInput, type RunUi } from './common.js';
 import { checkWritten, stagePhase } from './stage-phase.js';
 import { runSession, type SessionCtx } from './session.js';
 import { withSteps, type Step } from './steps.js';
-import { describeHit, handOut, lookupOsImage, osImageKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
+import { describeHit, osImageThroughCache, type CacheOptions } from './artifact-cache.js';
 import { ArtifactCache } from '../cache/store.js';
 
 export type { RunUi } from './common.js';
@@ -204,29 +204,16 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
   // the cache holds whole images only: a resumed or cut-short run neither reads nor fills it
   const cache = options?.enabled && whole && request.out ? new ArtifactCache(options.dir) : undefined;
   return withSteps({ renderer: ui.renderer, signal: ui.signal, emit: ui.emit }, async (run) => {
-    let key: CacheKey | undefined;
-    if (cache && options) {
-      key = await osImageKey(request, describeSpec(request.machine));
-      const policy = { maxAgeDays: request.buildTime ? undefined : options.osImageMaxAgeDays, refresh: options.refreshOsImage };
-      const found = await lookupOsImage(cache, key, options, policy, ui.emit);
-      if (found.release) run.defer(`release the cache's lock of the ${key.label} OS image`, found.release);
-      if (found.entry) {
-        const out = resolve(request.out!);
-        await handOut(cache, found.entry, out);
-        return { out, sha256: found.entry.digest, bytes: found.entry.size, records: [], logDir, skipped: [], partial: false, cached: describeHit(found.entry) };
-      }
+    const out = request.out ? resolve(request.out) : undefined;
+    const cached = cache && options && out
+      ? await osImageThroughCache(run, cache, options, request, { machine: describeSpec(request.machine), out, refresh: options.refreshOsImage, emit: ui.emit })
+      : undefined;
+    if (cached?.entry) {
+      const entry = cached.entry;
+      return { out, sha256: entry.digest, bytes: entry.size, records: [], logDir, skipped: [], partial: false, cached: describeHit(entry) };
     }
     const phase = osImagePhase(request, ui, logDir);
-    const storeStep: Step<SessionCtx>[] = cache && key
-      ? [{
-          title: 'Store the OS image in the cache',
-          run: async (_c, task) => {
-            const entry = await store(cache, key!, 'os-image', resolve(request.out!), phase.result().sha256);
-            task.title = `Stored the OS image in the cache (key ${entry.key.slice(0, 12)}…)`;
-          },
-        }]
-      : [];
-    await runSession(run, request, ui, logDir, [...phase.steps, ...storeStep]);
+    await runSession(run, request, ui, logDir, [...phase.steps, ...(cached ? [cached.store(() => phase.result().sha256)] : [])]);
     return phase.result();
   });
 }
