@@ -253,7 +253,10 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     });
     process.stderr.write(`run log: ${logDir}/run.log\n`);
     if (stopped === 'keep') process.stderr.write(`kept as it is: open a shell with ${shell}\n`);
-    if (stopped === 'cleanup') process.stderr.write("cleaned up: this build's folders on the build machine are gone; the next build starts fresh\n");
+    if (stopped === 'cleanup' && (err as StoppedAfterFailure).cleanedUp)
+      process.stderr.write("cleaned up: this build's folders on the build machine are gone; the next build starts fresh\n");
+    else if (stopped === 'cleanup')
+      process.stderr.write("not cleaned up: removing this build's folders failed (see the warning above); the next build starts fresh all the same\n");
     emit?.({ type: 'result', ok: false, error: err instanceof Error ? err.message : String(err), exitCode: code, runLog: `${logDir}/run.log` });
     onExit(signal.aborted ? exitCodes.interrupted : code);
   }

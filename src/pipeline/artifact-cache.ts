@@ -13,6 +13,7 @@ import { builderFolders, packageRoot } from '../util/paths.js';
 import { version } from '../util/version.js';
 import type { RunEvent } from './common.js';
 import { osImageSettings, osSettingsInput, stemcellSettings, type MonitSource } from './settings-file.js';
+import type { Step, StepRun } from './steps.js';
 
 export interface CacheOptions {
   dir: string;
@@ -192,4 +193,51 @@ export async function lookupOsImage(
     release = undefined;
   }
   return { ...found, release };
+}
+
+export interface CachedOsImage {
+  key: CacheKey;
+  /** a hit, handed out to `out` already */
+  entry?: CacheEntry;
+  /** on a miss, the step that stores the image the run built at `out` (its sha256 when the fetch computed it) and frees the key's lock */
+  store(sha256: () => string | undefined): Step<object>;
+}
+
+/**
+ * The OS image through the cache, for `os-image` and `build` alike: look it up (rebuilt when
+ * older than the bound, unless BUILD_TIME pins a snapshot); a hit is handed out to `out`; a
+ * miss holds the key's lock until the store step has stored the image, or else until `run`
+ * ends (one of its cleanups).
+ */
+export async function osImageThroughCache(
+  run: StepRun,
+  cache: ArtifactCache,
+  options: CacheOptions,
+  request: OsKeyRequest,
+  at: { machine: string; out: string; refresh: boolean; emit?: (e: RunEvent) => void },
+): Promise<CachedOsImage> {
+  const key = await osImageKey(request, at.machine);
+  const policy = { maxAgeDays: request.buildTime ? undefined : options.osImageMaxAgeDays, refresh: at.refresh };
+  const looked = await lookupOsImage(cache, key, options, policy, at.emit);
+  let release = looked.release;
+  const unlock = (): void => {
+    const held = release;
+    release = undefined;
+    held?.();
+  };
+  if (release) run.defer(`release the cache's lock of the ${key.label} OS image`, unlock);
+  if (looked.entry) await handOut(cache, looked.entry, at.out);
+  return {
+    key,
+    entry: looked.entry,
+    store: (sha256) => ({
+      title: 'Store the OS image in the cache',
+      run: async (_c, task) => {
+        const entry = await store(cache, key, 'os-image', at.out, sha256());
+        // stored: a build of the same image waiting for the lock finds it now, not when this run ends
+        unlock();
+        task.title = `Stored the OS image in the cache (key ${entry.key.slice(0, 12)}…)`;
+      },
+    }),
+  };
 }

@@ -4,23 +4,23 @@
 // `os-image` and `stemcell` run, so a later phase (or a cache in front of one) slots in here.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Listr, type ListrTask } from 'listr2';
 import { agentPin } from '../catalog/pins.js';
+import type { OperatingSystem } from '../catalog/operating-systems.js';
 import { findOperatingSystem, planOsImage, planStemcell, type StemcellPlan } from '../catalog/planner.js';
 import { ArtifactCache } from '../cache/store.js';
 import { describeSpec } from '../machine/spec.js';
 import { stemcellFileName, stemcellName } from '../stemcell/naming.js';
 import { sha256File } from '../stemcell/os-image-file.js';
-import { describeHit, handOut, lookup, lookupOsImage, osImageKey, stemcellKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
+import { describeHit, handOut, lookup, osImageThroughCache, stemcellKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
 import { runChecked } from '../machine/machine.js';
 import { HintedError, UsageError } from '../util/errors.js';
 import { StoppedAfterFailure, type RunEvent, type RunUi } from './common.js';
 import { osImagePhase, type OsImageRequest } from './os-image.js';
 import { RunLog } from './run-log.js';
-import { sessionTasks, syncTo, type SessionCtx } from './session.js';
+import { sessionSteps, syncTo, type SessionCtx } from './session.js';
+import { withSteps, type AnyStep, type Step } from './steps.js';
 import type { StageRecord } from './stage-runner.js';
 import { stemcellPhase, type AgentSource, type BuiltStemcell, type StemcellRequest } from './stemcell.js';
-import { createTaskList } from './ui.js';
 
 export interface PreflightReport {
   ok: boolean;
@@ -78,68 +78,106 @@ export function resumePhase(request: Pick<BuildRequest, 'os' | 'iaas' | 'diskFor
   );
 }
 
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-/** Time the tree's top-level tasks into the event stream. */
-function withEvents<Ctx>(tasks: ListrTask<Ctx>[], emit: (e: RunEvent) => void): ListrTask<Ctx>[] {
-  type Wrapper = Parameters<ListrTask<Ctx>['task']>[1];
-  return tasks.map((t) => ({
-    ...t,
-    skip: async (ctx: Ctx) => {
-      const skip = typeof t.skip === 'function' ? await t.skip(ctx) : (t.skip ?? false);
-      if (skip) emit({ type: 'task', title: String(t.title), state: 'skipped', reason: typeof skip === 'string' ? skip : undefined });
-      return skip;
-    },
-    task: async (ctx: Ctx, wrapper: Wrapper) => {
-      const title = String(t.title);
-      const started = Date.now();
-      const done = (err?: unknown): void =>
-        emit(
-          err === undefined
-            ? { type: 'task', title, state: 'completed', seconds: (Date.now() - started) / 1000 }
-            : { type: 'task', title, state: 'failed', seconds: (Date.now() - started) / 1000, reason: errorText(err) },
-        );
-      emit({ type: 'task', title, state: 'started' });
-      try {
-        // unknown: listr2 types a task's result (and a list's context) as any
-        const out: unknown = await t.task(ctx, wrapper);
-        if (out instanceof Listr) {
-          // a group: listr2 runs the returned list after this function returns, so the group ends when its run does
-          const run = out.run.bind(out);
-          out.run = async (c?: Ctx) => {
-            try {
-              const r: unknown = await run(c);
-              done();
-              return r;
-            } catch (err) {
-              done(err);
-              throw err;
-            }
-          };
-          return out;
-        }
-        done();
-        return out;
-      } catch (err) {
-        done(err);
-        throw err;
-      }
-    },
-  }));
-}
-
 /** The agent's sha256, for the stemcell key: a local file's digest, a URL's given one, or the pin's. */
 async function agentDigest(agent: AgentSource | undefined): Promise<string> {
   if (!agent) return agentPin.sha256;
   return 'file' in agent ? sha256File(agent.file) : agent.sha256;
 }
 
+interface StemcellCache {
+  /** look every stemcell up; a hit is handed out to the output folder */
+  lookUp(cache: ArtifactCache, options: CacheOptions, osDigest: string, emit: (e: RunEvent) => void): Promise<{ built: BuiltStemcell; note: string }[]>;
+  /** the step that stores the stemcells the run built */
+  store(cache: ArtifactCache, built: () => BuiltStemcell[], osDigest: () => Promise<string>): Step<SessionCtx>;
+}
+
+/** The stemcells' side of the cache: their keys (they need the OS image's digest), the lookups, and the store step. */
+function stemcellCache(request: BuildRequest, os: OperatingSystem, machine: string): StemcellCache {
+  const plans = request.iaas.map((iaas) => planStemcell({ os: os.name, iaas, diskFormat: request.diskFormat, hypervisor: request.hypervisor }));
+  const fileOf = (plan: StemcellPlan): string => stemcellFileName({ os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }, request.version);
+  let agentSha: Promise<string> | undefined;
+  const keyOf = async (plan: StemcellPlan, osDigest: string): Promise<CacheKey> =>
+    stemcellKey({ ...request, agentSha256: await (agentSha ??= agentDigest(request.agent)) }, plan, osDigest, fileOf(plan), machine);
+  return {
+    async lookUp(
+      cache: ArtifactCache,
+      options: CacheOptions,
+      osDigest: string,
+      emit: (e: RunEvent) => void,
+    ): Promise<{ built: BuiltStemcell; note: string }[]> {
+      const hits: { built: BuiltStemcell; note: string }[] = [];
+      for (const plan of plans) {
+        const key = await keyOf(plan, osDigest);
+        const found = await lookup(cache, key, options);
+        emit({ type: 'cache', artifact: 'stemcell', label: key.label, key: key.key, hit: !!found.entry, why: found.why });
+        if (!found.entry) continue;
+        const out = join(resolve(request.outDir), fileOf(plan));
+        await handOut(cache, found.entry, out);
+        const name = stemcellName({ os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat });
+        hits.push({
+          built: { infrastructure: plan.infrastructure.name, diskFormat: plan.diskFormat, name, out, sha256: found.entry.digest, bytes: found.entry.size },
+          note: describeHit(found.entry),
+        });
+        emit({ type: 'artifact', kind: 'stemcell', path: out, sha256: found.entry.digest, bytes: found.entry.size });
+      }
+      return hits;
+    },
+    store: (cache: ArtifactCache, built: () => BuiltStemcell[], osDigest: () => Promise<string>): Step<SessionCtx> => ({
+      title: 'Store the stemcells in the cache',
+      run: async (_c, task) => {
+        const digest = await osDigest();
+        let stored = 0;
+        for (const s of built()) {
+          const plan = plans.find((p) => p.infrastructure.name === s.infrastructure)!;
+          await store(cache, await keyOf(plan, digest), 'stemcell', s.out!, s.sha256);
+          stored += 1;
+        }
+        task.title = `Stored ${stored} stemcell(s) in the cache`;
+      },
+    }),
+  };
+}
+
+/** The doctor's checks as the tree's first step: blocking ones stop the build before anything else. */
+function preflightStep(preflight: () => Promise<PreflightReport>, runLog: RunLog): Step<SessionCtx> {
+  return {
+    title: 'Check this machine (stemforge doctor)',
+    run: async (_c, task) => {
+      const report = await preflight();
+      for (const line of report.lines) runLog.write({ type: 'note', text: line });
+      if (!report.ok)
+        throw new HintedError(
+          `this machine cannot build yet:\n${report.blocking.join('\n')}`,
+          'fix the checks above; `stemforge doctor` shows the full report (--skip-doctor skips the checks)',
+        );
+      task.title = `Check this machine (${report.lines.length} checks passed${report.lines.some((l) => l.startsWith('[!]')) ? ', with warnings' : ''})`;
+    },
+  };
+}
+
+/**
+ * Unseen, after the session: the user's "clean up" after a failed stage removes the build's
+ * folders. Its place in the order makes it run after the phases released their mounts and
+ * before the connection closes.
+ */
+function removeOnCleanup(dirs: string[], runLog: RunLog): Step<SessionCtx> {
+  return {
+    undo: `remove this build's folders on the build machine (${dirs.join(', ')})`,
+    cleanup: async (outcome, c) => {
+      if (outcome.state === 'succeeded' || !(outcome.error instanceof StoppedAfterFailure) || outcome.error.decision !== 'cleanup' || !c.machine) return;
+      await runChecked(c.machine, ['rm', '-rf', '--one-file-system', '--', ...dirs], { sudo: true });
+      runLog.write({ type: 'note', text: `cleaned up: removed ${dirs.join(', ')}` });
+      outcome.error.cleanedUp = true;
+    },
+  };
+}
+
 export async function build(request: BuildRequest, ui: RunUi, logDir: string): Promise<BuildResult> {
   const os = findOperatingSystem(request.os);
   const phase = resumePhase(request);
   const imagePath = request.osImage ? resolve(request.osImage) : osImagePath(request.outDir, os.name);
-  let reuse = !!request.osImage || phase === 'stemcell';
-  if (reuse && !existsSync(imagePath)) {
+  const given = !!request.osImage || phase === 'stemcell';
+  if (given && !existsSync(imagePath)) {
     throw new UsageError(
       request.osImage
         ? `--os-image ${request.osImage}: no such file`
@@ -155,66 +193,37 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
   // a retried stage runs what is in the checkout now: the user may have just fixed it
   const phaseUi: RunUi = { ...ui, emit, beforeRetry: async () => void (ctx.machine && (await syncTo(ctx.machine, request.buildRoot))) };
   const machineLabel = describeSpec(request.machine);
-  const cacheOptions = request.cache;
-  const cache = cacheOptions?.enabled ? new ArtifactCache(cacheOptions.dir) : undefined;
-  const locks: (() => void)[] = [];
+  const cacheOptions = request.cache?.enabled ? request.cache : undefined;
+  const cache = cacheOptions ? new ArtifactCache(cacheOptions.dir) : undefined;
+  const stemcells = stemcellCache(request, os, machineLabel);
 
-  try {
-    // --- the OS image: given, cached, or built (and then stored)
-    let osSkip = reuse ? `reusing ${imagePath}` : '';
-    let osKey: CacheKey | undefined;
-    let osDigest: string | undefined;
-    if (!reuse && cache && cacheOptions) {
-      osKey = await osImageKey(request, machineLabel);
-      const policy = {
-        maxAgeDays: request.buildTime ? undefined : cacheOptions.osImageMaxAgeDays,
-        refresh: cacheOptions.refreshOsImage || phase === 'os-image',
-      };
-      const found = await lookupOsImage(cache, osKey, cacheOptions, policy, emit);
-      if (found.release) locks.push(found.release);
-      if (found.entry) {
-        await handOut(cache, found.entry, imagePath);
-        reuse = true;
-        osDigest = found.entry.digest;
-        osSkip = `${describeHit(found.entry)} → ${imagePath}`;
-      }
-    }
+  return withSteps({ renderer: ui.renderer, signal: ui.signal, emit, taskEvents: true }, async (run) => {
+    // --- the OS image: given, cached, or built by the os-image phase (and then stored)
+    const cachedOs =
+      !given && cache && cacheOptions
+        ? await osImageThroughCache(run, cache, cacheOptions, request, {
+            machine: machineLabel,
+            out: imagePath,
+            refresh: cacheOptions.refreshOsImage || phase === 'os-image',
+            emit,
+          })
+        : undefined;
+    const reuse = given || !!cachedOs?.entry;
+    const osSkip = cachedOs?.entry ? `${describeHit(cachedOs.entry)} → ${imagePath}` : `reusing ${imagePath}`;
+    let osDigest = cachedOs?.entry?.digest;
 
     // --- stemcells: with a known OS image each may be cached already
-    const agentSha = await agentDigest(request.agent);
-    const keyRequest = { ...request, agentSha256: agentSha };
-    const plans = request.iaas.map((iaas) => planStemcell({ os: os.name, iaas, diskFormat: request.diskFormat, hypervisor: request.hypervisor }));
-    const fileOf = (plan: StemcellPlan): string => stemcellFileName({ os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }, request.version);
-    const cached: BuiltStemcell[] = [];
-    const cachedNotes = new Map<string, string>();
-    if (reuse && cache && cacheOptions && phase !== 'stemcell') {
-      osDigest ??= await sha256File(imagePath);
-      for (const plan of plans) {
-        const key = await stemcellKey(keyRequest, plan, osDigest, fileOf(plan), machineLabel);
-        const found = await lookup(cache, key, cacheOptions);
-        emit({ type: 'cache', artifact: 'stemcell', label: key.label, key: key.key, hit: !!found.entry, why: found.why });
-        if (!found.entry) continue;
-        const out = join(resolve(request.outDir), fileOf(plan));
-        await handOut(cache, found.entry, out);
-        cached.push({
-          infrastructure: plan.infrastructure.name,
-          diskFormat: plan.diskFormat,
-          name: stemcellName({ os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }),
-          out,
-          sha256: found.entry.digest,
-          bytes: found.entry.size,
-        });
-        cachedNotes.set(plan.infrastructure.name, describeHit(found.entry));
-        emit({ type: 'artifact', kind: 'stemcell', path: out, sha256: found.entry.digest, bytes: found.entry.size });
-      }
-    }
-    const toBuild = request.iaas.filter((iaas) => !cachedNotes.has(iaas));
+    const hits =
+      reuse && cache && cacheOptions && phase !== 'stemcell'
+        ? await stemcells.lookUp(cache, cacheOptions, (osDigest ??= await sha256File(imagePath)), emit)
+        : [];
+    const toBuild = request.iaas.filter((iaas) => !hits.some((h) => h.built.infrastructure === iaas));
     const osImage: BuildResult['osImage'] = { path: imagePath, reused: reuse };
     if (toBuild.length === 0) {
       // everything was cached: no machine is needed
-      for (const [iaas, note] of cachedNotes) emit({ type: 'task', title: `stemcell ${iaas}`, state: 'skipped', reason: note });
+      for (const { built, note } of hits) emit({ type: 'task', title: `stemcell ${built.infrastructure}`, state: 'skipped', reason: note });
       if (osDigest) Object.assign(osImage, { sha256: osDigest });
-      return { osImage, stemcells: cached, records: [], logDir, runLog: runLog.path };
+      return { osImage, stemcells: hits.map((h) => h.built), records: [], logDir, runLog: runLog.path };
     }
 
     const osPhase = reuse
@@ -234,92 +243,35 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
     };
     const scPhase = stemcellPhase(stemcellRequest, phaseUi, join(logDir, 'stemcell'));
 
-    const top: ListrTask<SessionCtx>[] = [];
-    if (request.preflight) {
-      const preflight = request.preflight;
-      top.push({
-        title: 'Check this machine (stemforge doctor)',
-        task: async (_c, task) => {
-          const report = await preflight();
-          for (const line of report.lines) runLog.write({ type: 'note', text: line });
-          if (!report.ok)
-            throw new HintedError(
-              `this machine cannot build yet:\n${report.blocking.join('\n')}`,
-              'fix the checks above; `stemforge doctor` shows the full report (--skip-doctor skips the checks)',
-            );
-          task.title = `Check this machine (${report.lines.length} checks passed${report.lines.some((l) => l.startsWith('[!]')) ? ', with warnings' : ''})`;
-        },
-      });
-    }
-    top.push(...sessionTasks<SessionCtx>(request, phaseUi, logDir));
-    if (osPhase) {
-      top.push({
-        title: `OS image ${os.name}${phase === 'os-image' ? ` (resume from ${request.resumeFrom})` : ''}`,
-        task: (_c, task) => task.newListr(osPhase.tasks, { exitOnError: true }),
-      });
-      if (cache && osKey) {
-        const key = osKey;
-        top.push({
-          title: 'Store the OS image in the cache',
-          task: async (_c, task) => {
-            const entry = await store(cache, key, 'os-image', imagePath, osPhase.result.sha256);
-            locks.pop()?.();
-            task.title = `Stored the OS image in the cache (key ${entry.key.slice(0, 12)}…)`;
-          },
-        });
-      }
-    } else {
-      top.push({ title: `OS image ${os.name}`, task: () => undefined, skip: () => osSkip });
-    }
-    for (const [iaas, note] of cachedNotes) top.push({ title: `stemcell ${iaas}`, task: () => undefined, skip: () => note });
-    top.push(...scPhase.tasks);
-    if (cache) {
-      top.push({
-        title: 'Store the stemcells in the cache',
-        task: async (_c, task) => {
-          const digest = osPhase?.result.sha256 ?? osDigest ?? (await sha256File(imagePath));
-          let stored = 0;
-          for (const s of scPhase.built()) {
-            const plan = plans.find((p) => p.infrastructure.name === s.infrastructure)!;
-            await store(cache, await stemcellKey(keyRequest, plan, digest, fileOf(plan), machineLabel), 'stemcell', s.out!, s.sha256);
-            stored += 1;
-          }
-          task.title = `Stored ${stored} stemcell(s) in the cache`;
-        },
-      });
-    }
-
-    const tasks = createTaskList<SessionCtx>(withEvents(top, emit), ui.renderer, ctx);
-    let failure: unknown;
-    try {
-      await tasks.run();
-    } catch (err) {
-      failure = err;
-      throw err;
-    } finally {
-      const keep = failure instanceof StoppedAfterFailure && failure.decision === 'keep';
-      // keep: mounts and build folders stay as they are, for a look by hand
-      if (!keep) {
-        await osPhase?.release();
-        await scPhase.release();
-      }
-      if (failure instanceof StoppedAfterFailure && failure.decision === 'cleanup' && ctx.machine) {
-        const dirs = [...(osPhase ? [osPhase.buildDir] : []), ...scPhase.buildDirs];
-        await runChecked(ctx.machine, ['rm', '-rf', '--one-file-system', '--', ...dirs], { sudo: true }).catch(() => undefined);
-        runLog.write({ type: 'note', text: `cleaned up: removed ${dirs.join(', ')}` });
-      }
-      await ctx.machine?.close().catch(() => undefined);
-    }
-    if (osPhase?.result.sha256) Object.assign(osImage, { sha256: osPhase.result.sha256, bytes: osPhase.result.bytes });
+    const osSteps: AnyStep<SessionCtx>[] = osPhase
+      ? [
+          { title: `OS image ${os.name}${phase === 'os-image' ? ` (resume from ${request.resumeFrom})` : ''}`, steps: osPhase.steps },
+          ...(cachedOs ? [cachedOs.store(() => osPhase.result().sha256)] : []),
+        ]
+      : [{ title: `OS image ${os.name}`, run: () => undefined, skip: () => osSkip }];
+    const osDigestNow = async (): Promise<string> => osPhase?.result().sha256 ?? osDigest ?? (await sha256File(imagePath));
+    await run.run<SessionCtx>(
+      [
+        ...(request.preflight ? [preflightStep(request.preflight, runLog)] : []),
+        ...sessionSteps<SessionCtx>(request, phaseUi, logDir),
+        removeOnCleanup([...(osPhase ? [osPhase.buildDir] : []), ...scPhase.buildDirs], runLog),
+        ...osSteps,
+        ...hits.map(({ built, note }): Step<SessionCtx> => ({ title: `stemcell ${built.infrastructure}`, run: () => undefined, skip: () => note })),
+        ...scPhase.steps,
+        ...(cache ? [stemcells.store(cache, () => scPhase.built(), osDigestNow)] : []),
+      ],
+      ctx,
+    );
+    const osResult = osPhase?.result();
+    if (osResult?.sha256) Object.assign(osImage, { sha256: osResult.sha256, bytes: osResult.bytes });
     else if (osDigest) Object.assign(osImage, { sha256: osDigest });
+    const scResult = scPhase.result();
     return {
       osImage,
-      stemcells: [...cached, ...scPhase.result.stemcells],
-      records: [...(osPhase?.result.records ?? []), ...scPhase.result.records],
+      stemcells: [...hits.map((h) => h.built), ...scResult.stemcells],
+      records: [...(osResult?.records ?? []), ...scResult.records],
       logDir,
       runLog: runLog.path,
     };
-  } finally {
-    for (const release of locks) release();
-  }
+  });
 }

@@ -5,6 +5,7 @@ import { basename, dirname, join, posix } from 'node:path';
 import { runChecked, type Machine } from '../machine/machine.js';
 import { userPaths } from '../util/paths.js';
 import { StageFailure, type StageRecord, type StageRunner, type StageStep } from './stage-runner.js';
+import type { Outcome } from './steps.js';
 import type { RendererChoice } from './ui.js';
 
 /** What to do after a stage failed: run it again, or stop (leaving the build for --resume-from, keeping the machine as it is, or cleaning up). */
@@ -32,6 +33,8 @@ export type RunEvent =
   | { type: 'decision'; stage: string; decision: StageDecision }
   | { type: 'artifact'; kind: 'os-image' | 'stemcell'; path: string; sha256: string; bytes: number }
   | { type: 'cache'; artifact: 'os-image' | 'stemcell'; label: string; key: string; hit: boolean; why: string[] }
+  /** something the run could not undo (a cleanup that failed); the run's result stands */
+  | { type: 'warning'; text: string }
   | { type: 'result'; ok: boolean; [key: string]: unknown };
 
 export interface RunUi {
@@ -55,6 +58,14 @@ export class StoppedAfterFailure extends StageFailure {
   ) {
     super(failure.stage, failure.step, failure.exitCode, failure.logPath, failure.tail, failure.cancelled || interrupted);
   }
+
+  /** with "cleanup": set once the build's folders were removed (a removal that failed leaves it false) */
+  cleanedUp = false;
+}
+
+/** The user chose to keep the build as it is after a failed stage: mounts and build folders stay, for a look by hand. */
+export function keptAsItIs(outcome: Outcome): boolean {
+  return outcome.state !== 'succeeded' && outcome.error instanceof StoppedAfterFailure && outcome.error.decision === 'keep';
 }
 
 /** Run one stage step in a task: its output on the task's line, events, and the failure policy of the run. */

@@ -3,22 +3,20 @@
 // happens, mounts below the build directory are released and the connection closed.
 import { resolve } from 'node:path';
 import { planOsImage, type OsImagePlan } from '../catalog/planner.js';
-import type { ListrTask } from 'listr2';
 import type { SshOptions, VmOptions } from '../machine/open.js';
 import { describeSpec, type MachineSpec } from '../machine/spec.js';
 import { UsageError } from '../util/errors.js';
 import { version } from '../util/version.js';
 import { buildLayout, type BuildLayout } from './layout.js';
-import { monitSourceRemote, osImageSettings, osSettingsInput, renderSettings, type MonitSource } from './settings-file.js';
+import { monitSourceRemote, osImageSettings, osSettingsInput, type MonitSource } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
-import { StageRunner, type StageRecord } from './stage-runner.js';
-import { fetchArtifact, phaseSummary, runLogDir, runStage, sendInput, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
+import type { StageRecord } from './stage-runner.js';
+import { fetchArtifact, runLogDir, sendInput, type RunUi } from './common.js';
+import { checkWritten, stagePhase } from './stage-phase.js';
 import { runSession, type SessionCtx } from './session.js';
-import { builderTree, describeHit, handOut, lookupOsImage, osImageKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
+import { withSteps, type AnyStep } from './steps.js';
+import { describeHit, osImageThroughCache, type CacheOptions } from './artifact-cache.js';
 import { ArtifactCache } from '../cache/store.js';
-import { LayerChain, layerKeys } from './layers.js';
-import { StageReads } from './stage-reads.js';
-import { keyedSettings } from '../cache/keys.js';
 
 export type { RunUi } from './common.js';
 
@@ -80,7 +78,6 @@ export interface OsImageResult {
   records: StageRecord[];
   logDir: string;
   skipped: string[];
-  releasedMounts: string[];
   /** the image stops after an --until stage */
   partial: boolean;
   /** set when the image came from the cache: what was used */
@@ -114,12 +111,11 @@ export function describeOsImage(request: OsImageRequest): OsImageDescription {
   };
 }
 
-/** The OS-image phase's tasks, after the session steps: prepare, configure, stages, archive, fetch. */
+/** The OS-image phase's steps, after the session steps: prepare, configure, stages, archive, fetch. Preparing pushes the release of the mounts below the build directory. */
 export interface OsImagePhase {
-  tasks: ListrTask<SessionCtx>[];
-  result: OsImageResult;
-  /** release mounts below the build directory; what was released */
-  release(): Promise<string[]>;
+  steps: AnyStep<SessionCtx>[];
+  /** what the run made (so far: complete once it has ended) */
+  result(): OsImageResult;
   buildDir: string;
 }
 
@@ -127,108 +123,52 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
   const description = describeOsImage(request);
   const plan = planOsImage(request);
   const phase = plan.phases[0]!;
-  const selected = phase.selected;
-  const complete = selected[selected.length - 1] === phase.stages[phase.stages.length - 1];
-  if (description.unwritten.length > 0 && !request.allowUnwritten) {
-    throw new UsageError(
-      `${description.unwritten.length} selected stage(s) of ${plan.os.name} are not written yet: ${description.unwritten.join(', ')}. ` +
-        'Pass --allow-unwritten to build without them (they are skipped and listed), or stop earlier with --until STAGE.',
-    );
-  }
+  const last = phase.selected.at(-1)!;
+  const complete = last === phase.stages.at(-1);
+  checkWritten(description.unwritten, request.allowUnwritten, plan.os.name);
   if (complete && !request.out) throw new UsageError('--out FILE is required: where to write the OS image');
   // With --until, an image is written only when asked for (--out): a partial one, for inspection.
   const archive = complete || !!request.out;
-  const partialNote = complete ? '' : ` (partial: stopped after ${selected[selected.length - 1]})`;
+  const partialNote = complete ? '' : ` (partial: stopped after ${last})`;
   const out = request.out ? resolve(request.out) : undefined;
-
   const layout: BuildLayout = buildLayout(request.buildRoot, `os-image-${plan.os.name}`);
-  const stageEnv = { LANG: 'C.UTF-8', ...request.stageEnv };
   const remoteImage = `${layout.buildDir}/os-image.tgz`;
-  const result: OsImageResult = { records: [], logDir, skipped: [...description.unwritten], releasedMounts: [], partial: !complete };
-  // with layers every stage up to --until is in the tree: those whose layer is reused show as skipped
-  const layered = request.layers !== undefined;
-  const untilIndex = phase.stages.indexOf(selected[selected.length - 1]!);
-  const runList = layered ? phase.stages.slice(0, untilIndex + 1) : selected;
-  // the description already looked at the builder's files: use its answer
-  const planned = description.phases[0]!.stages.filter((s) => runList.includes(s.name));
-  const written = new Set(planned.filter((s) => s.written).map((s) => s.name));
-  const configured = planned.filter((s) => s.written && s.hasConfig).map((s) => s.name);
-  let runner: StageRunner | undefined;
-  let chain: LayerChain | undefined;
-  /** the first stage that runs; the layers of the ones before it are reused */
-  let start = 0;
-  const group = plan.os.name;
-  const applyStage = async (index: number, task: StageTaskHandle): Promise<void> => {
-    const stage = runList[index]!;
-    if (!chain) return void (await runStage(runner!, group, stage, 'apply', task, ui));
-    const layers = chain;
-    // a retry starts from a fresh layer, not from what the failed attempt left
-    const layerUi: RunUi = {
-      ...ui,
-      beforeRetry: async () => {
-        await ui.beforeRetry?.();
-        await layers.reset(index);
-      },
-    };
-    await layers.run(index, () => runStage(runner!, group, stage, 'apply', task, layerUi));
-  };
-
-  const tasks: ListrTask<SessionCtx>[] = [
-    {
-      title: request.resumeFrom && !layered ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
-      task: async (c, task) => {
-        throwIfAborted(ui.signal);
-        runner = new StageRunner(c.machine!, layout, logDir, stageEnv, plan.os.name);
-        // with layers the chroot is rebuilt from them: nothing of the last build folder is needed
-        await runner.prepare({ resume: !!request.resumeFrom && !layered });
-        if (request.monit) {
-          const sent = await sendInput(c.machine!, request.monit.file, monitSourceRemote(request.buildRoot, request.monit.sha256));
-          task.output = `monit source ${request.monit.file}: ${sent}`;
-        }
-        const settings = settingsFor(request, plan);
-        await runner.writeSettings(renderSettings(settings));
-        if (!layered) return;
-        chain = new LayerChain(
-          c.machine!,
-          layout,
-          phase.stages,
-          layerKeys({ phase: 'os-image' }, phase.stages, await builderTree(), keyedSettings(settings), new StageReads()),
-        );
-        const reusable = await chain.probe();
-        const from = request.resumeFrom ? phase.stages.indexOf(request.resumeFrom) : Number.POSITIVE_INFINITY;
-        start = Math.min(reusable, from, untilIndex + 1);
-        task.title = `Prepared ${layout.buildDir}: ${start} of ${runList.length} stage layers reused${start < runList.length ? `, running from ${runList[start]}` : ''}`;
-      },
+  const stages = stagePhase({
+    group: plan.os.name,
+    layout,
+    logDir,
+    stages: phase.stages,
+    selected: phase.selected,
+    // the description already looked at the builder's files: use its answer
+    files: description.phases[0]!.stages,
+    resumeFrom: request.resumeFrom,
+    layers: request.layers,
+    stageEnv: request.stageEnv,
+    ui,
+    settings: () => settingsFor(request, plan),
+    layerBase: () => ({ phase: 'os-image' }),
+    afterPrepare: async (machine, task) => {
+      if (!request.monit) return;
+      const sent = await sendInput(machine, request.monit.file, monitSourceRemote(request.buildRoot, request.monit.sha256));
+      task.output = `monit source ${request.monit.file}: ${sent}`;
     },
+  });
+  let fetched: { sha256: string; bytes: number } | undefined;
+
+  const steps: AnyStep<SessionCtx>[] = [
+    stages.prepare,
     {
-      title: `OS image phase: ${plan.os.name} (${phaseSummary(runList.length, phase.stages.length, description.unwritten.length)}${layered ? ', on layers' : ''})`,
-      task: (_c, phaseTask) =>
-        phaseTask.newListr<SessionCtx>(
-          [
-            {
-              title: `configure (${configured.length} stages with config.sh)`,
-              task: async (_c2, task) => {
-                for (const stage of configured) await runStage(runner!, group, stage, 'config', task, ui);
-              },
-            },
-            ...runList.map((stage, index) => ({
-              title: stage,
-              skip: () => (!written.has(stage) ? 'not written yet' : index < start ? `layer reused (${chain!.keys[index]!.slice(0, 12)})` : false),
-              // the tree's timer shows the time; the duration report has it to 0.1 s
-              task: (_c2: SessionCtx, task: StageTaskHandle) => applyStage(index, task),
-            })),
-          ],
-          { exitOnError: true },
-        ),
+      title: `OS image phase: ${plan.os.name} (${stages.summary})`,
+      steps: [stages.configure, ...stages.apply],
     },
     {
       title: `Archive the chroot${partialNote}`,
-      skip: () => (archive ? false : `stopped after ${selected[selected.length - 1]}; pass --out FILE to get the partial chroot`),
-      task: async (_c, task) => {
-        throwIfAborted(ui.signal);
-        await runner!.releaseMounts();
-        if (chain) await chain.view(untilIndex + 1);
-        await runner!.archiveChroot(remoteImage);
+      skip: () => (archive ? false : `stopped after ${last}; pass --out FILE to get the partial chroot`),
+      run: async (_c, task) => {
+        const chain = stages.chain();
+        await stages.runner()!.releaseMounts();
+        if (chain) await chain.view(stages.runList.length);
+        await stages.runner()!.archiveChroot(remoteImage);
         if (chain) {
           await chain.unmount();
           const pruned = await chain.prune(request.layers!.maxMiB);
@@ -239,26 +179,20 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
     {
       title: `Fetch the OS image to ${out ?? '-'}`,
       skip: () => (archive ? false : 'no OS image: the stage list was cut short'),
-      task: async (c, task) => {
-        throwIfAborted(ui.signal);
-        const fetched = await fetchArtifact(c.machine!, remoteImage, out!, 'the OS image');
-        Object.assign(result, { out, ...fetched });
-        ui.emit?.({ type: 'artifact', kind: 'os-image', path: out!, ...fetched });
-        task.title = `Fetched the OS image${partialNote} to ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
+      run: async (c, task) => {
+        const image = await fetchArtifact(c.machine!, remoteImage, out!, 'the OS image');
+        ui.emit?.({ type: 'artifact', kind: 'os-image', path: out!, ...image });
+        task.title = `Fetched the OS image${partialNote} to ${out} (${(image.bytes / 1048576).toFixed(1)} MiB, sha256 ${image.sha256.slice(0, 12)}…)`;
+        fetched = image;
+        return image;
       },
     },
   ];
 
   return {
-    tasks,
-    result,
+    steps,
     buildDir: layout.buildDir,
-    release: async () => {
-      if (!runner) return [];
-      result.records = runner.records;
-      result.releasedMounts = await runner.releaseMounts().catch(() => []);
-      return result.releasedMounts;
-    },
+    result: () => ({ ...(fetched ? { out, ...fetched } : {}), records: stages.records(), logDir, skipped: [...description.unwritten], partial: !complete }),
   };
 }
 
@@ -269,46 +203,23 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
   const whole = !request.resumeFrom && !request.until && plan.phases[0]!.selected.length === plan.phases[0]!.stages.length;
   // the cache holds whole images only: a resumed or cut-short run neither reads nor fills it
   const cache = options?.enabled && whole && request.out ? new ArtifactCache(options.dir) : undefined;
-  let key: CacheKey | undefined;
-  let release: (() => void) | undefined;
-  try {
-    if (cache && options) {
-      key = await osImageKey(request, describeSpec(request.machine));
-      const policy = { maxAgeDays: request.buildTime ? undefined : options.osImageMaxAgeDays, refresh: options.refreshOsImage };
-      const found = await lookupOsImage(cache, key, options, policy, ui.emit);
-      release = found.release;
-      if (found.entry) {
-        const out = resolve(request.out!);
-        await handOut(cache, found.entry, out);
-        return {
-          out,
-          sha256: found.entry.digest,
-          bytes: found.entry.size,
-          records: [],
-          logDir,
-          skipped: [],
-          releasedMounts: [],
-          partial: false,
-          cached: describeHit(found.entry),
-        };
-      }
+  return withSteps({ renderer: ui.renderer, signal: ui.signal, emit: ui.emit }, async (run) => {
+    const out = request.out ? resolve(request.out) : undefined;
+    const cached =
+      cache && options && out
+        ? await osImageThroughCache(run, cache, options, request, {
+            machine: describeSpec(request.machine),
+            out,
+            refresh: options.refreshOsImage,
+            emit: ui.emit,
+          })
+        : undefined;
+    if (cached?.entry) {
+      const entry = cached.entry;
+      return { out, sha256: entry.digest, bytes: entry.size, records: [], logDir, skipped: [], partial: false, cached: describeHit(entry) };
     }
     const phase = osImagePhase(request, ui, logDir);
-    const storeTask: ListrTask<SessionCtx>[] =
-      cache && key
-        ? [
-            {
-              title: 'Store the OS image in the cache',
-              task: async (_c, task) => {
-                const entry = await store(cache, key!, 'os-image', resolve(request.out!), phase.result.sha256);
-                task.title = `Stored the OS image in the cache (key ${entry.key.slice(0, 12)}…)`;
-              },
-            },
-          ]
-        : [];
-    await runSession(request, ui, logDir, [...phase.tasks, ...storeTask], () => phase.release());
-    return phase.result;
-  } finally {
-    release?.();
-  }
+    await runSession(run, request, ui, logDir, [...phase.steps, ...(cached ? [cached.store(() => phase.result().sha256)] : [])]);
+    return phase.result();
+  });
 }

@@ -6,7 +6,7 @@ import { join, posix, resolve } from 'node:path';
 import { agentPin } from '../catalog/pins.js';
 import { planStemcell, type StemcellPlan } from '../catalog/planner.js';
 import type { OperatingSystem } from '../catalog/operating-systems.js';
-import { runChecked, type Machine } from '../machine/machine.js';
+import { runChecked } from '../machine/machine.js';
 import type { SshOptions, VmOptions } from '../machine/open.js';
 import { describeSpec, type MachineSpec } from '../machine/spec.js';
 import { buildManifest, renderManifest } from '../stemcell/manifest.js';
@@ -16,17 +16,14 @@ import { UsageError } from '../util/errors.js';
 import { builderCommit } from '../util/git-commit.js';
 import { packageRoot } from '../util/paths.js';
 import { version as stemforgeVersion } from '../util/version.js';
-import type { ListrTask } from 'listr2';
-import { fetchArtifact, phaseSummary, runLogDir, runStage, sendInput, throwIfAborted, type RunUi, type StageTaskHandle } from './common.js';
+import { fetchArtifact, runLogDir, sendInput, type RunUi } from './common.js';
 import { runSession, type SessionCtx } from './session.js';
-import { builderTree } from './artifact-cache.js';
-import { LayerChain, layerKeys } from './layers.js';
-import { StageReads } from './stage-reads.js';
-import { keyedSettings } from '../cache/keys.js';
+import { withSteps, type AnyStep, type Step } from './steps.js';
 import { buildLayout, type BuildLayout } from './layout.js';
-import { osSettingsInput, renderSettings, stemcellSettings } from './settings-file.js';
+import { osSettingsInput, stemcellSettings } from './settings-file.js';
 import { stageFiles } from './stage-files.js';
-import { StageRunner, type StageRecord } from './stage-runner.js';
+import { checkWritten, stagePhase } from './stage-phase.js';
+import type { StageRecord } from './stage-runner.js';
 
 export type AgentSource = { file: string } | { url: string; sha256: string };
 
@@ -166,217 +163,174 @@ export function describeStemcell(request: StemcellRequest): StemcellDescription 
   };
 }
 
-/** The phase's own state, shared by its tasks (the machine is the session's). */
-interface Ctx {
-  machine?: Machine;
-  runners: StageRunner[];
-  osImageRemote?: string;
-  osImageSha256?: string;
-  agentRemote?: { file: string; sha256: string } | { url: string; sha256: string };
-  result: StemcellResult;
+/** What the inputs step sent, for the builds after it. */
+interface Inputs {
+  osImageRemote: string;
+  osImageSha256: string;
+  agentRemote: { file: string; sha256: string } | { url: string; sha256: string };
 }
 
-/** The stemcell phase's tasks, after the session steps: send the inputs, then per infrastructure prepare, stages, pack, fetch. */
+/** The stemcell phase's steps, after the session steps: send the inputs, then per infrastructure prepare, stages, pack, fetch. Each preparation pushes the release of its build directory's mounts. */
 export interface StemcellPhase {
-  tasks: ListrTask<SessionCtx>[];
-  result: StemcellResult;
-  release(): Promise<void>;
+  steps: AnyStep<SessionCtx>[];
+  /** what the run made (so far: complete once it has ended) */
+  result(): StemcellResult;
   buildDirs: string[];
   /** the stemcells fetched so far */
   built(): BuiltStemcell[];
 }
 
+interface StemcellBuild {
+  /** the infrastructure's group of steps */
+  step: Step<SessionCtx>;
+  /** the stemcell, with out/sha256/bytes once fetched */
+  built: BuiltStemcell;
+  complete: boolean;
+  records(): StageRecord[];
+  buildDir: string;
+}
+
+/** One infrastructure's build: the shared stage steps, then stemcell.MF, the tarball and its fetch. */
+function stemcellBuild(
+  request: StemcellRequest,
+  ui: RunUi,
+  logDir: string,
+  plan: StemcellPlan,
+  planned: PlannedStemcell,
+  commit: string,
+  inputs: () => Inputs,
+): StemcellBuild {
+  const layout: BuildLayout = buildLayout(request.buildRoot, buildName(plan));
+  const [buildPhase, packPhase] = plan.phases as [StemcellPlan['phases'][0], StemcellPlan['phases'][0]];
+  const complete = packPhase.selected.at(-1) === packPhase.stages.at(-1);
+  const selectedAll = [...buildPhase.selected, ...packPhase.selected];
+  const built: BuiltStemcell = { infrastructure: plan.infrastructure.name, diskFormat: plan.diskFormat, name: planned.name };
+  const staging = posix.join(layout.workDir, 'stemcell');
+  const outDir = resolve(request.outDir);
+  const layered = request.layers !== undefined;
+  const stages = stagePhase({
+    group: plan.infrastructure.name,
+    layout,
+    logDir: join(logDir, plan.infrastructure.name),
+    stages: [...buildPhase.stages, ...packPhase.stages],
+    selected: selectedAll,
+    files: planned.phases.flatMap((p) => p.stages),
+    resumeFrom: request.resumeFrom,
+    layers: request.layers,
+    stageEnv: request.stageEnv,
+    ui,
+    settings: () =>
+      stemcellSettings({
+        ...osSettingsInput(plan.os, request, stemforgeVersion),
+        infrastructure: plan.infrastructure,
+        diskFormat: plan.diskFormat,
+        version: request.version,
+        osImageTgz: inputs().osImageRemote,
+        agent: inputs().agentRemote,
+        blobstoreClis: request.blobstoreClis,
+        builderCommit: commit,
+      }),
+    layerBase: () => ({ phase: 'stemcell', osImage: inputs().osImageSha256 }),
+    // the stemcell's files folder: in place once, on layers in the first layer that needs it
+    afterPrepare: async (machine) => void (layered || (await runChecked(machine, ['mkdir', '-p', '--', staging], { sudo: true }))),
+    onLayer: async (machine) => void (await runChecked(machine, ['mkdir', '-p', '--', staging], { sudo: true })),
+  });
+  const pack: Step<SessionCtx> = {
+    title: `Write stemcell.MF and pack ${planned.file}`,
+    skip: () => (complete ? false : `stopped after ${selectedAll.at(-1)}: no stemcell`),
+    run: async (c) => {
+      // over every layer, on a scratch layer: the stemcell.MF and the tarball are not kept
+      await stages.chain()?.scratch();
+      const sha1 = (await runChecked(c.machine!, ['sha1sum', '--', posix.join(staging, 'image')], { sudo: true })).split(/\s+/)[0]!;
+      const manifest = buildManifest({ os: plan.os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }, request.version, sha1, {
+        stemforge_version: stemforgeVersion,
+        stemforge_commit: commit,
+        agent_sha256: inputs().agentRemote.sha256,
+        blobstore_clis: request.blobstoreClis ? 'installed' : 'skipped (--skip-blobstore-clis)',
+      });
+      await c.machine!.sendFile(Buffer.from(renderManifest(manifest)), posix.join(staging, 'stemcell.MF'), { sudo: true, mode: 0o644 });
+      const script = posix.join(layout.builderDir, 'stages', 'lib', 'stemcell-tarball.bash');
+      await runChecked(c.machine!, ['bash', script, staging, posix.join(layout.workDir, planned.file)], { sudo: true });
+    },
+  };
+  const fetch: Step<SessionCtx, BuiltStemcell> = {
+    title: `Fetch ${planned.file} to ${outDir}`,
+    skip: () => (complete ? false : 'no stemcell: the stage list was cut short'),
+    run: async (c, task) => {
+      const out = join(outDir, planned.file);
+      const fetched = await fetchArtifact(c.machine!, posix.join(layout.workDir, planned.file), out, 'the stemcell');
+      Object.assign(built, { out, ...fetched });
+      ui.emit?.({ type: 'artifact', kind: 'stemcell', path: out, ...fetched });
+      const chain = stages.chain();
+      if (chain) {
+        await chain.drop();
+        await chain.prune(request.layers!.maxMiB);
+      }
+      task.title = `Fetched ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
+      return built;
+    },
+  };
+  const step: Step<SessionCtx> = {
+    title: `${planned.name} ${request.version} (${stages.summary})`,
+    steps: [stages.prepare, stages.configure, ...stages.apply, pack, fetch],
+  };
+  return { step, built, complete, records: stages.records, buildDir: layout.buildDir };
+}
+
 export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: string): StemcellPhase {
   const description = describeStemcell(request);
-  const stemcellPlans = plans(request);
   const unwritten = [...new Set(description.stemcells.flatMap((s) => s.unwritten))];
-  if (unwritten.length > 0 && !request.allowUnwritten) {
-    throw new UsageError(
-      `${unwritten.length} selected stage(s) are not written yet: ${unwritten.join(', ')}. ` +
-        'Pass --allow-unwritten to build without them (they are skipped and listed), or stop earlier with --until STAGE.',
-    );
-  }
-  const outDir = resolve(request.outDir);
-  const stageEnv = { LANG: 'C.UTF-8', ...request.stageEnv };
-  const commit = builderCommit(packageRoot);
+  checkWritten(unwritten, request.allowUnwritten);
   const inputs = inputsDir(request.buildRoot);
-  const ctx: Ctx = { runners: [], result: { stemcells: [], records: [], logDir, skipped: unwritten, partial: false } };
+  const commit = builderCommit(packageRoot);
+  let sent: Inputs | undefined;
+  const builds = plans(request).map((plan, index) => stemcellBuild(request, ui, logDir, plan, description.stemcells[index]!, commit, () => sent!));
 
-  const stemcellTasks = stemcellPlans.map((plan, index) => {
-    const planned = description.stemcells[index]!;
-    const layout: BuildLayout = buildLayout(request.buildRoot, buildName(plan));
-    const [buildPhase, packPhase] = plan.phases as [StemcellPlan['phases'][0], StemcellPlan['phases'][0]];
-    const complete = packPhase.selected.at(-1) === packPhase.stages.at(-1);
-    const allStages = [...buildPhase.stages, ...packPhase.stages];
-    const selectedAll = [...buildPhase.selected, ...packPhase.selected];
-    // with layers every stage up to --until is in the tree: those whose layer is reused show as skipped
-    const layered = request.layers !== undefined;
-    const runList = layered ? allStages.slice(0, allStages.indexOf(selectedAll.at(-1)!) + 1) : selectedAll;
-    const stageInfo = planned.phases.flatMap((p) => p.stages).filter((s) => runList.includes(s.name));
-    const written = new Set(stageInfo.filter((s) => s.written).map((s) => s.name));
-    const configured = stageInfo.filter((s) => s.written && s.hasConfig).map((s) => s.name);
-    const built: BuiltStemcell = { infrastructure: plan.infrastructure.name, diskFormat: plan.diskFormat, name: planned.name };
-    const group = plan.infrastructure.name;
-    const staging = posix.join(layout.workDir, 'stemcell');
-    let chain: LayerChain | undefined;
-    let start = 0;
-    const applyStage = async (c: SessionCtx, i: number, task: StageTaskHandle): Promise<void> => {
-      const stage = runList[i]!;
-      const runner = ctx.runners[index]!;
-      if (!chain) return void (await runStage(runner, group, stage, 'apply', task, ui));
-      const layers = chain;
-      const layerUi: RunUi = {
-        ...ui,
-        beforeRetry: async () => {
-          await ui.beforeRetry?.();
-          await layers.reset(i);
-        },
-      };
-      await layers.run(i, async () => {
-        // the stemcell's files folder, in the first layer that needs it
-        await runChecked(c.machine!, ['mkdir', '-p', '--', staging], { sudo: true });
-        return runStage(runner, group, stage, 'apply', task, layerUi);
-      });
-    };
-    return {
-      title: `${planned.name} ${request.version} (${phaseSummary(runList.length, allStages.length, planned.unwritten.length)}${layered ? ', on layers' : ''})`,
-      task: (_c: SessionCtx, phaseTask: { newListr: (tasks: unknown[], options: unknown) => unknown }) =>
-        phaseTask.newListr(
-          [
-            {
-              title:
-                request.resumeFrom && !layered
-                  ? `Resume build in ${layout.buildDir} from ${request.resumeFrom}`
-                  : `Prepare a fresh build in ${layout.buildDir}`,
-              task: async (c: SessionCtx, task: StageTaskHandle) => {
-                throwIfAborted(ui.signal);
-                const runner = new StageRunner(c.machine!, layout, join(logDir, plan.infrastructure.name), stageEnv, plan.infrastructure.name);
-                ctx.runners[index] = runner;
-                // with layers the work folder is rebuilt from them: nothing of the last build folder is needed
-                await runner.prepare({ resume: !!request.resumeFrom && !layered });
-                if (!layered) await runChecked(c.machine!, ['mkdir', '-p', '--', staging], { sudo: true });
-                const settings = stemcellSettings({
-                  ...osSettingsInput(plan.os, request, stemforgeVersion),
-                  infrastructure: plan.infrastructure,
-                  diskFormat: plan.diskFormat,
-                  version: request.version,
-                  osImageTgz: ctx.osImageRemote!,
-                  agent: ctx.agentRemote!,
-                  blobstoreClis: request.blobstoreClis,
-                  builderCommit: commit,
-                });
-                await runner.writeSettings(renderSettings(settings));
-                if (!layered) return;
-                const base = { phase: 'stemcell', osImage: ctx.osImageSha256 };
-                chain = new LayerChain(
-                  c.machine!,
-                  layout,
-                  allStages,
-                  layerKeys(base, allStages, await builderTree(), keyedSettings(settings), new StageReads()),
-                );
-                const reusable = await chain.probe();
-                const from = request.resumeFrom ? allStages.indexOf(request.resumeFrom) : Number.POSITIVE_INFINITY;
-                start = Math.min(reusable, from, runList.length);
-                task.title = `Prepared ${layout.buildDir}: ${start} of ${runList.length} stage layers reused${start < runList.length ? `, running from ${runList[start]}` : ''}`;
-              },
-            },
-            {
-              title: `configure (${configured.length} stages with config.sh)`,
-              task: async (_c: SessionCtx, task: StageTaskHandle) => {
-                for (const stage of configured) await runStage(ctx.runners[index]!, group, stage, 'config', task, ui);
-              },
-            },
-            ...runList.map((stage, i) => ({
-              title: stage,
-              skip: () => (!written.has(stage) ? 'not written yet' : i < start ? `layer reused (${chain!.keys[i]!.slice(0, 12)})` : false),
-              task: (c: SessionCtx, task: StageTaskHandle) => applyStage(c, i, task),
-            })),
-            {
-              title: `Write stemcell.MF and pack ${planned.file}`,
-              skip: () => (complete ? false : `stopped after ${selectedAll.at(-1)}: no stemcell`),
-              task: async (c: SessionCtx) => {
-                throwIfAborted(ui.signal);
-                // over every layer, on a scratch layer: the stemcell.MF and the tarball are not kept
-                if (chain) await chain.scratch();
-                const sha1 = (await runChecked(c.machine!, ['sha1sum', '--', posix.join(staging, 'image')], { sudo: true })).split(/\s+/)[0]!;
-                const manifest = buildManifest({ os: plan.os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }, request.version, sha1, {
-                  stemforge_version: stemforgeVersion,
-                  stemforge_commit: commit,
-                  agent_sha256: ctx.agentRemote!.sha256,
-                  blobstore_clis: request.blobstoreClis ? 'installed' : 'skipped (--skip-blobstore-clis)',
-                });
-                await c.machine!.sendFile(Buffer.from(renderManifest(manifest)), posix.join(staging, 'stemcell.MF'), { sudo: true, mode: 0o644 });
-                const script = posix.join(layout.builderDir, 'stages', 'lib', 'stemcell-tarball.bash');
-                await runChecked(c.machine!, ['bash', script, staging, posix.join(layout.workDir, planned.file)], { sudo: true });
-              },
-            },
-            {
-              title: `Fetch ${planned.file} to ${outDir}`,
-              skip: () => (complete ? false : 'no stemcell: the stage list was cut short'),
-              task: async (c: SessionCtx, task: { title: string }) => {
-                throwIfAborted(ui.signal);
-                const out = join(outDir, planned.file);
-                const fetched = await fetchArtifact(c.machine!, posix.join(layout.workDir, planned.file), out, 'the stemcell');
-                Object.assign(built, { out, ...fetched });
-                ui.emit?.({ type: 'artifact', kind: 'stemcell', path: out, ...fetched });
-                if (chain) {
-                  await chain.drop();
-                  await chain.prune(request.layers!.maxMiB);
-                }
-                task.title = `Fetched ${out} (${(fetched.bytes / 1048576).toFixed(1)} MiB, sha256 ${fetched.sha256.slice(0, 12)}…)`;
-              },
-            },
-          ],
-          { exitOnError: true },
-        ),
-      built,
-      complete,
-    };
-  });
-  ctx.result.partial = stemcellTasks.some((t) => !t.complete);
-
-  const tasks: ListrTask<SessionCtx>[] = [
+  const steps: AnyStep<SessionCtx>[] = [
     {
       title: `Send the OS image and the agent to ${inputs}`,
-      task: async (sc: SessionCtx, task: StageTaskHandle) => {
-        const c = { ...ctx, machine: sc.machine };
-        throwIfAborted(ui.signal);
+      run: async (c, task) => {
         task.output = `sha256 of ${request.osImage}`;
         const imageSha = await sha256File(request.osImage);
-        c.osImageRemote = posix.join(inputs, `os-image-${imageSha}.tgz`);
-        const image = await sendInput(c.machine!, request.osImage, c.osImageRemote);
+        const osImageRemote = posix.join(inputs, `os-image-${imageSha}.tgz`);
+        const image = await sendInput(c.machine!, request.osImage, osImageRemote);
         let agent = 'pinned download';
+        let agentRemote: Inputs['agentRemote'];
         if (request.agent && 'file' in request.agent) {
           const agentSha = await sha256File(request.agent.file);
           const remote = posix.join(inputs, `agent-${agentSha}`);
           agent = await sendInput(c.machine!, request.agent.file, remote);
-          c.agentRemote = { file: remote, sha256: agentSha };
+          agentRemote = { file: remote, sha256: agentSha };
         } else {
-          c.agentRemote = request.agent ?? { url: agentPin.url, sha256: agentPin.sha256 };
+          agentRemote = request.agent ?? { url: agentPin.url, sha256: agentPin.sha256 };
         }
-        Object.assign(ctx, { osImageRemote: c.osImageRemote, osImageSha256: imageSha, agentRemote: c.agentRemote });
+        sent = { osImageRemote, osImageSha256: imageSha, agentRemote };
         task.title = `Inputs on the build machine (OS image ${image}, agent ${agent})`;
+        return sent;
       },
     },
-    ...stemcellTasks.map(({ title, task }) => ({ title, task: task as never })),
+    ...builds.map((t) => t.step),
   ];
 
   return {
-    tasks,
-    result: ctx.result,
-    buildDirs: stemcellPlans.map((plan) => buildLayout(request.buildRoot, buildName(plan)).buildDir),
-    built: () => stemcellTasks.map((t) => t.built).filter((b) => b.out !== undefined),
-    release: async () => {
-      ctx.result.records = ctx.runners.flatMap((r) => r?.records ?? []);
-      ctx.result.stemcells = stemcellTasks.map((t) => t.built);
-      for (const runner of ctx.runners) await runner?.releaseMounts().catch(() => []);
-    },
+    steps,
+    buildDirs: builds.map((t) => t.buildDir),
+    built: () => builds.map((t) => t.built).filter((b) => b.out !== undefined),
+    result: () => ({
+      stemcells: builds.map((t) => t.built),
+      records: builds.flatMap((t) => t.records()),
+      logDir,
+      skipped: unwritten,
+      partial: builds.some((t) => !t.complete),
+    }),
   };
 }
 
 export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promise<StemcellResult> {
   const logDir = runLogDir(`stemcell-${request.os.name}`);
   const phase = stemcellPhase(request, ui, logDir);
-  await runSession(request, ui, logDir, phase.tasks, () => phase.release());
-  return phase.result;
+  return withSteps({ renderer: ui.renderer, signal: ui.signal, emit: ui.emit }, async (run) => {
+    await runSession(run, request, ui, logDir, phase.steps);
+    return phase.result();
+  });
 }
