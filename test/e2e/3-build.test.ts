@@ -110,6 +110,12 @@ describe('stemforge build --yes (debian-bookworm, warden, over ssh)', { skip, ti
     mkdirSync(checkout);
     for (const name of ['bin', 'dist', 'stages', 'templates', 'package.json']) cpSync(join(packageRoot, name), join(checkout, name), { recursive: true });
     symlinkSync(join(packageRoot, 'node_modules'), join(checkout, 'node_modules'));
+    // a git checkout, as a user's: the stemcell records its commit (system_parameters, checked by the warden spec)
+    const git = (...args: string[]): void =>
+      void execFileSync('git', ['-C', checkout, '-c', 'user.name=stemforge-e2e', '-c', 'user.email=e2e@stemforge.invalid', ...args]);
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-q', '-m', 'the checkout under test');
     // settings, cache and logs of this test only; CI set: nothing may prompt
     env = {
       CI: 'true',
