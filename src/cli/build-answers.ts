@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { agentPin } from '../catalog/pins.js';
 import { shellJoin } from '../machine/quote.js';
-import { CommandSettings, missingSetting } from '../settings/layers.js';
+import { CommandSettings, missingSetting } from '../settings/sources.js';
 import type { SettingValue } from '../settings/options.js';
 import type { ResolvedSetting } from '../settings/resolve.js';
 import { agentInput } from '../settings/validate.js';
@@ -78,7 +78,7 @@ export function commandLine(a: BuildAnswers, extra: string[] = []): string {
   return shellJoin([...argv, ...extra]);
 }
 
-export function describeAgent(agent: AgentAnswer): string {
+export function summarizeAgentAnswer(agent: AgentAnswer): string {
   if (agent.kind === 'file') return `local file ${agent.file}`;
   if (agent.kind === 'url') return `${agent.url} (sha256 ${agent.sha256.slice(0, 12)}…)`;
   return `pinned ${agentPin.name} ${agentPin.version} (sha256 checked)`;
@@ -92,7 +92,7 @@ export function summary(a: BuildAnswers, extra: string[] = []): string {
     `  infrastructure    ${a.iaas.join(', ')}${a.diskFormat ? ` (${a.diskFormat})` : ''}`,
     `  OS line           ${a.os}`,
     `  build machine     ${a.machine}${vm}`,
-    `  agent             ${describeAgent(a.agent)}`,
+    `  agent             ${summarizeAgentAnswer(a.agent)}`,
     `  output folder     ${resolve(a.outputDir)}`,
     `  without questions ${commandLine(a, extra)}`,
   ].join('\n');

@@ -15,7 +15,7 @@ import { durationReport } from '../pipeline/report.js';
 import type { StageFailure } from '../pipeline/stage-runner.js';
 import { chooseRenderer } from '../pipeline/ui.js';
 import type { SshOptions } from '../machine/open.js';
-import { commandSettings } from '../settings/layers.js';
+import { commandSettings } from '../settings/sources.js';
 import { optionSpec, optionSpecs } from '../settings/options.js';
 import { VersionCounter } from '../settings/versions.js';
 import { UsageError } from '../util/errors.js';
@@ -173,7 +173,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
           ? { url: answers.agent.url, sha256: answers.agent.sha256 }
           : undefined,
     blobstoreClis: !flags.skipBlobstoreClis,
-    outDir: answers.outputDir,
+    outputDir: answers.outputDir,
     osImage: flags.osImage,
     monit: monitSource(resolved.get('monitFile')!.value as string | undefined),
     resumeFrom: flags.resumeFrom,

@@ -1,7 +1,7 @@
 // The flags of layers and the artifact cache, shared by the commands that build.
 import type { RunEvent } from '../pipeline/common.js';
 import type { CacheOptions } from '../pipeline/artifact-cache.js';
-import type { CommandSettings } from '../settings/layers.js';
+import type { CommandSettings } from '../settings/sources.js';
 
 export const layerKeys = ['layerLimit'] as const;
 export const cacheKeys = ['cacheDir', 'osImageMaxAge'] as const;

@@ -4,7 +4,7 @@
 import { defaultUpTimeoutMinutes, defaultVmSize } from '../catalog/builder-vm.js';
 import type { SshOptions, VmOptions } from '../machine/open.js';
 import { parseMachineSpec, type MachineSpec } from '../machine/spec.js';
-import type { CommandSettings } from '../settings/layers.js';
+import type { CommandSettings } from '../settings/sources.js';
 import { proxyEnvironment } from './request.js';
 import type { SettingOption } from './setting-options.js';
 

@@ -13,8 +13,8 @@ import {
   parseVBoxManageVersion,
   parseVirshVersion,
   parseVmrunVersion,
-  versionAtLeast,
 } from './parse.js';
+import { versionAtLeast } from '../util/dotted-version.js';
 import { accessModes, type DoctorProbe, type SshEndpoint } from './probe.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { canonicalJson, folderDigest } from '../cache/keys.js';
 import { runChecked, type Machine } from '../machine/machine.js';
-import type { Manifest } from '../sync/manifest.js';
+import type { TreeManifest } from '../sync/tree-manifest.js';
 import type { BuildLayout } from './layout.js';
 import type { StageReads } from './stage-reads.js';
 
@@ -27,7 +27,7 @@ export const defaultLayerLimitMiB = 30 * 1024;
 export function layerKeys(
   base: Record<string, unknown>,
   stages: readonly string[],
-  tree: Manifest,
+  tree: TreeManifest,
   settings: Readonly<Record<string, string>>,
   reads: StageReads,
 ): string[] {
