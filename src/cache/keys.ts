@@ -7,7 +7,7 @@ import type { TreeManifest } from '../sync/tree-manifest.js';
 import type { CacheEntry } from './store.js';
 
 /** Bump when the meaning of a key changes, so old entries stop matching. */
-export const keySchema = 1;
+const keySchema = 1;
 
 /**
  * Settings that do not change what is built: where the build machine keeps its .deb files,

@@ -46,7 +46,7 @@ interface BuildFlags {
 }
 
 /** Prompts only on a terminal at both ends, outside CI, and when nobody said --yes or --json. */
-export function canPrompt(flags: { yes?: boolean; json?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+function canPrompt(flags: { yes?: boolean; json?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
   return !flags.yes && !flags.json && !!process.stdin.isTTY && !!process.stdout.isTTY && !env.CI;
 }
 

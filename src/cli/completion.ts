@@ -73,7 +73,7 @@ function completionArgument(argument: Argument, command: Command, siblings: stri
 }
 
 /** The visible commands, options and arguments of a program, with what each value completes to. */
-export function completionTree(program: Command, values: ValueCompletions): CompletionNode {
+function completionTree(program: Command, values: ValueCompletions): CompletionNode {
   // commander's Help knows which commands and options are visible, its implicit help command included
   const help = program.createHelp();
   const walk = (command: Command, path: string[], siblings: string[]): CompletionNode => {

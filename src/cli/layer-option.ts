@@ -3,9 +3,6 @@ import type { RunEvent } from '../pipeline/common.js';
 import type { CacheOptions } from '../pipeline/artifact-cache.js';
 import type { CommandSettings } from '../settings/sources.js';
 
-export const layerKeys = ['layerLimit'] as const;
-export const cacheKeys = ['cacheDir', 'osImageMaxAge'] as const;
-
 /** --no-layers, or the layers' bound from the layerLimit setting (GiB → MiB). */
 export function layerOption(flags: { layers?: boolean }, settings: CommandSettings): { maxMiB: number } | undefined {
   if (flags.layers === false) return undefined;

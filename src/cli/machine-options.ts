@@ -10,8 +10,6 @@ import type { SettingOption } from './setting-options.js';
 
 export const sshKeys = ['identity', 'knownHosts', 'hostKey'] as const;
 export const machineKeys = ['machine', 'provider', ...sshKeys] as const;
-/** The builder VM's settings; a size nobody chose keeps what the VM was made with (vm.json). */
-export const vmKeys = ['box', 'cpus', 'memory', 'diskSize', 'libvirtDriver', 'vmTimeout'] as const;
 
 /** The VM flags with the help the commands that keep a VM's size unless told have always shown. */
 export const vmOptionHelp: readonly SettingOption[] = [

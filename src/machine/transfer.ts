@@ -20,12 +20,7 @@ function check(result: RunResult, what: string, stderr: string[]): void {
  * Extract a gzip tar of `files` (paths relative to localDir; all when omitted) into
  * remoteDir. Owners are not carried (portable), modes are.
  */
-export async function sendTreeVia(
-  run: RawRun,
-  localDir: string,
-  remoteDir: string,
-  options: { files?: readonly string[]; sudo?: boolean } = {},
-): Promise<void> {
+async function sendTreeVia(run: RawRun, localDir: string, remoteDir: string, options: { files?: readonly string[]; sudo?: boolean } = {}): Promise<void> {
   const entries = options.files ? [...options.files].sort() : ['.'];
   if (entries.length === 0) return;
   const stream = tar.c({ cwd: localDir, portable: true, gzip: true, noDirRecurse: !!options.files }, entries);
@@ -40,7 +35,7 @@ export async function sendTreeVia(
 }
 
 /** Write a file atomically (temp name + rename) with a mode. */
-export async function sendFileVia(run: RawRun, source: string | Buffer, remotePath: string, options: { mode?: number; sudo?: boolean } = {}): Promise<void> {
+async function sendFileVia(run: RawRun, source: string | Buffer, remotePath: string, options: { mode?: number; sudo?: boolean } = {}): Promise<void> {
   const mode = (options.mode ?? 0o644).toString(8);
   const stderr: string[] = [];
   const script = 'set -e; umask 077; tmp="$1.part.$$"; cat > "$tmp"; chmod "$2" "$tmp"; mv -f "$tmp" "$1"';
@@ -54,7 +49,7 @@ export async function sendFileVia(run: RawRun, source: string | Buffer, remotePa
 }
 
 /** Stream a remote file into `into` while hashing it; `into` is ended on success. */
-export async function fetchFileVia(run: RawRun, remotePath: string, into: Writable, options: { sudo?: boolean } = {}): Promise<FetchResult> {
+async function fetchFileVia(run: RawRun, remotePath: string, into: Writable, options: { sudo?: boolean } = {}): Promise<FetchResult> {
   const hash = createHash('sha256');
   let bytes = 0;
   const hasher = new Transform({

@@ -65,7 +65,7 @@ export interface OsKeyRequest {
   monit?: MonitSource;
 }
 
-export async function osImageKey(request: OsKeyRequest, machine: string): Promise<CacheKey> {
+async function osImageKey(request: OsKeyRequest, machine: string): Promise<CacheKey> {
   const plan = planOsImage({ os: request.os });
   const settings = osImageSettings(osSettingsInput(plan.os, request, version));
   const manifest = phaseManifest({
@@ -171,7 +171,7 @@ export function store(cache: ArtifactCache, wanted: CacheKey, kind: CacheEntry['
  * at a time; a second waits, then finds it cached) and look again. `release` is set while
  * the lock is held: the caller frees it once the image is stored (or the build ends).
  */
-export async function lookupOsImage(
+async function lookupOsImage(
   cache: ArtifactCache,
   key: CacheKey,
   options: CacheOptions,

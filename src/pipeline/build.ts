@@ -63,7 +63,7 @@ export function osImagePath(outputDir: string, os: string): string {
 }
 
 /** Which phase --resume-from names a stage of. */
-export function resumePhase(request: Pick<BuildRequest, 'os' | 'iaas' | 'diskFormat' | 'hypervisor' | 'resumeFrom'>): 'os-image' | 'stemcell' | undefined {
+function resumePhase(request: Pick<BuildRequest, 'os' | 'iaas' | 'diskFormat' | 'hypervisor' | 'resumeFrom'>): 'os-image' | 'stemcell' | undefined {
   const stage = request.resumeFrom;
   if (!stage) return undefined;
   if (planOsImage({ os: request.os }).phases[0]!.stages.includes(stage)) return 'os-image';

@@ -112,10 +112,6 @@ export function phaseSummary(selected: number, total: number, unwritten: number)
   return parts.join(', ');
 }
 
-export function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)}s`;
-}
-
 /** Fetch a file of the build machine to OUT (streamed, via a .part file), checked against the build machine's own sha256, with OUT.sha256 beside it. */
 export async function fetchArtifact(machine: Machine, remote: string, out: string, what: string): Promise<{ sha256: string; bytes: number }> {
   await mkdir(dirname(out), { recursive: true });

@@ -11,12 +11,9 @@ import type { BuildLayout } from './layout.js';
 import type { StageReads } from './stage-reads.js';
 
 /** Layers are kept below the build root, beside the builds (a fresh build folder leaves them). */
-export function layersRoot(buildRoot: string): string {
+function layersRoot(buildRoot: string): string {
   return posix.join(buildRoot, 'layers');
 }
-
-/** Default bound of the layers' disk use on the build machine. */
-export const defaultLayerLimitMiB = 30 * 1024;
 
 /**
  * The key of each stage's layer: the base (the phase, and for a stemcell the OS image it

@@ -22,9 +22,9 @@ export interface StageRecord {
   logPath: string;
 }
 
-export const tailLines = 40;
+const tailLines = 40;
 /** Pauses before each reconnection attempt after a dropped connection. */
-export const reconnectDelaysMs = [500, 1000, 2000, 4000, 8000, 15000];
+const reconnectDelaysMs = [500, 1000, 2000, 4000, 8000, 15000];
 
 export class StageFailure extends Error {
   override name = 'StageFailure';

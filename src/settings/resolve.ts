@@ -23,7 +23,7 @@ export interface SettingSources {
 }
 
 /** commander's attribute name for a long flag: --disk-size → diskSize */
-export function flagAttribute(flag: string): string {
+function flagAttribute(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 

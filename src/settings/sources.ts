@@ -11,7 +11,7 @@ export function builtinDirs(): BuiltinDirs {
   return { cacheDir: envPaths('stemforge', { suffix: '' }).cache, outputDir: 'out' };
 }
 
-export function loadSettingSources(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): SettingSources {
+function loadSettingSources(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): SettingSources {
   const store = openSettings(env);
   const stored = store.store;
   const values = Object.fromEntries(storedKeys.filter((k) => stored[k] !== undefined).map((k) => [k, stored[k]]));

@@ -9,7 +9,7 @@ import { checkVersion } from './validate.js';
 import { openSettings, type SettingsStore } from './store.js';
 
 /** The first version of a line that has none yet. */
-export const firstVersion = '0.1';
+const firstVersion = '0.1';
 
 /** The version after `v`: its last number plus one (1.9 → 1.10). */
 export function bumpVersion(v: string): string {

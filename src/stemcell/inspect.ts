@@ -13,7 +13,7 @@ import { HintedError, UsageError } from '../util/errors.js';
 import { HostileTarballError, readTar, type TarLimits, type TarMember } from './tar-reader.js';
 
 /** The six files the reference packager puts in every stemcell, and nothing else (facts §6). */
-export const stemcellFiles = ['stemcell.MF', 'packages.txt', 'dev_tools_file_list.txt', 'image', 'sbom.spdx.json', 'sbom.cdx.json'] as const;
+const stemcellFiles = ['stemcell.MF', 'packages.txt', 'dev_tools_file_list.txt', 'image', 'sbom.spdx.json', 'sbom.cdx.json'] as const;
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -27,7 +27,7 @@ export interface StemcellLimits {
   maxTotalBytes: number;
 }
 
-export const defaultStemcellLimits: StemcellLimits = {
+const defaultStemcellLimits: StemcellLimits = {
   maxEntries: 64,
   maxImageBytes: 64 * GiB,
   maxFileBytes: 64 * MiB,
@@ -54,7 +54,7 @@ export interface ReadStemcellOptions {
 }
 
 /** A file the user named: it must exist and be a regular file (else a usage error, exit 2). */
-export async function checkInputFile(path: string): Promise<void> {
+async function checkInputFile(path: string): Promise<void> {
   let info;
   try {
     info = await stat(path);

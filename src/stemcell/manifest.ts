@@ -18,7 +18,7 @@ export interface StemcellManifest {
 }
 
 /** The highest agent API version our stemcells support, as the reference declares it. */
-export const agentApiVersion = 3;
+const agentApiVersion = 3;
 
 export function stemcellManifest(id: StemcellIdentity, version: string, imageSha1: string, provenance?: Record<string, string>): StemcellManifest {
   if (!versionPattern.test(version)) throw new Error(`stemcell version '${version}' is not digits and dots (e.g. 1.622)`);

@@ -5,7 +5,7 @@ import type { Machine } from '../machine/machine.js';
 import { runChecked } from '../machine/machine.js';
 import { treeManifest, diffTrees, parseTreeManifest, type TreeDiff } from './tree-manifest.js';
 
-export const manifestName = '.stemforge-sync.json';
+const manifestName = '.stemforge-sync.json';
 const inlineManifestLimit = 48 * 1024;
 
 export interface SyncResult extends TreeDiff {
