@@ -1,10 +1,10 @@
 // File and tree transfer built on Machine.run alone (a shell on the far side reading
 // stdin), so local and ssh machines move bytes the same way.
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { PassThrough, Transform, type Writable } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
+import { HashingStream } from '../util/stream-hash.js';
 import type { FetchResult, Machine, RunOptions, RunResult } from './machine.js';
 
 type RawRun = (argv: readonly string[], options: RunOptions) => Promise<RunResult>;
@@ -50,17 +50,9 @@ async function sendFileVia(run: RawRun, source: string | Buffer, remotePath: str
 
 /** Stream a remote file into `into` while hashing it; `into` is ended on success. */
 async function fetchFileVia(run: RawRun, remotePath: string, into: Writable, options: { sudo?: boolean } = {}): Promise<FetchResult> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const hasher = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      done(null, chunk);
-    },
-  });
+  const hashing = new HashingStream();
   const sink = new PassThrough();
-  const piping = pipeline(sink, hasher, into);
+  const piping = pipeline(sink, hashing, into);
   const stderr: string[] = [];
   const result = await run(['cat', '--', remotePath], {
     sudo: options.sudo,
@@ -73,7 +65,7 @@ async function fetchFileVia(run: RawRun, remotePath: string, into: Writable, opt
     check(result, `fetching ${remotePath}`, stderr);
   }
   await piping;
-  return { sha256: hash.digest('hex'), bytes };
+  return { sha256: hashing.digest(), bytes: hashing.bytes };
 }
 
 /** A Machine whose transfers are shell commands run through its own run(). */

@@ -10,7 +10,7 @@ import { findOperatingSystem, planOsImage, planStemcell, type StemcellPlan } fro
 import { ArtifactCache } from '../cache/store.js';
 import { describeSpec } from '../machine/spec.js';
 import { stemcellFileName, stemcellName } from '../stemcell/naming.js';
-import { sha256File } from '../stemcell/os-image-file.js';
+import { sha256File } from '../util/stream-hash.js';
 import { describeHit, handOut, lookup, osImageThroughCache, stemcellKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
 import { runChecked } from '../machine/machine.js';
 import { HintedError, UsageError } from '../util/errors.js';

@@ -11,7 +11,7 @@ import type { SshOptions, VmOptions } from '../machine/open.js';
 import { describeSpec, type MachineSpec } from '../machine/spec.js';
 import { stemcellManifest, renderManifest } from '../stemcell/manifest.js';
 import { stemcellFileName, stemcellName } from '../stemcell/naming.js';
-import { sha256File } from '../stemcell/os-image-file.js';
+import { sha256File } from '../util/stream-hash.js';
 import { UsageError } from '../util/errors.js';
 import { builderCommit } from '../util/git-commit.js';
 import { packageRoot } from '../util/paths.js';

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tar from 'tar';
 import { canonicalJson, diffKeyInputs, explainMiss, folderDigest, inputKey, phaseManifest } from '../../src/cache/keys.js';
-import { ArtifactCache, sha256Of, type CacheEntry } from '../../src/cache/store.js';
+import { ArtifactCache, type CacheEntry } from '../../src/cache/store.js';
+import { sha256File } from '../../src/util/stream-hash.js';
 import { exportEntries, importEntries } from '../../src/cache/transfer.js';
 import { parseSize } from '../../src/cli/cache-command.js';
 import type { TreeManifest } from '../../src/sync/tree-manifest.js';
@@ -38,7 +39,7 @@ describe('cache store', () => {
     const cache = new ArtifactCache(join(dir, 'cache'));
     const file = artifact(dir, 300_000);
     const entry = await cache.putFile(file, meta(1));
-    assert.equal(entry.digest, await sha256Of(file));
+    assert.equal(entry.digest, await sha256File(file));
     assert.equal(readFileSync(cache.blobPath(entry.digest)).compare(readFileSync(file)), 0);
     assert.equal((await import('node:fs')).statSync(cache.blobPath(entry.digest)).mode & 0o777, 0o444);
     assert.equal((await cache.lookup(key(1), { verify: true })).entry?.digest, entry.digest);
@@ -61,7 +62,7 @@ describe('cache store', () => {
     const cache = new ArtifactCache(join(dir, 'cache'));
     const file = artifact(dir, 20_000);
     const { statSync } = await import('node:fs');
-    const entry = await cache.putFile(file, meta(3), await sha256Of(file));
+    const entry = await cache.putFile(file, meta(3), await sha256File(file));
     assert.equal(statSync(cache.blobPath(entry.digest)).ino, statSync(file).ino);
     assert.equal(statSync(file).mode & 0o777, 0o444);
     assert.equal((await cache.lookup(key(3), { verify: true })).entry?.size, 20_000);
