@@ -5,7 +5,6 @@ import { basename, dirname, join, posix } from 'node:path';
 import { runChecked, type Machine } from '../machine/machine.js';
 import { userPaths } from '../util/paths.js';
 import { StageFailure, type StageRecord, type StageRunner, type StageStep } from './stage-runner.js';
-import type { Outcome } from './steps.js';
 import type { RendererChoice } from './ui.js';
 
 /** What to do after a stage failed: run it again, or stop (leaving the build for --resume-from, keeping the machine as it is, or cleaning up). */
@@ -61,11 +60,6 @@ export class StoppedAfterFailure extends StageFailure {
 
   /** with "cleanup": set once the build's folders were removed (a removal that failed leaves it false) */
   cleanedUp = false;
-}
-
-/** The user chose to keep the build as it is after a failed stage: mounts and build folders stay, for a look by hand. */
-export function keptAsItIs(outcome: Outcome): boolean {
-  return outcome.state !== 'succeeded' && outcome.error instanceof StoppedAfterFailure && outcome.error.decision === 'keep';
 }
 
 /** Run one stage step in a task: its output on the task's line, events, and the failure policy of the run. */
