@@ -3,11 +3,11 @@
 // shared library) the phase runs, and for a stemcell the digest of the OS image it starts
 // from. Same manifest, same key; a miss can say which input changed.
 import { createHash } from 'node:crypto';
-import type { Manifest } from '../sync/manifest.js';
+import type { TreeManifest } from '../sync/tree-manifest.js';
 import type { CacheEntry } from './store.js';
 
 /** Bump when the meaning of a key changes, so old entries stop matching. */
-export const keySchema = 1;
+const keySchema = 1;
 
 /**
  * Settings that do not change what is built: where the build machine keeps its .deb files,
@@ -32,7 +32,7 @@ export function inputKey(manifest: Record<string, unknown>): string {
 }
 
 /** The digest of the files under a folder of the builder tree (paths, modes and contents). */
-export function folderDigest(tree: Manifest, folder: string): string {
+export function folderDigest(tree: TreeManifest, folder: string): string {
   const prefix = `${folder}/`;
   const hash = createHash('sha256');
   for (const [path, file] of Object.entries(tree.files)) {
@@ -43,8 +43,8 @@ export function folderDigest(tree: Manifest, folder: string): string {
 
 export interface PhaseInputs {
   phase: 'os-image' | 'stemcell';
-  /** the builder tree as synced (src/sync/manifest.ts) */
-  tree: Manifest;
+  /** the builder tree as synced (src/sync/tree-manifest.ts) */
+  tree: TreeManifest;
   /** the stages the phase runs, in order */
   stages: readonly string[];
   /** the settings file's values */
@@ -84,7 +84,7 @@ function leaves(value: unknown, path = '', out = new Map<string, string>()): Map
 }
 
 /** What differs between two manifests, one line per input. */
-export function diffManifests(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+export function diffKeyInputs(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
   const a = leaves(before);
   const b = leaves(after);
   const lines: string[] = [];
@@ -100,7 +100,7 @@ export function diffManifests(before: Record<string, unknown>, after: Record<str
 export function explainMiss(manifest: Record<string, unknown>, candidates: readonly CacheEntry[]): string[] {
   if (candidates.length === 0) return ['nothing of this kind is cached yet'];
   const ranked = candidates
-    .map((entry) => ({ entry, diff: diffManifests(entry.manifest, manifest) }))
+    .map((entry) => ({ entry, diff: diffKeyInputs(entry.manifest, manifest) }))
     .sort((x, y) => x.diff.length - y.diff.length || y.entry.createdAt.localeCompare(x.entry.createdAt));
   const best = ranked[0]!;
   return [`closest cached entry ${best.entry.key.slice(0, 12)} (${best.entry.label}, ${best.entry.createdAt}) differs in:`, ...best.diff.map((d) => `  ${d}`)];

@@ -3,13 +3,14 @@
 // A blob is written to tmp/ while it is hashed, fsynced and renamed into blobs/; only then is
 // its entry written (temp file, fsync, rename). A reader therefore never sees a partial
 // entry, and a crash leaves at worst a temp file or an unreferenced blob, which verify removes.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readdirSync } from 'node:fs';
 import { chmod, link, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { acquireFileLock, lockHeld, withFileLock } from '../util/file-lock.js';
+import { HashingStream, sha256File } from '../util/stream-hash.js';
 
 export type ArtifactKind = 'os-image' | 'stemcell';
 
@@ -48,12 +49,6 @@ async function fsyncPath(path: string, flags = 'r'): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-export async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 export class ArtifactCache {
@@ -104,21 +99,11 @@ export class ArtifactCache {
   async putBlob(source: Readable, expectedDigest?: string): Promise<{ digest: string; size: number }> {
     await this.ensure();
     const tmp = this.tempPath();
-    const hash = createHash('sha256');
-    let size = 0;
+    const hashing = new HashingStream();
     try {
-      await pipeline(
-        source,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            hash.update(chunk);
-            size += chunk.length;
-            yield chunk;
-          }
-        },
-        createWriteStream(tmp, { flags: 'wx', mode: 0o600 }),
-      );
-      const digest = hash.digest('hex');
+      await pipeline(source, hashing, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+      const digest = hashing.digest();
+      const size = hashing.bytes;
       if (expectedDigest && digest !== expectedDigest) throw new Error(`blob arrived damaged: sha256 ${digest}, expected ${expectedDigest}`);
       await fsyncPath(tmp);
       await this.settle(tmp, digest, size);
@@ -218,7 +203,7 @@ export class ArtifactCache {
     );
     let problem = size === -1 ? 'its blob is missing' : size !== entry.size ? `its blob has ${size} bytes, not ${entry.size}` : undefined;
     if (!problem && options.verify) {
-      const digest = await sha256Of(blob);
+      const digest = await sha256File(blob);
       if (digest !== entry.digest) problem = `its blob's sha256 is ${digest}, not ${entry.digest}`;
     }
     if (problem) {
@@ -279,7 +264,7 @@ export class ArtifactCache {
         continue;
       }
       const blob = this.blobPath(entry.digest);
-      const digest = await sha256Of(blob).catch(() => undefined);
+      const digest = await sha256File(blob).catch(() => undefined);
       if (digest !== entry.digest) {
         report.corrupt.push({ key: entry.key, reason: digest ? `blob sha256 ${digest}, expected ${entry.digest}` : 'blob missing' });
         await rm(path, { force: true });

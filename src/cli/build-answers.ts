@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { agentPin } from '../catalog/pins.js';
 import { shellJoin } from '../machine/quote.js';
-import { CommandSettings, missingSetting } from '../settings/layers.js';
+import { CommandSettings, missingSetting } from '../settings/sources.js';
 import type { SettingValue } from '../settings/options.js';
 import type { ResolvedSetting } from '../settings/resolve.js';
 import { agentInput } from '../settings/validate.js';
@@ -18,11 +18,11 @@ const value = (r: Resolved, key: string): SettingValue | undefined => r.get(key)
 const given = (r: Resolved, key: string): boolean => ['flag', 'env'].includes(r.get(key)?.source ?? '');
 
 /** The message for an answer nobody gave, where nobody can be asked. */
-export function missingAnswer(key: string): UsageError {
+function missingAnswer(key: string): UsageError {
   return missingSetting(key);
 }
 
-export function agentAnswer(r: Resolved): AgentAnswer {
+function agentAnswer(r: Resolved): AgentAnswer {
   const agent = agentInput({
     file: value(r, 'agentFile') as string | undefined,
     url: value(r, 'agentUrl') as string | undefined,
@@ -33,7 +33,7 @@ export function agentAnswer(r: Resolved): AgentAnswer {
 }
 
 /** vagrant + provider → vagrant:PROVIDER; anything else as given. */
-export function machineAnswer(r: Resolved): string {
+function machineAnswer(r: Resolved): string {
   return machineAddress(new CommandSettings(r));
 }
 
@@ -78,7 +78,7 @@ export function commandLine(a: BuildAnswers, extra: string[] = []): string {
   return shellJoin([...argv, ...extra]);
 }
 
-export function describeAgent(agent: AgentAnswer): string {
+function summarizeAgentAnswer(agent: AgentAnswer): string {
   if (agent.kind === 'file') return `local file ${agent.file}`;
   if (agent.kind === 'url') return `${agent.url} (sha256 ${agent.sha256.slice(0, 12)}…)`;
   return `pinned ${agentPin.name} ${agentPin.version} (sha256 checked)`;
@@ -92,7 +92,7 @@ export function summary(a: BuildAnswers, extra: string[] = []): string {
     `  infrastructure    ${a.iaas.join(', ')}${a.diskFormat ? ` (${a.diskFormat})` : ''}`,
     `  OS line           ${a.os}`,
     `  build machine     ${a.machine}${vm}`,
-    `  agent             ${describeAgent(a.agent)}`,
+    `  agent             ${summarizeAgentAnswer(a.agent)}`,
     `  output folder     ${resolve(a.outputDir)}`,
     `  without questions ${commandLine(a, extra)}`,
   ].join('\n');

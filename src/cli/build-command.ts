@@ -15,7 +15,7 @@ import { durationReport } from '../pipeline/report.js';
 import type { StageFailure } from '../pipeline/stage-runner.js';
 import { chooseRenderer } from '../pipeline/ui.js';
 import type { SshOptions } from '../machine/open.js';
-import { commandSettings } from '../settings/layers.js';
+import { commandSettings } from '../settings/sources.js';
 import { optionSpec, optionSpecs } from '../settings/options.js';
 import { VersionCounter } from '../settings/versions.js';
 import { UsageError } from '../util/errors.js';
@@ -46,7 +46,7 @@ interface BuildFlags {
 }
 
 /** Prompts only on a terminal at both ends, outside CI, and when nobody said --yes or --json. */
-export function canPrompt(flags: { yes?: boolean; json?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+function canPrompt(flags: { yes?: boolean; json?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
   return !flags.yes && !flags.json && !!process.stdin.isTTY && !!process.stdout.isTTY && !env.CI;
 }
 
@@ -173,7 +173,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
           ? { url: answers.agent.url, sha256: answers.agent.sha256 }
           : undefined,
     blobstoreClis: !flags.skipBlobstoreClis,
-    outDir: answers.outputDir,
+    outputDir: answers.outputDir,
     osImage: flags.osImage,
     monit: monitSource(resolved.get('monitFile')!.value as string | undefined),
     resumeFrom: flags.resumeFrom,

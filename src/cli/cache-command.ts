@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ArtifactCache, type CacheEntry } from '../cache/store.js';
 import { exportEntries, importEntries } from '../cache/transfer.js';
-import { commandSettings } from '../settings/layers.js';
+import { commandSettings } from '../settings/sources.js';
 import { UsageError } from '../util/errors.js';
 import { reportError } from './errors.js';
 import { addSettingOptions } from './setting-options.js';

@@ -1,12 +1,32 @@
-// `stemforge completion bash|zsh|fish`: print the shell's completion script. The values
-// offered for flags come from the catalog here; completion.ts knows no stemforge names.
+// `stemforge completion bash|zsh|fish`: print the shell's completion script, written by the
+// shell's module from the completion tree (completion.ts). The scripts are fixed tables, so
+// pressing TAB never starts node. The values offered for flags come from the catalog here;
+// completion.ts knows no stemforge names.
 import { Argument, type Command } from 'commander';
 import { vagrantProviders } from '../catalog/builder-vm.js';
 import { infrastructures } from '../catalog/infrastructures.js';
 import { operatingSystems } from '../catalog/operating-systems.js';
 import { optionSpecs, storedKeys } from '../settings/options.js';
 import { UnknownNameError } from '../util/errors.js';
-import { completionScript, completionShells, type CompletionShell, type ValueCompletions } from './completion.js';
+import { completionTree, type ValueCompletions } from './completion.js';
+import { bashScript } from './completion-bash.js';
+import { fishScript } from './completion-fish.js';
+import { zshScript } from './completion-zsh.js';
+
+export const completionShells = ['bash', 'zsh', 'fish'] as const;
+export type CompletionShell = (typeof completionShells)[number];
+
+export function completionScript(shell: CompletionShell, program: Command, values: ValueCompletions): string {
+  const tree = completionTree(program, values);
+  switch (shell) {
+    case 'bash':
+      return bashScript(tree);
+    case 'zsh':
+      return zshScript(tree);
+    case 'fish':
+      return fishScript(tree);
+  }
+}
 
 /** What the values of stemforge's flags and arguments complete to, wherever a command has them. */
 export function defaultValueCompletions(): ValueCompletions {

@@ -1,13 +1,8 @@
-// Shell completion scripts, generated from the commander tree when `stemforge completion`
-// runs: a command or flag added anywhere shows up without a change here. The scripts are
-// fixed tables, so pressing TAB never starts node.
+// The completion tree: what the shell completion scripts are generated from, read off the
+// commander tree when `stemforge completion` runs, so a command or flag added anywhere shows
+// up without a change here. The shell-specific writers (completion-bash.ts, -zsh.ts, -fish.ts)
+// import it; it imports none of them.
 import type { Argument, Command, Option } from 'commander';
-import { bashScript } from './completion-bash.js';
-import { fishScript } from './completion-fish.js';
-import { zshScript } from './completion-zsh.js';
-
-export const completionShells = ['bash', 'zsh', 'fish'] as const;
-export type CompletionShell = (typeof completionShells)[number];
 
 /** What a value completes to: fixed words, the last item of a comma-separated list, or paths. */
 export type ValueCompletion = readonly string[] | { readonly commaSeparated: readonly string[] } | 'file' | 'dir';
@@ -93,16 +88,4 @@ export function completionTree(program: Command, values: ValueCompletions): Comp
 /** Every node of the tree, parents before their children. */
 export function allNodes(root: CompletionNode): CompletionNode[] {
   return [root, ...root.commands.flatMap(allNodes)];
-}
-
-export function completionScript(shell: CompletionShell, program: Command, values: ValueCompletions): string {
-  const tree = completionTree(program, values);
-  switch (shell) {
-    case 'bash':
-      return bashScript(tree);
-    case 'zsh':
-      return zshScript(tree);
-    case 'fish':
-      return fishScript(tree);
-  }
 }

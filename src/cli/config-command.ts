@@ -1,7 +1,7 @@
 // `stemforge config get|set|unset|list|path|show` and `stemforge version list|set`.
 import type { Command } from 'commander';
 import { findInfrastructure, findOperatingSystem } from '../catalog/planner.js';
-import { effectiveSettings } from '../settings/layers.js';
+import { effectiveSettings } from '../settings/sources.js';
 import { optionSpec, optionSpecs, parseOptionValue, storedKeys, type SettingValue } from '../settings/options.js';
 import { openSettings } from '../settings/store.js';
 import { VersionCounter } from '../settings/versions.js';

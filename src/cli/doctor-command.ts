@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { defaultVmSize } from '../catalog/builder-vm.js';
 import { formatDoctorReport, runDoctor, type DoctorRequest } from '../doctor/doctor.js';
 import type { DoctorProbe } from '../doctor/probe.js';
-import { commandSettings, type CommandSettings } from '../settings/layers.js';
+import { commandSettings, type CommandSettings } from '../settings/sources.js';
 import type { BuiltinDirs } from '../settings/options.js';
 import { exitCodes, reportError } from './errors.js';
 import { machineKeys, machineSpec, sshOptions } from './machine-options.js';

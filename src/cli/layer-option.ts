@@ -1,10 +1,7 @@
 // The flags of layers and the artifact cache, shared by the commands that build.
 import type { RunEvent } from '../pipeline/common.js';
 import type { CacheOptions } from '../pipeline/artifact-cache.js';
-import type { CommandSettings } from '../settings/layers.js';
-
-export const layerKeys = ['layerLimit'] as const;
-export const cacheKeys = ['cacheDir', 'osImageMaxAge'] as const;
+import type { CommandSettings } from '../settings/sources.js';
 
 /** --no-layers, or the layers' bound from the layerLimit setting (GiB → MiB). */
 export function layerOption(flags: { layers?: boolean }, settings: CommandSettings): { maxMiB: number } | undefined {

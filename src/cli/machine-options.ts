@@ -4,14 +4,12 @@
 import { defaultUpTimeoutMinutes, defaultVmSize } from '../catalog/builder-vm.js';
 import type { SshOptions, VmOptions } from '../machine/open.js';
 import { parseMachineSpec, type MachineSpec } from '../machine/spec.js';
-import type { CommandSettings } from '../settings/layers.js';
+import type { CommandSettings } from '../settings/sources.js';
 import { proxyEnvironment } from './request.js';
 import type { SettingOption } from './setting-options.js';
 
 export const sshKeys = ['identity', 'knownHosts', 'hostKey'] as const;
 export const machineKeys = ['machine', 'provider', ...sshKeys] as const;
-/** The builder VM's settings; a size nobody chose keeps what the VM was made with (vm.json). */
-export const vmKeys = ['box', 'cpus', 'memory', 'diskSize', 'libvirtDriver', 'vmTimeout'] as const;
 
 /** The VM flags with the help the commands that keep a VM's size unless told have always shown. */
 export const vmOptionHelp: readonly SettingOption[] = [

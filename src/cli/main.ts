@@ -2,7 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { buildOsImage, describeOsImage, type OsImageRequest } from '../pipeline/os-image.js';
 import { chooseRenderer } from '../pipeline/ui.js';
-import { builtinDirs, commandSettings, type CommandSettings } from '../settings/layers.js';
+import { builtinDirs, commandSettings, type CommandSettings } from '../settings/sources.js';
 import { version } from '../util/version.js';
 import { exitCodes, reportError } from './errors.js';
 import { printOsImageDescription, printOsImageResult } from './output.js';
@@ -16,7 +16,7 @@ import { addConfigCommands } from './config-command.js';
 import { addDoctorCommand } from './doctor-command.js';
 import { cacheLines, cacheOption, layerOption } from './layer-option.js';
 import { addStemcellCommand } from './stemcell-command.js';
-import { addStemcellCommands } from './stemcell-commands.js';
+import { addInspectVerifyCommands } from './inspect-verify-commands.js';
 import { addVmCommands } from './vm-command.js';
 
 interface OsImageFlags {
@@ -125,7 +125,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
 
   addBuildCommand(program, onExit, signal);
   addStemcellCommand(program, argv, onExit, signal);
-  addStemcellCommands(program, onExit, signal);
+  addInspectVerifyCommands(program, onExit, signal);
   addVmCommands(program, onExit, signal);
   addDoctorCommand(program, onExit, builtinDirs);
   addConfigCommands(program, onExit);

@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { shellJoin } from '../machine/quote.js';
 import type { MonitSource } from '../pipeline/settings-file.js';
-import type { CommandSettings } from '../settings/layers.js';
+import type { CommandSettings } from '../settings/sources.js';
 import { UsageError } from '../util/errors.js';
 
 export interface ArchiveSettings {

@@ -17,7 +17,7 @@ function helpText(spec: OptionSpec, help: string | undefined, showDefault = true
 }
 
 /** The commander option of a setting. No commander default: the resolver supplies the built-in one last. */
-export function settingOption(spec: OptionSpec, help?: string, showDefault?: boolean): Option {
+function settingOption(spec: OptionSpec, help?: string, showDefault?: boolean): Option {
   const option = new Option(`${spec.flag} <${spec.arg}>`, helpText(spec, help, showDefault));
   // a list flag may be repeated: --iaas aws --iaas warden is --iaas aws,warden
   if (spec.kind === 'list') option.argParser((v: string, prev?: string) => (prev ? `${prev},${v}` : v));

@@ -5,7 +5,7 @@ import { infrastructures } from '../catalog/infrastructures.js';
 import { findOperatingSystem } from '../catalog/planner.js';
 import { buildStemcells, describeStemcell, type AgentSource, type StemcellRequest } from '../pipeline/stemcell.js';
 import { chooseRenderer } from '../pipeline/ui.js';
-import { commandSettings, type CommandSettings } from '../settings/layers.js';
+import { commandSettings, type CommandSettings } from '../settings/sources.js';
 import { agentInput } from '../settings/validate.js';
 import { detectOsLine } from '../stemcell/os-image-file.js';
 import { UsageError } from '../util/errors.js';
@@ -56,7 +56,7 @@ export async function stemcellRequest(flags: StemcellFlags, settings: CommandSet
     vm: vmOptions(settings, proxy),
     agent: agentSource(settings),
     blobstoreClis: !flags.skipBlobstoreClis,
-    outDir: settings.string('outputDir')!,
+    outputDir: settings.string('outputDir')!,
     ...archiveSettings(settings),
     buildTime,
     buildRoot: settings.string('buildRoot')!,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { execa } from 'execa';
 import { parseProvider } from '../machine/spec.js';
 import { BuilderVm } from '../machine/vagrant/builder-vm.js';
-import { commandSettings, type CommandSettings } from '../settings/layers.js';
+import { commandSettings, type CommandSettings } from '../settings/sources.js';
 import { reportError } from './errors.js';
 import { proxyOptions, vmOptionHelp, vmOptions } from './machine-options.js';
 import { proxyEnvironment } from './request.js';

@@ -13,8 +13,8 @@ import {
   parseVBoxManageVersion,
   parseVirshVersion,
   parseVmrunVersion,
-  versionAtLeast,
 } from './parse.js';
+import { versionAtLeast } from '../util/dotted-version.js';
 import { accessModes, type DoctorProbe, type SshEndpoint } from './probe.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -35,16 +35,16 @@ const MiB = 1024 ** 2;
 export const minimumNode = '20.12.0';
 
 /** Provider releases that need a newer Vagrant: from version `from` on, Vagrant `vagrant` or newer. */
-export const providerCompat: readonly { provider: VagrantProvider; from: string; vagrant: string }[] = [
+const providerCompat: readonly { provider: VagrantProvider; from: string; vagrant: string }[] = [
   { provider: 'virtualbox', from: '7.1', vagrant: '2.4.2' },
   { provider: 'virtualbox', from: '7.2', vagrant: '2.4.9' },
 ];
 
 /** Disk thresholds: an OS image is ~0.4 GiB and each stemcell ~0.6 GiB. */
-export const diskFailBelow = 2 * GiB;
-export const diskWarnBelow = 10 * GiB;
+const diskFailBelow = 2 * GiB;
+const diskWarnBelow = 10 * GiB;
 /** what the host keeps for itself besides the VM */
-export const memoryHeadroom = GiB;
+const memoryHeadroom = GiB;
 
 function result(id: string, title: string, status: CheckStatus, detail: string, fix?: string): CheckResult {
   return fix === undefined ? { id, title, status, detail } : { id, title, status, detail, fix };

@@ -2,15 +2,6 @@
 // Each parser takes the tool's whole output and returns "X.Y.Z", or undefined when the
 // output is not what the tool prints.
 import { parseMachineReadable } from '../machine/vagrant/machine-readable.js';
-import { versionAtLeast } from '../machine/vagrant/driver.js';
-
-export { versionAtLeast };
-
-/** Numeric comparison of dotted versions: -1, 0 or 1 ("2.10" is after "2.9"; "2.3" equals "2.3.0"). */
-export function compareVersions(a: string, b: string): -1 | 0 | 1 {
-  if (a === b) return 0;
-  return versionAtLeast(a, b) ? (versionAtLeast(b, a) ? 0 : 1) : -1;
-}
 
 const dotted = String.raw`(\d+\.\d+\.\d+)`;
 

@@ -1,11 +1,11 @@
 // The local machine: this Linux host, as root. Commands run through execa.
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { LineSplitter } from '../util/lines.js';
 import { HintedError } from '../util/errors.js';
+import { HashingStream } from '../util/stream-hash.js';
 import { defaultPath, type FetchResult, type RunOptions, type RunResult } from './machine.js';
 import { ShellMachine } from './transfer.js';
 import { withCleanEnv } from './quote.js';
@@ -77,25 +77,14 @@ export class LocalMachine extends ShellMachine {
   /** A plain read when this process is root (the local machine always is): no cat to pipe through. */
   override async fetchFile(remotePath: string, into: Writable, options: { sudo?: boolean } = {}): Promise<FetchResult> {
     if (!this.isRoot) return super.fetchFile(remotePath, into, options);
-    const hash = createHash('sha256');
-    let bytes = 0;
+    const hashing = new HashingStream();
     try {
-      await pipeline(
-        createReadStream(remotePath),
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            hash.update(chunk);
-            bytes += chunk.length;
-            yield chunk;
-          }
-        },
-        into,
-      );
+      await pipeline(createReadStream(remotePath), hashing, into);
     } catch (err) {
       // the Machine contract's message, as the cat-based fetch gives it
       throw new Error(`fetching ${remotePath} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
-    return { sha256: hash.digest('hex'), bytes };
+    return { sha256: hashing.digest(), bytes: hashing.bytes };
   }
 
   async close(): Promise<void> {}

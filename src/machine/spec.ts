@@ -5,7 +5,7 @@ import { UnknownNameError, UsageError } from '../util/errors.js';
 
 export type MachineSpec = { kind: 'local' } | { kind: 'ssh'; user: string; host: string; port: number } | { kind: 'vagrant'; provider: VagrantProvider };
 
-export const machineForms = ['vagrant[:PROVIDER]', 'local', 'ssh://user@host[:port]'];
+const machineForms = ['vagrant[:PROVIDER]', 'local', 'ssh://user@host[:port]'];
 
 export function parseProvider(value: string): VagrantProvider {
   const provider = vagrantProviders.find((p) => p === value);

@@ -1,10 +1,10 @@
 // File and tree transfer built on Machine.run alone (a shell on the far side reading
 // stdin), so local and ssh machines move bytes the same way.
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { PassThrough, Transform, type Writable } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
+import { HashingStream } from '../util/stream-hash.js';
 import type { FetchResult, Machine, RunOptions, RunResult } from './machine.js';
 
 type RawRun = (argv: readonly string[], options: RunOptions) => Promise<RunResult>;
@@ -20,12 +20,7 @@ function check(result: RunResult, what: string, stderr: string[]): void {
  * Extract a gzip tar of `files` (paths relative to localDir; all when omitted) into
  * remoteDir. Owners are not carried (portable), modes are.
  */
-export async function sendTreeVia(
-  run: RawRun,
-  localDir: string,
-  remoteDir: string,
-  options: { files?: readonly string[]; sudo?: boolean } = {},
-): Promise<void> {
+async function sendTreeVia(run: RawRun, localDir: string, remoteDir: string, options: { files?: readonly string[]; sudo?: boolean } = {}): Promise<void> {
   const entries = options.files ? [...options.files].sort() : ['.'];
   if (entries.length === 0) return;
   const stream = tar.c({ cwd: localDir, portable: true, gzip: true, noDirRecurse: !!options.files }, entries);
@@ -40,7 +35,7 @@ export async function sendTreeVia(
 }
 
 /** Write a file atomically (temp name + rename) with a mode. */
-export async function sendFileVia(run: RawRun, source: string | Buffer, remotePath: string, options: { mode?: number; sudo?: boolean } = {}): Promise<void> {
+async function sendFileVia(run: RawRun, source: string | Buffer, remotePath: string, options: { mode?: number; sudo?: boolean } = {}): Promise<void> {
   const mode = (options.mode ?? 0o644).toString(8);
   const stderr: string[] = [];
   const script = 'set -e; umask 077; tmp="$1.part.$$"; cat > "$tmp"; chmod "$2" "$tmp"; mv -f "$tmp" "$1"';
@@ -54,18 +49,10 @@ export async function sendFileVia(run: RawRun, source: string | Buffer, remotePa
 }
 
 /** Stream a remote file into `into` while hashing it; `into` is ended on success. */
-export async function fetchFileVia(run: RawRun, remotePath: string, into: Writable, options: { sudo?: boolean } = {}): Promise<FetchResult> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const hasher = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      done(null, chunk);
-    },
-  });
+async function fetchFileVia(run: RawRun, remotePath: string, into: Writable, options: { sudo?: boolean } = {}): Promise<FetchResult> {
+  const hashing = new HashingStream();
   const sink = new PassThrough();
-  const piping = pipeline(sink, hasher, into);
+  const piping = pipeline(sink, hashing, into);
   const stderr: string[] = [];
   const result = await run(['cat', '--', remotePath], {
     sudo: options.sudo,
@@ -78,7 +65,7 @@ export async function fetchFileVia(run: RawRun, remotePath: string, into: Writab
     check(result, `fetching ${remotePath}`, stderr);
   }
   await piping;
-  return { sha256: hash.digest('hex'), bytes };
+  return { sha256: hashing.digest(), bytes: hashing.bytes };
 }
 
 /** A Machine whose transfers are shell commands run through its own run(). */

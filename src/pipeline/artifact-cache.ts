@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { planOsImage, type StemcellPlan } from '../catalog/planner.js';
 import { explainMiss, inputKey, phaseManifest } from '../cache/keys.js';
 import { ArtifactCache, type CacheEntry } from '../cache/store.js';
-import { buildManifest, type Manifest } from '../sync/manifest.js';
+import { treeManifest, type TreeManifest } from '../sync/tree-manifest.js';
 import { builderFolders, packageRoot } from '../util/paths.js';
 import { version } from '../util/version.js';
 import type { RunEvent } from './common.js';
@@ -40,10 +40,10 @@ export interface Lookup {
   why: string[];
 }
 
-let treeOnce: Promise<Manifest> | undefined;
+let treeOnce: Promise<TreeManifest> | undefined;
 /** The builder tree as it will be synced: the stage contents the keys hash. */
-export function builderTree(): Promise<Manifest> {
-  treeOnce ??= buildManifest(packageRoot, builderFolders);
+export function builderTree(): Promise<TreeManifest> {
+  treeOnce ??= treeManifest(packageRoot, builderFolders);
   return treeOnce;
 }
 
@@ -65,7 +65,7 @@ export interface OsKeyRequest {
   monit?: MonitSource;
 }
 
-export async function osImageKey(request: OsKeyRequest, machine: string): Promise<CacheKey> {
+async function osImageKey(request: OsKeyRequest, machine: string): Promise<CacheKey> {
   const plan = planOsImage({ os: request.os });
   const settings = osImageSettings(osSettingsInput(plan.os, request, version));
   const manifest = phaseManifest({
@@ -171,7 +171,7 @@ export function store(cache: ArtifactCache, wanted: CacheKey, kind: CacheEntry['
  * at a time; a second waits, then finds it cached) and look again. `release` is set while
  * the lock is held: the caller frees it once the image is stored (or the build ends).
  */
-export async function lookupOsImage(
+async function lookupOsImage(
   cache: ArtifactCache,
   key: CacheKey,
   options: CacheOptions,

@@ -10,7 +10,7 @@ import { findOperatingSystem, planOsImage, planStemcell, type StemcellPlan } fro
 import { ArtifactCache } from '../cache/store.js';
 import { describeSpec } from '../machine/spec.js';
 import { stemcellFileName, stemcellName } from '../stemcell/naming.js';
-import { sha256File } from '../stemcell/os-image-file.js';
+import { sha256File } from '../util/stream-hash.js';
 import { describeHit, handOut, lookup, osImageThroughCache, stemcellKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
 import { runChecked } from '../machine/machine.js';
 import { HintedError, UsageError } from '../util/errors.js';
@@ -37,7 +37,8 @@ export interface BuildRequest extends Omit<OsImageRequest, 'out' | 'resumeFrom' 
   version: string;
   agent?: AgentSource;
   blobstoreClis: boolean;
-  outDir: string;
+  /** the folder the OS image and the stemcells are written to */
+  outputDir: string;
   /** use this OS image instead of building one */
   osImage?: string;
   /** a stage of either phase: an OS-image stage resumes that phase; a stemcell stage reuses the OS image the last build wrote */
@@ -57,12 +58,12 @@ export interface BuildResult {
 }
 
 /** Where a build keeps its OS image, so a stemcell-stage resume (and the next build) finds it. */
-export function osImagePath(outDir: string, os: string): string {
-  return join(resolve(outDir), `os-image-${os}.tgz`);
+export function osImagePath(outputDir: string, os: string): string {
+  return join(resolve(outputDir), `os-image-${os}.tgz`);
 }
 
 /** Which phase --resume-from names a stage of. */
-export function resumePhase(request: Pick<BuildRequest, 'os' | 'iaas' | 'diskFormat' | 'hypervisor' | 'resumeFrom'>): 'os-image' | 'stemcell' | undefined {
+function resumePhase(request: Pick<BuildRequest, 'os' | 'iaas' | 'diskFormat' | 'hypervisor' | 'resumeFrom'>): 'os-image' | 'stemcell' | undefined {
   const stage = request.resumeFrom;
   if (!stage) return undefined;
   if (planOsImage({ os: request.os }).phases[0]!.stages.includes(stage)) return 'os-image';
@@ -111,7 +112,7 @@ function stemcellCache(request: BuildRequest, os: OperatingSystem, machine: stri
         const found = await lookup(cache, key, options);
         emit({ type: 'cache', artifact: 'stemcell', label: key.label, key: key.key, hit: !!found.entry, why: found.why });
         if (!found.entry) continue;
-        const out = join(resolve(request.outDir), fileOf(plan));
+        const out = join(resolve(request.outputDir), fileOf(plan));
         await handOut(cache, found.entry, out);
         const name = stemcellName({ os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat });
         hits.push({
@@ -175,7 +176,7 @@ function removeOnCleanup(dirs: string[], runLog: RunLog): Step<SessionCtx> {
 export async function build(request: BuildRequest, ui: RunUi, logDir: string): Promise<BuildResult> {
   const os = findOperatingSystem(request.os);
   const phase = resumePhase(request);
-  const imagePath = request.osImage ? resolve(request.osImage) : osImagePath(request.outDir, os.name);
+  const imagePath = request.osImage ? resolve(request.osImage) : osImagePath(request.outputDir, os.name);
   const given = !!request.osImage || phase === 'stemcell';
   if (given && !existsSync(imagePath)) {
     throw new UsageError(

@@ -5,7 +5,6 @@ import { basename, dirname, join, posix } from 'node:path';
 import { runChecked, type Machine } from '../machine/machine.js';
 import { userPaths } from '../util/paths.js';
 import { StageFailure, type StageRecord, type StageRunner, type StageStep } from './stage-runner.js';
-import type { Outcome } from './steps.js';
 import type { RendererChoice } from './ui.js';
 
 /** What to do after a stage failed: run it again, or stop (leaving the build for --resume-from, keeping the machine as it is, or cleaning up). */
@@ -63,11 +62,6 @@ export class StoppedAfterFailure extends StageFailure {
   cleanedUp = false;
 }
 
-/** The user chose to keep the build as it is after a failed stage: mounts and build folders stay, for a look by hand. */
-export function keptAsItIs(outcome: Outcome): boolean {
-  return outcome.state !== 'succeeded' && outcome.error instanceof StoppedAfterFailure && outcome.error.decision === 'keep';
-}
-
 /** Run one stage step in a task: its output on the task's line, events, and the failure policy of the run. */
 export async function runStage(runner: StageRunner, group: string, stage: string, step: StageStep, task: StageTaskHandle, ui: RunUi): Promise<StageRecord> {
   for (;;) {
@@ -110,10 +104,6 @@ export function phaseSummary(selected: number, total: number, unwritten: number)
   const parts = [selected === total ? `${total} stages` : `${selected} of ${total} stages`];
   if (unwritten > 0) parts.push(`${unwritten} not written yet`);
   return parts.join(', ');
-}
-
-export function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)}s`;
 }
 
 /** Fetch a file of the build machine to OUT (streamed, via a .part file), checked against the build machine's own sha256, with OUT.sha256 beside it. */

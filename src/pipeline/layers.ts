@@ -6,17 +6,14 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { canonicalJson, folderDigest } from '../cache/keys.js';
 import { runChecked, type Machine } from '../machine/machine.js';
-import type { Manifest } from '../sync/manifest.js';
+import type { TreeManifest } from '../sync/tree-manifest.js';
 import type { BuildLayout } from './layout.js';
 import type { StageReads } from './stage-reads.js';
 
 /** Layers are kept below the build root, beside the builds (a fresh build folder leaves them). */
-export function layersRoot(buildRoot: string): string {
+function layersRoot(buildRoot: string): string {
   return posix.join(buildRoot, 'layers');
 }
-
-/** Default bound of the layers' disk use on the build machine. */
-export const defaultLayerLimitMiB = 30 * 1024;
 
 /**
  * The key of each stage's layer: the base (the phase, and for a stemcell the OS image it
@@ -27,7 +24,7 @@ export const defaultLayerLimitMiB = 30 * 1024;
 export function layerKeys(
   base: Record<string, unknown>,
   stages: readonly string[],
-  tree: Manifest,
+  tree: TreeManifest,
   settings: Readonly<Record<string, string>>,
   reads: StageReads,
 ): string[] {

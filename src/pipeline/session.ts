@@ -22,7 +22,7 @@ export interface SessionRequest {
   buildRoot: string;
 }
 
-export function builderDir(buildRoot: string): string {
+function builderDir(buildRoot: string): string {
   return posix.join(buildRoot, 'builder');
 }
 

@@ -46,7 +46,7 @@ export function monitSourceRemote(buildRoot: string, sha256: string): string {
 }
 
 /** The password of root and vcap in every image: the reference's well-known default. */
-export const boshUsersPassword = 'c1oudc0w';
+const boshUsersPassword = 'c1oudc0w';
 
 /** The OS-phase settings input both build commands take from their request. */
 export function osSettingsInput(

@@ -7,7 +7,7 @@ import type { Machine } from '../machine/machine.js';
 import { keyedSettings } from '../cache/keys.js';
 import { UsageError } from '../util/errors.js';
 import { builderTree } from './artifact-cache.js';
-import { keptAsItIs, phaseSummary, runStage, type RunUi, type StageTaskHandle } from './common.js';
+import { phaseSummary, runStage, StoppedAfterFailure, type RunUi, type StageTaskHandle } from './common.js';
 import type { BuildLayout } from './layout.js';
 import { LayerChain, layerKeys } from './layers.js';
 import type { SessionCtx } from './session.js';
@@ -15,7 +15,12 @@ import { renderSettings } from './settings-file.js';
 import type { StageFiles } from './stage-files.js';
 import { StageReads } from './stage-reads.js';
 import { StageRunner, type StageRecord } from './stage-runner.js';
-import type { Step, StepTask } from './steps.js';
+import type { Outcome, Step, StepTask } from './steps.js';
+
+/** The user chose to keep the build as it is after a failed stage: mounts and build folders stay, for a look by hand. */
+function keptAsItIs(outcome: Outcome): boolean {
+  return outcome.state !== 'succeeded' && outcome.error instanceof StoppedAfterFailure && outcome.error.decision === 'keep';
+}
 
 /** Refuse a run with selected stages that are not written yet, unless --allow-unwritten. */
 export function checkWritten(unwritten: readonly string[], allowUnwritten: boolean, of = ''): void {

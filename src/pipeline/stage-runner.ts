@@ -22,9 +22,9 @@ export interface StageRecord {
   logPath: string;
 }
 
-export const tailLines = 40;
+const tailLines = 40;
 /** Pauses before each reconnection attempt after a dropped connection. */
-export const reconnectDelaysMs = [500, 1000, 2000, 4000, 8000, 15000];
+const reconnectDelaysMs = [500, 1000, 2000, 4000, 8000, 15000];
 
 export class StageFailure extends Error {
   override name = 'StageFailure';
@@ -199,14 +199,15 @@ export class StageRunner {
   }
 
   /**
-   * Pack the chroot as a gzip tar with ./ entries and numeric owners (pigz, on every core, when
-   * the machine has it). Level 1: the OS image is an intermediate kept in the local cache, and
-   * level 1 packs it about 2.8 times faster than the default for some 10 % more bytes.
+   * Pack the chroot as a gzip tar with ./ entries and numeric owners (the gzip program of
+   * stages/lib/compression.bash: pigz, on every core, when the machine has it). Level 1: the OS
+   * image is an intermediate kept in the local cache, and level 1 packs it about 2.8 times
+   * faster than the default for some 10 % more bytes.
    */
   async archiveChroot(target: string): Promise<void> {
+    const compression = posix.join(this.layout.builderDir, 'stages', 'lib', 'compression.bash');
     const script =
-      'set -e; z="gzip -1"; if command -v pigz >/dev/null 2>&1; then z="pigz -1"; fi; ' +
-      'tar --numeric-owner --one-file-system -I "$z" -cf "$2.part" -C "$1" . && mv -f "$2.part" "$2"';
-    await runChecked(this.machine, ['sh', '-c', script, 'sh', this.layout.chroot, target], { sudo: true, env: this.env });
+      'set -e; source "$3"; z="$(gzip_program) -1"; ' + 'tar --numeric-owner --one-file-system -I "$z" -cf "$2.part" -C "$1" . && mv -f "$2.part" "$2"';
+    await runChecked(this.machine, ['bash', '-c', script, 'bash', this.layout.chroot, target, compression], { sudo: true, env: this.env });
   }
 }

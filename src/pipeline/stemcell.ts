@@ -9,9 +9,9 @@ import type { OperatingSystem } from '../catalog/operating-systems.js';
 import { runChecked } from '../machine/machine.js';
 import type { SshOptions, VmOptions } from '../machine/open.js';
 import { describeSpec, type MachineSpec } from '../machine/spec.js';
-import { buildManifest, renderManifest } from '../stemcell/manifest.js';
+import { stemcellManifest, renderManifest } from '../stemcell/manifest.js';
 import { stemcellFileName, stemcellName } from '../stemcell/naming.js';
-import { sha256File } from '../stemcell/os-image-file.js';
+import { sha256File } from '../util/stream-hash.js';
 import { UsageError } from '../util/errors.js';
 import { builderCommit } from '../util/git-commit.js';
 import { packageRoot } from '../util/paths.js';
@@ -43,7 +43,8 @@ export interface StemcellRequest {
   /** a local agent binary, or a URL with its sha256; the catalog's pin when absent */
   agent?: AgentSource;
   blobstoreClis: boolean;
-  outDir: string;
+  /** the folder the stemcell tarballs are written to */
+  outputDir: string;
   buildRoot: string;
   packageCache: string;
   mirror?: string;
@@ -76,6 +77,7 @@ export interface StemcellDescription {
   version: string;
   machine: string;
   buildRoot: string;
+  /** the output folder, resolved (named so in the --dry-run --json plan) */
   outDir: string;
   agent: string;
   blobstoreClis: 'install' | 'skip';
@@ -126,7 +128,7 @@ function buildName(plan: StemcellPlan): string {
   return `stemcell-${plan.os.name}-${plan.infrastructure.name}-${plan.diskFormat}`;
 }
 
-function describeAgent(agent: AgentSource | undefined): string {
+function describeAgentSource(agent: AgentSource | undefined): string {
   if (!agent) return `${agentPin.name} ${agentPin.version} (pinned: ${agentPin.url}, sha256 ${agentPin.sha256})`;
   return 'file' in agent ? `local file ${agent.file}` : `${agent.url} (sha256 ${agent.sha256})`;
 }
@@ -156,8 +158,8 @@ export function describeStemcell(request: StemcellRequest): StemcellDescription 
     version: request.version,
     machine: describeSpec(request.machine),
     buildRoot: request.buildRoot,
-    outDir: resolve(request.outDir),
-    agent: describeAgent(request.agent),
+    outDir: resolve(request.outputDir),
+    agent: describeAgentSource(request.agent),
     blobstoreClis: request.blobstoreClis ? 'install' : 'skip',
     stemcells,
   };
@@ -206,7 +208,7 @@ function stemcellBuild(
   const selectedAll = [...buildPhase.selected, ...packPhase.selected];
   const built: BuiltStemcell = { infrastructure: plan.infrastructure.name, diskFormat: plan.diskFormat, name: planned.name };
   const staging = posix.join(layout.workDir, 'stemcell');
-  const outDir = resolve(request.outDir);
+  const outputDir = resolve(request.outputDir);
   const layered = request.layers !== undefined;
   const stages = stagePhase({
     group: plan.infrastructure.name,
@@ -242,7 +244,7 @@ function stemcellBuild(
       // over every layer, on a scratch layer: the stemcell.MF and the tarball are not kept
       await stages.chain()?.scratch();
       const sha1 = (await runChecked(c.machine!, ['sha1sum', '--', posix.join(staging, 'image')], { sudo: true })).split(/\s+/)[0]!;
-      const manifest = buildManifest({ os: plan.os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }, request.version, sha1, {
+      const manifest = stemcellManifest({ os: plan.os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat }, request.version, sha1, {
         stemforge_version: stemforgeVersion,
         stemforge_commit: commit,
         agent_sha256: inputs().agentRemote.sha256,
@@ -254,10 +256,10 @@ function stemcellBuild(
     },
   };
   const fetch: Step<SessionCtx, BuiltStemcell> = {
-    title: `Fetch ${planned.file} to ${outDir}`,
+    title: `Fetch ${planned.file} to ${outputDir}`,
     skip: () => (complete ? false : 'no stemcell: the stage list was cut short'),
     run: async (c, task) => {
-      const out = join(outDir, planned.file);
+      const out = join(outputDir, planned.file);
       const fetched = await fetchArtifact(c.machine!, posix.join(layout.workDir, planned.file), out, 'the stemcell');
       Object.assign(built, { out, ...fetched });
       ui.emit?.({ type: 'artifact', kind: 'stemcell', path: out, ...fetched });

@@ -51,7 +51,7 @@ function messageOf(error: unknown): string {
 }
 
 /** The warning of a cleanup that failed: it never claims the thing was undone. */
-export function cleanupWarning(failure: CleanupFailure): string {
+function cleanupWarning(failure: CleanupFailure): string {
   return `could not ${failure.what}: ${messageOf(failure.error)}`;
 }
 

@@ -367,7 +367,7 @@ export function optionSpec(key: string): OptionSpec {
  * Who a message is about: the flag itself, or the variable or file with the key
  * (`--cpus`, `STEMFORGE_CPUS: cpus`, `./stemforge.json: cpus: cpus`).
  */
-export function subjectOf(spec: OptionSpec, where: string): string {
+function subjectOf(spec: OptionSpec, where: string): string {
   return where === spec.flag ? where : `${where}: ${spec.key}`;
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { UnknownNameError, UsageError } from '../util/errors.js';
 import { optionSpecs, parseOptionValue, storedKeys, type SettingValue } from './options.js';
 
-export const projectFileName = 'stemforge.json';
+const projectFileName = 'stemforge.json';
 
 export interface ProjectFile {
   path: string;

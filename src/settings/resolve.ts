@@ -13,7 +13,7 @@ export interface ResolvedSetting {
   origin: string;
 }
 
-export interface SettingLayers {
+export interface SettingSources {
   /** commander's parsed options (camelCase names), raw */
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
@@ -23,34 +23,34 @@ export interface SettingLayers {
 }
 
 /** commander's attribute name for a long flag: --disk-size → diskSize */
-export function flagAttribute(flag: string): string {
+function flagAttribute(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
 /** `naming`: see parseOptionValue; the commands name unknown names by what they are. */
-export function resolveSetting(spec: OptionSpec, layers: SettingLayers, naming: 'key' | 'noun' = 'key'): ResolvedSetting {
-  const flagValue = layers.flags[flagAttribute(spec.flag)];
+export function resolveSetting(spec: OptionSpec, sources: SettingSources, naming: 'key' | 'noun' = 'key'): ResolvedSetting {
+  const flagValue = sources.flags[flagAttribute(spec.flag)];
   if (flagValue !== undefined) return { key: spec.key, value: parseOptionValue(spec, flagValue, spec.flag, naming), source: 'flag', origin: spec.flag };
-  const envValue = layers.env[spec.env];
+  const envValue = sources.env[spec.env];
   if (envValue !== undefined && envValue !== '')
     return { key: spec.key, value: parseOptionValue(spec, envValue, spec.env, naming), source: 'env', origin: spec.env };
   if (spec.stored) {
-    const projectValue = layers.project?.values[spec.key];
-    if (projectValue !== undefined) return { key: spec.key, value: projectValue, source: 'project', origin: layers.project!.path };
-    const userValue = layers.user?.values[spec.key];
+    const projectValue = sources.project?.values[spec.key];
+    if (projectValue !== undefined) return { key: spec.key, value: projectValue, source: 'project', origin: sources.project!.path };
+    const userValue = sources.user?.values[spec.key];
     if (userValue !== undefined)
       return {
         key: spec.key,
-        value: parseOptionValue(spec, userValue, `${layers.user!.path}: ${spec.key}`, naming),
+        value: parseOptionValue(spec, userValue, `${sources.user!.path}: ${spec.key}`, naming),
         source: 'user',
-        origin: layers.user!.path,
+        origin: sources.user!.path,
       };
   }
-  const builtin = builtinValue(spec, layers.dirs);
+  const builtin = builtinValue(spec, sources.dirs);
   if (builtin !== undefined) return { key: spec.key, value: builtin, source: 'built-in', origin: 'built-in' };
   return { key: spec.key, value: undefined, source: 'unset', origin: '' };
 }
 
-export function resolveSettings(layers: SettingLayers): Map<string, ResolvedSetting> {
-  return new Map(optionSpecs.map((spec) => [spec.key, resolveSetting(spec, layers)]));
+export function resolveSettings(sources: SettingSources): Map<string, ResolvedSetting> {
+  return new Map(optionSpecs.map((spec) => [spec.key, resolveSetting(spec, sources)]));
 }

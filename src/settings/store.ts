@@ -11,7 +11,7 @@ import { settingsSchema } from './options.js';
 export type SettingsStore = Conf;
 
 /** The folder of the settings file; read at call time so a test's environment counts. */
-export function settingsDir(env: NodeJS.ProcessEnv = process.env): string {
+function settingsDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.STEMFORGE_CONFIG_DIR || envPaths('stemforge', { suffix: '' }).config;
 }
 

@@ -2,23 +2,14 @@
 // in the user's settings file, so deleting a build or temp folder never loses it. A build
 // proposes the next one; updates take a lock so two builds at once cannot go backwards.
 import { versionPattern } from '../stemcell/naming.js';
+import { compareVersions } from '../util/dotted-version.js';
 import { UsageError } from '../util/errors.js';
 import { withFileLock } from '../util/file-lock.js';
 import { checkVersion } from './validate.js';
 import { openSettings, type SettingsStore } from './store.js';
 
 /** The first version of a line that has none yet. */
-export const firstVersion = '0.1';
-
-export function compareVersions(a: string, b: string): number {
-  const x = a.split('.').map(Number);
-  const y = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return Math.sign(d);
-  }
-  return 0;
-}
+const firstVersion = '0.1';
 
 /** The version after `v`: its last number plus one (1.9 → 1.10). */
 export function bumpVersion(v: string): string {

@@ -5,12 +5,12 @@ import type { GuestSsh } from './guest-ssh.js';
 export const jobName = 'stemforge-verify';
 const jobDir = `/var/vcap/jobs/${jobName}`;
 const runDir = `/var/vcap/sys/run/${jobName}`;
-export const pidFile = `${runDir}/pid`;
+const pidFile = `${runDir}/pid`;
 const ctlPath = `${jobDir}/bin/ctl`;
 const monitrcPath = `/var/vcap/monit/job/0000_${jobName}.monitrc`;
 const monit = '/var/vcap/bosh/bin/monit';
 
-export const ctlScript = `#!/bin/bash
+const ctlScript = `#!/bin/bash
 # stemforge verify --agent: a test job. start leaves a loop running and writes its pid; stop ends it.
 set -u
 run_dir=${runDir}
@@ -34,7 +34,7 @@ case "\${1:-}" in
 esac
 `;
 
-export const monitrc = `check process ${jobName}
+const monitrc = `check process ${jobName}
   with pidfile ${pidFile}
   start program "${ctlPath} start"
   stop program "${ctlPath} stop"

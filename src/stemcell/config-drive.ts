@@ -7,12 +7,12 @@ import { execa } from 'execa';
 const mtoolsEnv = { MTOOLS_SKIP_CHECK: '1' };
 
 /** `mkfs.vfat -n LABEL -C IMAGE KiB`: a new image file holding an empty FAT file system. */
-export async function mkfsVfat(image: string, label: string, sizeKiB: number): Promise<void> {
+async function mkfsVfat(image: string, label: string, sizeKiB: number): Promise<void> {
   await execa('mkfs.vfat', ['-n', label, '-C', image, String(sizeKiB)]);
 }
 
 /** `mcopy -i IMAGE -s DIR ::`: DIR and everything under it into the image's root. */
-export async function mcopyTree(image: string, dir: string): Promise<void> {
+async function mcopyTree(image: string, dir: string): Promise<void> {
   await execa('mcopy', ['-i', image, '-s', dir, '::'], { env: mtoolsEnv });
 }
 

@@ -13,7 +13,7 @@ import { HintedError, UsageError } from '../util/errors.js';
 import { HostileTarballError, readTar, type TarLimits, type TarMember } from './tar-reader.js';
 
 /** The six files the reference packager puts in every stemcell, and nothing else (facts §6). */
-export const stemcellFiles = ['stemcell.MF', 'packages.txt', 'dev_tools_file_list.txt', 'image', 'sbom.spdx.json', 'sbom.cdx.json'] as const;
+const stemcellFiles = ['stemcell.MF', 'packages.txt', 'dev_tools_file_list.txt', 'image', 'sbom.spdx.json', 'sbom.cdx.json'] as const;
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -27,7 +27,7 @@ export interface StemcellLimits {
   maxTotalBytes: number;
 }
 
-export const defaultStemcellLimits: StemcellLimits = {
+const defaultStemcellLimits: StemcellLimits = {
   maxEntries: 64,
   maxImageBytes: 64 * GiB,
   maxFileBytes: 64 * MiB,
@@ -54,7 +54,7 @@ export interface ReadStemcellOptions {
 }
 
 /** A file the user named: it must exist and be a regular file (else a usage error, exit 2). */
-export async function checkInputFile(path: string): Promise<void> {
+async function checkInputFile(path: string): Promise<void> {
   let info;
   try {
     info = await stat(path);
@@ -217,13 +217,13 @@ function yamlType(value: unknown): string {
   return typeof value === 'string' ? 'string' : typeof value === 'number' ? 'number' : typeof value === 'boolean' ? 'boolean' : typeof value;
 }
 
-interface Manifest {
+interface ParsedMf {
   doc: Document;
   text: string;
   value: Record<string, unknown>;
 }
 
-function field(mf: Manifest, key: string): { node?: Node; value: unknown; source: string } {
+function field(mf: ParsedMf, key: string): { node?: Node; value: unknown; source: string } {
   const node = mf.doc.get(key, true) as Node | undefined;
   const value = mf.value[key];
   const range = node?.range;
@@ -231,7 +231,7 @@ function field(mf: Manifest, key: string): { node?: Node; value: unknown; source
   return { node, value, source };
 }
 
-function parseManifest(data: Buffer | undefined): { mf?: Manifest; error?: string } {
+function parseStemcellMf(data: Buffer | undefined): { mf?: ParsedMf; error?: string } {
   if (!data) return {};
   const text = data.toString('utf8');
   // YAML 1.1 as the Director's Psych and the bosh CLI read it (0000 is a number, yes a boolean)
@@ -241,7 +241,7 @@ function parseManifest(data: Buffer | undefined): { mf?: Manifest; error?: strin
   return { mf: { doc, text, value: doc.toJS() as Record<string, unknown> } };
 }
 
-function stringCheck(mf: Manifest, key: string, required: string): StemcellCheck {
+function stringCheck(mf: ParsedMf, key: string, required: string): StemcellCheck {
   const { value, source } = field(mf, key);
   const check: StemcellCheck = { id: key, by: 'director', title: `${key} is a String`, status: 'ok' };
   if (value === undefined || value === null) return { ...check, status: 'fail', detail: `missing; ${required}` };
@@ -298,7 +298,7 @@ function jsonCheck(
 export function checkStemcell(contents: StemcellContents): StemcellInspection {
   const checks: StemcellCheck[] = [];
   const { files, members } = contents;
-  const { mf, error } = parseManifest(files.get('stemcell.MF'));
+  const { mf, error } = parseStemcellMf(files.get('stemcell.MF'));
   const noMf = (id: string, by: StemcellCheck['by'], title: string): StemcellCheck => ({ id, by, title, status: 'skip', detail: 'no readable stemcell.MF' });
 
   const mfMember = members.find((m) => m.name === 'stemcell.MF');

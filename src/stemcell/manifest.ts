@@ -18,9 +18,9 @@ export interface StemcellManifest {
 }
 
 /** The highest agent API version our stemcells support, as the reference declares it. */
-export const agentApiVersion = 3;
+const agentApiVersion = 3;
 
-export function buildManifest(id: StemcellIdentity, version: string, imageSha1: string, provenance?: Record<string, string>): StemcellManifest {
+export function stemcellManifest(id: StemcellIdentity, version: string, imageSha1: string, provenance?: Record<string, string>): StemcellManifest {
   if (!versionPattern.test(version)) throw new Error(`stemcell version '${version}' is not digits and dots (e.g. 1.622)`);
   if (!/^[0-9a-f]{40}$/.test(imageSha1)) throw new Error(`'${imageSha1}' is not a sha1 hex digest`);
   const name = stemcellName(id);

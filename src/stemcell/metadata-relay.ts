@@ -9,7 +9,7 @@ import { shellJoin } from '../machine/quote.js';
  * The relay, a Node ES module. libslirp hands it the guest's connection on fds 0, 1 and 2, so it must never
  * write to stderr (it would land in the guest's HTTP stream): it stays silent and exits when either side closes.
  */
-export const relayScript = `// stemforge verify --agent: one guest connection <-> the metadata server on loopback
+const relayScript = `// stemforge verify --agent: one guest connection <-> the metadata server on loopback
 import { connect } from 'node:net';
 const [host, port] = process.argv.slice(2);
 const upstream = connect({ host, port: Number(port) });

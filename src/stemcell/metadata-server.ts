@@ -44,7 +44,7 @@ function googleExtras(content: MetadataContent): Record<string, string> {
 }
 
 /** What the service answers to one request; pure, so the routing is tested without sockets. */
-export function answer(source: HttpSource, content: MetadataContent, token: string, method: string, path: string, headers: IncomingMessage['headers']): Answer {
+function answer(source: HttpSource, content: MetadataContent, token: string, method: string, path: string, headers: IncomingMessage['headers']): Answer {
   for (const [name, value] of Object.entries(source.headers)) {
     // Google answers 403 to a request without Metadata-Flavor: Google
     if (headers[name.toLowerCase()] !== value) return { status: 403, body: `missing header ${name}: ${value}` };

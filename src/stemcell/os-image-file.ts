@@ -1,17 +1,8 @@
-// Facts about a local OS image tarball: its digest, and which OS line it holds (from its
-// own etc/os-release), so `stemforge stemcell` needs no --os.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+// Facts about a local OS image tarball: which OS line it holds (from its own
+// etc/os-release), so `stemforge stemcell` needs no --os.
 import { list, type ReadEntry } from 'tar';
 import { operatingSystems, type OperatingSystem } from '../catalog/operating-systems.js';
 import { HintedError } from '../util/errors.js';
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
-}
 
 /** The text of ./etc/os-release in the tarball (the first 64 KiB), or undefined. */
 async function readOsRelease(path: string): Promise<string | undefined> {

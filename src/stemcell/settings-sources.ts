@@ -50,7 +50,7 @@ export type Verifiability =
  * The one thing not in agent.json: which source type stemforge serves per infrastructure. The others (File,
  * CDROM) come from a provisioning agent or a CPI-attached ISO we do not make yet.
  */
-export const servedSourceTypes: Readonly<Record<string, ServedSourceType>> = {
+const servedSourceTypes: Readonly<Record<string, ServedSourceType>> = {
   openstack: 'ConfigDrive',
   aws: 'HTTP',
   alicloud: 'HTTP',
@@ -69,7 +69,7 @@ function str(source: Record<string, Json>, key: string): string | undefined {
 }
 
 /** The settings sources agent.json lists for `iaas`, in the agent's order. */
-export function agentSources(iaas: string): Record<string, Json>[] {
+function agentSources(iaas: string): Record<string, Json>[] {
   const doc = agentSettings[iaas] as { Infrastructure?: { Settings?: { Sources?: Json[] } } } | undefined;
   const sources = doc?.Infrastructure?.Settings?.Sources ?? [];
   return sources.filter((s): s is Record<string, Json> => typeof s === 'object' && s !== null && !Array.isArray(s));

@@ -3,12 +3,12 @@
 import * as tar from 'tar';
 import type { Machine } from '../machine/machine.js';
 import { runChecked } from '../machine/machine.js';
-import { buildManifest, diffManifests, parseManifest, type ManifestDiff } from './manifest.js';
+import { treeManifest, diffTrees, parseTreeManifest, type TreeDiff } from './tree-manifest.js';
 
-export const manifestName = '.stemforge-sync.json';
+const manifestName = '.stemforge-sync.json';
 const inlineManifestLimit = 48 * 1024;
 
-export interface SyncResult extends ManifestDiff {
+export interface SyncResult extends TreeDiff {
   unchanged: number;
 }
 
@@ -19,9 +19,9 @@ function assertRelative(path: string): void {
 }
 
 export async function syncBuilder(machine: Machine, sourceRoot: string, folders: readonly string[], remoteDir: string): Promise<SyncResult> {
-  const local = await buildManifest(sourceRoot, folders);
+  const local = await treeManifest(sourceRoot, folders);
   const remoteText = await runChecked(machine, ['sh', '-c', 'cat -- "$1" 2>/dev/null || true', 'sh', `${remoteDir}/${manifestName}`], { sudo: true });
-  const diff = diffManifests(local, parseManifest(remoteText));
+  const diff = diffTrees(local, parseTreeManifest(remoteText));
   const unchanged = Object.keys(local.files).length - diff.send.length;
   if (diff.send.length === 0 && diff.remove.length === 0) return { ...diff, unchanged };
 

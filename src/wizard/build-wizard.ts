@@ -1,6 +1,6 @@
 // The questions of `stemforge build`, and only the questions. Choices come from the
 // catalog and from what this machine has (the caller's doctor findings); defaults come from
-// the settings layers; an answer given as a flag is not asked again.
+// the settings' sources; an answer given as a flag is not asked again.
 import { checkbox, confirm, input, number, select } from '@inquirer/prompts';
 import { defaultVmSize, type VagrantProvider } from '../catalog/builder-vm.js';
 import { infrastructures } from '../catalog/infrastructures.js';

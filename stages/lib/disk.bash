@@ -20,6 +20,9 @@
 #   disk_grub_dir      GRUB's directory inside that file system (/boot/grub or /grub)
 #   disk_kernel_dir    the kernel's directory inside that file system (/boot or empty)
 
+# shellcheck source=compression.bash
+source "$lib_dir/compression.bash"
+
 disk_file="$work/disk.raw"
 disk_env="$work/disk.env"
 disk_sector=512
@@ -410,11 +413,6 @@ disk_install_grub() {
 # ---- packaging ------------------------------------------------------------------------
 
 stemcell_dir="$work/stemcell"
-
-# gzip_program: pigz when the build machine has it, else gzip.
-gzip_program() {
-  if command -v pigz > /dev/null 2>&1; then echo pigz; else echo gzip; fi
-}
 
 # package_dir: a fresh directory in work/ for one packaging stage's intermediate files.
 package_dir() {

@@ -2,7 +2,7 @@
 # Shared by every stage script. Source it first:
 #   source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
 #
-# Contract with the runner (src/pipeline/runner.ts):
+# Contract with the runner (src/pipeline/stage-runner.ts):
 #   config.sh <build_dir>/settings.bash   checks inputs, may `persist` derived values
 #   apply.sh  <build_dir>/work            changes the chroot at <build_dir>/work/chroot
 # Both run as root with a clean environment: PATH, LANG, the proxy variables and BUILD_TIME.

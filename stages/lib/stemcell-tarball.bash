@@ -18,8 +18,9 @@ done
 
 # Level 1: the image inside is compressed already (or a disk the format keeps as is), so a
 # higher level only costs time.
-z="gzip -1"
-if command -v pigz >/dev/null 2>&1; then z="pigz -1"; fi
+# shellcheck source=compression.bash
+source "$(dirname "${BASH_SOURCE[0]}")/compression.bash"
+z="$(gzip_program) -1"
 tar --owner=0 --group=0 --numeric-owner -I "$z" -cf "$out.part" -- "${files[@]}"
 mv -f "$out.part" "$out"
 echo "stemcell-tarball: $out ($(stat -c %s "$out") bytes)"

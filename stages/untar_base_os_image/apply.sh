@@ -2,6 +2,7 @@
 # Makes the stemcell's root (work/chroot) a fresh copy of the OS image, extracted once per image and shared by the stemcells of a run.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
 source "$lib_dir/stemcell.bash"
+source "$lib_dir/compression.bash"
 
 [ -f "$os_image_tgz" ] || fail "the OS image $os_image_tgz is missing on the build machine"
 
@@ -11,8 +12,7 @@ rootfs="${os_image_tgz%.tgz}.rootfs"
 source_stamp="$rootfs.source"
 identity=$(stat -c '%s %Y %i' "$os_image_tgz")
 
-z=gzip
-if command -v pigz >/dev/null 2>&1; then z=pigz; fi
+z=$(gzip_program)
 
 # One lock per image: extracting takes it exclusively, copying from the extracted image
 # shares it, so a build of another stemcell never copies a half-replaced root.

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildManifest } from '../../src/sync/manifest.js';
+import { treeManifest } from '../../src/sync/tree-manifest.js';
 import { packageRoot } from '../../src/util/paths.js';
 
 const testCache = process.env.STEMFORGE_TEST_CACHE ?? '/var/cache/stemforge-test';
@@ -15,7 +15,7 @@ const cacheDir = join(testCache, 'os-images');
 const buildRootsDir = join(testCache, 'build-roots');
 
 async function key(): Promise<string> {
-  const manifest = await buildManifest(packageRoot, ['stages']);
+  const manifest = await treeManifest(packageRoot, ['stages']);
   const catalog = readFileSync(join(packageRoot, 'src', 'catalog', 'operating-systems.ts'));
   return createHash('sha256').update(JSON.stringify(manifest)).update(catalog).digest('hex').slice(0, 16);
 }

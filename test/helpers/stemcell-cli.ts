@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { addStemcellCommands } from '../../src/cli/stemcell-commands.js';
+import { addInspectVerifyCommands } from '../../src/cli/inspect-verify-commands.js';
 import { packageRoot } from '../../src/util/paths.js';
 
 const realCli = join(packageRoot, 'bin', 'stemforge.js');
@@ -48,7 +48,7 @@ async function standIn(): Promise<void> {
   process.on('SIGTERM', interrupt);
   let code = 0;
   const program = new Command('stemforge').exitOverride();
-  addStemcellCommands(program, (c) => (code = c), controller.signal);
+  addInspectVerifyCommands(program, (c) => (code = c), controller.signal);
   try {
     await program.parseAsync(process.argv);
   } catch (err) {

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { findInfrastructure, findOperatingSystem } from '../../src/catalog/planner.js';
 import type { DiskFormat } from '../../src/catalog/infrastructures.js';
-import { buildManifest, renderManifest, type StemcellManifest } from '../../src/stemcell/manifest.js';
+import { stemcellManifest, renderManifest, type StemcellManifest } from '../../src/stemcell/manifest.js';
 
 export interface RawEntry {
   name: string;
@@ -112,7 +112,7 @@ export function stemcellTarball(spec: StemcellSpec = {}): Buffer {
   const infrastructure = findInfrastructure(spec.iaas ?? 'openstack');
   const diskFormat = spec.diskFormat ?? 'raw';
   const image = spec.image ?? rawImage(Buffer.concat([Buffer.from('not really a disk'), Buffer.alloc(4096)]));
-  const manifest = buildManifest({ os: findOperatingSystem('ubuntu-jammy'), infrastructure, diskFormat }, spec.version ?? '1.620', sha1(image));
+  const manifest = stemcellManifest({ os: findOperatingSystem('ubuntu-jammy'), infrastructure, diskFormat }, spec.version ?? '1.620', sha1(image));
   spec.editManifest?.(manifest);
   const files: Record<string, Buffer | string | undefined> = {
     'stemcell.MF': spec.manifestText ?? renderManifest(manifest),

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { ArtifactCache, sha256Of } from '../../src/cache/store.js';
+import { ArtifactCache } from '../../src/cache/store.js';
+import { sha256File } from '../../src/util/stream-hash.js';
 import { exportEntries } from '../../src/cache/transfer.js';
 import { packageRoot } from '../../src/util/paths.js';
 
@@ -56,7 +57,7 @@ describe('the cache under kill -9', { timeout: 10 * 60_000 }, () => {
       if (code !== 0) killedMidway += 1;
       // what any reader sees right after the crash: only whole entries with whole blobs
       for (const e of await target.list()) {
-        assert.equal(await sha256Of(target.blobPath(e.digest)), e.digest, `round ${round}: entry ${e.key.slice(0, 8)} has a damaged blob`);
+        assert.equal(await sha256File(target.blobPath(e.digest)), e.digest, `round ${round}: entry ${e.key.slice(0, 8)} has a damaged blob`);
       }
     }
     t.diagnostic(`${killedMidway} of ${rounds} imports were killed before they finished`);

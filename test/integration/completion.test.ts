@@ -10,8 +10,7 @@ import type { Command } from 'commander';
 import { vagrantProviders } from '../../src/catalog/builder-vm.js';
 import { infrastructures } from '../../src/catalog/infrastructures.js';
 import { operatingSystems } from '../../src/catalog/operating-systems.js';
-import { addCompletionCommand, defaultValueCompletions } from '../../src/cli/completion-command.js';
-import { completionScript } from '../../src/cli/completion.js';
+import { addCompletionCommand, completionScript, defaultValueCompletions } from '../../src/cli/completion-command.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { packageRoot } from '../../src/util/paths.js';
 

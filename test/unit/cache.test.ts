@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tar from 'tar';
-import { canonicalJson, diffManifests, explainMiss, folderDigest, inputKey, phaseManifest } from '../../src/cache/keys.js';
-import { ArtifactCache, sha256Of, type CacheEntry } from '../../src/cache/store.js';
+import { canonicalJson, diffKeyInputs, explainMiss, folderDigest, inputKey, phaseManifest } from '../../src/cache/keys.js';
+import { ArtifactCache, type CacheEntry } from '../../src/cache/store.js';
+import { sha256File } from '../../src/util/stream-hash.js';
 import { exportEntries, importEntries } from '../../src/cache/transfer.js';
 import { parseSize } from '../../src/cli/cache-command.js';
-import type { Manifest } from '../../src/sync/manifest.js';
+import type { TreeManifest } from '../../src/sync/tree-manifest.js';
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'sf-cache-'));
@@ -38,7 +39,7 @@ describe('cache store', () => {
     const cache = new ArtifactCache(join(dir, 'cache'));
     const file = artifact(dir, 300_000);
     const entry = await cache.putFile(file, meta(1));
-    assert.equal(entry.digest, await sha256Of(file));
+    assert.equal(entry.digest, await sha256File(file));
     assert.equal(readFileSync(cache.blobPath(entry.digest)).compare(readFileSync(file)), 0);
     assert.equal((await import('node:fs')).statSync(cache.blobPath(entry.digest)).mode & 0o777, 0o444);
     assert.equal((await cache.lookup(key(1), { verify: true })).entry?.digest, entry.digest);
@@ -61,7 +62,7 @@ describe('cache store', () => {
     const cache = new ArtifactCache(join(dir, 'cache'));
     const file = artifact(dir, 20_000);
     const { statSync } = await import('node:fs');
-    const entry = await cache.putFile(file, meta(3), await sha256Of(file));
+    const entry = await cache.putFile(file, meta(3), await sha256File(file));
     assert.equal(statSync(cache.blobPath(entry.digest)).ino, statSync(file).ino);
     assert.equal(statSync(file).mode & 0o777, 0o444);
     assert.equal((await cache.lookup(key(3), { verify: true })).entry?.size, 20_000);
@@ -145,7 +146,7 @@ describe('cache store', () => {
 });
 
 describe('cache keys', () => {
-  const tree: Manifest = {
+  const tree: TreeManifest = {
     version: 1,
     files: {
       'stages/a/apply.sh': { sha256: '1'.repeat(64), mode: 0o755 },
@@ -165,9 +166,9 @@ describe('cache keys', () => {
       settings: { os_name: 'debian-bookworm', pkg_cache_root: '/x', stemforge_commit: 'abc' },
     };
     const k = inputKey(phaseManifest(base));
-    const edited: Manifest = { version: 1, files: { ...tree.files, 'stages/b/apply.sh': { sha256: '9'.repeat(64), mode: 0o755 } } };
-    const chmodded: Manifest = { version: 1, files: { ...tree.files, 'stages/a/apply.sh': { sha256: '1'.repeat(64), mode: 0o644 } } };
-    const lib: Manifest = { version: 1, files: { ...tree.files, 'stages/lib/helpers.bash': { sha256: '8'.repeat(64), mode: 0o644 } } };
+    const edited: TreeManifest = { version: 1, files: { ...tree.files, 'stages/b/apply.sh': { sha256: '9'.repeat(64), mode: 0o755 } } };
+    const chmodded: TreeManifest = { version: 1, files: { ...tree.files, 'stages/a/apply.sh': { sha256: '1'.repeat(64), mode: 0o644 } } };
+    const lib: TreeManifest = { version: 1, files: { ...tree.files, 'stages/lib/helpers.bash': { sha256: '8'.repeat(64), mode: 0o644 } } };
     for (const changed of [
       phaseManifest({ ...base, tree: edited }),
       phaseManifest({ ...base, tree: chmodded }),
@@ -181,10 +182,10 @@ describe('cache keys', () => {
   });
   it('a miss names the inputs that changed against the closest entry', () => {
     const before = phaseManifest({ phase: 'os-image', tree, stages: ['a', 'b'], settings: { mirror: 'm1' } });
-    const edited: Manifest = { version: 1, files: { ...tree.files, 'stages/b/apply.sh': { sha256: '9'.repeat(64), mode: 0o755 } } };
+    const edited: TreeManifest = { version: 1, files: { ...tree.files, 'stages/b/apply.sh': { sha256: '9'.repeat(64), mode: 0o755 } } };
     const after = phaseManifest({ phase: 'os-image', tree: edited, stages: ['a', 'b'], settings: { mirror: 'm1' } });
     assert.deepEqual(
-      diffManifests(before, after).map((l) => l.split(':')[0]),
+      diffKeyInputs(before, after).map((l) => l.split(':')[0]),
       ['stages[b].digest'],
     );
     const entry = { key: key(1), label: 'debian-bookworm', createdAt: '2026-01-01', manifest: before } as CacheEntry;

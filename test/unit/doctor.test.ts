@@ -25,7 +25,6 @@ import {
 } from '../../src/doctor/checks.js';
 import { formatDoctorReport, runDoctor, type DoctorReport, type DoctorRequest } from '../../src/doctor/doctor.js';
 import {
-  compareVersions,
   parseNodeVersion,
   parsePrlctlVersion,
   parseVagrantPlugins,
@@ -34,6 +33,7 @@ import {
   parseVirshVersion,
   parseVmrunVersion,
 } from '../../src/doctor/parse.js';
+import { compareVersions } from '../../src/util/dotted-version.js';
 import { accessModes, type DoctorProbe, type ProbeRun, type SshCheck } from '../../src/doctor/probe.js';
 import { defaultPath } from '../../src/machine/machine.js';
 import type { MachineSpec } from '../../src/machine/spec.js';

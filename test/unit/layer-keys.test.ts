@@ -4,11 +4,11 @@ import { describe, it } from 'node:test';
 import { planStemcell } from '../../src/catalog/planner.js';
 import { layerKeys } from '../../src/pipeline/layers.js';
 import { StageReads } from '../../src/pipeline/stage-reads.js';
-import { buildManifest, type Manifest } from '../../src/sync/manifest.js';
+import { treeManifest, type TreeManifest } from '../../src/sync/tree-manifest.js';
 import { builderFolders, packageRoot } from '../../src/util/paths.js';
 
 const reads = new StageReads();
-const tree = await buildManifest(packageRoot, builderFolders);
+const tree = await treeManifest(packageRoot, builderFolders);
 const stages = planStemcell({ os: 'debian-bookworm', iaas: 'aws' }).phases.flatMap((p) => p.stages);
 const settings = {
   os_suite: 'bookworm',
@@ -48,7 +48,7 @@ describe('layer keys', () => {
   it('an edited stage changes its key and every key after it; another OS image changes all', () => {
     const at = stages.indexOf('bosh_harden');
     const path = Object.keys(tree.files).find((p) => p.startsWith('stages/bosh_harden/'))!;
-    const edited: Manifest = { version: 1, files: { ...tree.files, [path]: { ...tree.files[path]!, sha256: '0'.repeat(64) } } };
+    const edited: TreeManifest = { version: 1, files: { ...tree.files, [path]: { ...tree.files[path]!, sha256: '0'.repeat(64) } } };
     const after = layerKeys({ phase: 'stemcell', osImage: 'a'.repeat(64) }, stages, edited, settings, reads);
     assert.deepEqual(after.slice(0, at), keys.slice(0, at));
     assert.ok(after.slice(at).every((k, i) => k !== keys[at + i]));

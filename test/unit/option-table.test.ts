@@ -13,13 +13,13 @@ import { buildProgram, osImageRequest } from '../../src/cli/main.js';
 import { isSettingOption, settingKeys } from '../../src/cli/setting-options.js';
 import { stemcellRequest } from '../../src/cli/stemcell-command.js';
 import { builderOptions } from '../../src/cli/vm-command.js';
-import { resolveCommandSettings } from '../../src/settings/layers.js';
+import { resolveCommandSettings } from '../../src/settings/sources.js';
 import { optionSpecs } from '../../src/settings/options.js';
-import type { SettingLayers } from '../../src/settings/resolve.js';
+import type { SettingSources } from '../../src/settings/resolve.js';
 import { packageRoot } from '../../src/util/paths.js';
 
 const dirs = { cacheDir: '/cache', outputDir: 'out' };
-const layers = (over: Partial<SettingLayers>): SettingLayers => ({ flags: {}, env: {}, dirs, ...over });
+const sources = (over: Partial<SettingSources>): SettingSources => ({ flags: {}, env: {}, dirs, ...over });
 
 const program = (onExit: (code: number) => void = () => {}): Command => buildProgram(['node', 'stemforge'], onExit, new AbortController().signal);
 
@@ -105,13 +105,13 @@ describe('every build command resolves a setting the same way', () => {
       values: { mirror: 'http://project.example/debian', proxy: 'http://proxy.example:3128', buildRoot: '/srv/sf' },
     };
     for (const command of ['build', 'os-image', 'stemcell']) {
-      const fromEnv = resolveCommandSettings(keysOf(command), layers({ env, project }));
+      const fromEnv = resolveCommandSettings(keysOf(command), sources({ env, project }));
       assert.equal(fromEnv.string('mirror'), 'http://env.example/debian', command);
-      const fromFile = resolveCommandSettings(keysOf(command), layers({ env: { ...env, STEMFORGE_MIRROR: undefined }, project }));
+      const fromFile = resolveCommandSettings(keysOf(command), sources({ env: { ...env, STEMFORGE_MIRROR: undefined }, project }));
       assert.equal(fromFile.string('mirror'), 'http://project.example/debian', command);
       assert.equal(fromFile.resolved.get('mirror')!.origin, '/p/stemforge.json');
     }
-    const settings = (command: string) => resolveCommandSettings(keysOf(command), layers({ env: { ...env, STEMFORGE_MIRROR: undefined }, project }));
+    const settings = (command: string) => resolveCommandSettings(keysOf(command), sources({ env: { ...env, STEMFORGE_MIRROR: undefined }, project }));
     const image = osImageRequest({}, settings('os-image'), {});
     assert.equal(image.mirror, 'http://project.example/debian');
     assert.equal(image.os, 'debian-bookworm');
@@ -127,25 +127,25 @@ describe('every build command resolves a setting the same way', () => {
   it('stemcell takes the OS line from the image, not from a variable or a stored default: only --os overrides it', async () => {
     const env = { STEMFORGE_OS: 'ubuntu-jammy', STEMFORGE_IAAS: 'aws', STEMFORGE_STEMCELL_VERSION: '1.2' };
     const user = { path: '/u/settings.json', values: { os: 'ubuntu-noble' } };
-    const fromImage = await stemcellRequest({ osImage }, resolveCommandSettings(keysOf('stemcell'), layers({ env, user })), {});
+    const fromImage = await stemcellRequest({ osImage }, resolveCommandSettings(keysOf('stemcell'), sources({ env, user })), {});
     assert.equal(fromImage.os.name, 'debian-bookworm');
-    const flagged = await stemcellRequest({ osImage }, resolveCommandSettings(keysOf('stemcell'), layers({ env, user, flags: { os: 'ubuntu-jammy' } })), {});
+    const flagged = await stemcellRequest({ osImage }, resolveCommandSettings(keysOf('stemcell'), sources({ env, user, flags: { os: 'ubuntu-jammy' } })), {});
     assert.equal(flagged.os.name, 'ubuntu-jammy');
   });
 
   it('the provider setting picks the Vagrant provider of --machine vagrant, and sizes only when chosen', () => {
     const user = { path: '/u/settings.json', values: { provider: 'libvirt', memory: 8192 } };
-    const image = osImageRequest({}, resolveCommandSettings(keysOf('os-image'), layers({ flags: { os: 'ubuntu-jammy' }, user })), {});
+    const image = osImageRequest({}, resolveCommandSettings(keysOf('os-image'), sources({ flags: { os: 'ubuntu-jammy' }, user })), {});
     assert.deepEqual(image.machine, { kind: 'vagrant', provider: 'libvirt' });
     assert.equal(image.vm.memoryMiB, 8192);
     assert.equal(image.vm.cpus, undefined, 'a size nobody chose keeps what the VM was made with');
-    const vm = builderOptions(resolveCommandSettings(keysOf('vm up'), layers({ user })));
+    const vm = builderOptions(resolveCommandSettings(keysOf('vm up'), sources({ user })));
     assert.deepEqual([vm.provider, vm.memoryMiB, vm.cpus], ['libvirt', 8192, undefined]);
   });
 
   it('a missing required setting names its flag, variable and key', () => {
     assert.throws(
-      () => osImageRequest({}, resolveCommandSettings(keysOf('os-image'), layers({})), {}),
+      () => osImageRequest({}, resolveCommandSettings(keysOf('os-image'), sources({})), {}),
       /missing --os \(or set STEMFORGE_OS, "os" in \.\/stemforge\.json, or `stemforge config set os …`\): required option '--os <name>' not specified/,
     );
   });
@@ -155,7 +155,7 @@ describe('doctor reads the settings as the build does', () => {
   it('STEMFORGE_PROVIDER, and cpus and memory from the settings files', () => {
     const settings = resolveCommandSettings(
       keysOf('doctor'),
-      layers({
+      sources({
         env: { STEMFORGE_PROVIDER: 'libvirt' },
         project: { path: '/p/stemforge.json', values: { cpus: 6 } },
         user: { path: '/u/settings.json', values: { memory: 12288, cacheDir: '/var/cache/sf' } },
@@ -171,7 +171,7 @@ describe('doctor reads the settings as the build does', () => {
     const request = doctorRequest(
       resolveCommandSettings(
         keysOf('doctor'),
-        layers({ flags: { machine: 'vagrant:parallels', cpus: '3' }, env: { STEMFORGE_PROVIDER: 'libvirt', STEMFORGE_CPUS: '9' } }),
+        sources({ flags: { machine: 'vagrant:parallels', cpus: '3' }, env: { STEMFORGE_PROVIDER: 'libvirt', STEMFORGE_CPUS: '9' } }),
       ),
     );
     assert.deepEqual(request.machine, { kind: 'vagrant', provider: 'parallels' });

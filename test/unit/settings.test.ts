@@ -9,20 +9,21 @@ import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { optionSpec, parseOptionValue } from '../../src/settings/options.js';
 import { readProjectFile } from '../../src/settings/project-file.js';
-import { resolveSetting, type SettingLayers } from '../../src/settings/resolve.js';
+import { resolveSetting, type SettingSources } from '../../src/settings/resolve.js';
 import { openSettings } from '../../src/settings/store.js';
-import { bumpVersion, compareVersions, VersionCounter } from '../../src/settings/versions.js';
+import { bumpVersion, VersionCounter } from '../../src/settings/versions.js';
+import { compareVersions } from '../../src/util/dotted-version.js';
 import { UsageError } from '../../src/util/errors.js';
 
 const run = promisify(execFile);
 const dirs = { cacheDir: '/cache', outputDir: 'out' };
 
-function layers(over: Partial<SettingLayers>): SettingLayers {
+function sources(over: Partial<SettingSources>): SettingSources {
   return { flags: {}, env: {}, dirs, ...over };
 }
 
 describe('setting precedence', () => {
-  const all = layers({
+  const all = sources({
     flags: { cpus: '8' },
     env: { STEMFORGE_CPUS: '6' },
     project: { path: '/p/stemforge.json', values: { cpus: 4 } },
@@ -38,27 +39,27 @@ describe('setting precedence', () => {
   it('then the project file, then the user settings, then the built-in', () => {
     assert.deepEqual(resolveSetting(optionSpec('cpus'), { ...all, flags: {}, env: {} }).source, 'project');
     assert.deepEqual(resolveSetting(optionSpec('cpus'), { ...all, flags: {}, env: {}, project: undefined }).value, 3);
-    const builtin = resolveSetting(optionSpec('cpus'), layers({}));
+    const builtin = resolveSetting(optionSpec('cpus'), sources({}));
     assert.deepEqual([builtin.value, builtin.source], [2, 'built-in']);
-    assert.equal(resolveSetting(optionSpec('cacheDir'), layers({})).value, '/cache');
+    assert.equal(resolveSetting(optionSpec('cacheDir'), sources({})).value, '/cache');
   });
   it('an empty variable counts as unset', () => {
-    assert.equal(resolveSetting(optionSpec('os'), layers({ env: { STEMFORGE_OS: '' } })).source, 'unset');
+    assert.equal(resolveSetting(optionSpec('os'), sources({ env: { STEMFORGE_OS: '' } })).source, 'unset');
   });
   it('answers that are not settings ignore the files', () => {
-    const r = resolveSetting(optionSpec('version'), layers({ user: { path: '/u', values: { version: '9' } } }));
+    const r = resolveSetting(optionSpec('version'), sources({ user: { path: '/u', values: { version: '9' } } }));
     assert.equal(r.source, 'unset');
   });
   it("the flag name maps to commander's attribute (--out → outputDir, --disk-size → diskSize)", () => {
-    assert.equal(resolveSetting(optionSpec('outputDir'), layers({ flags: { out: 'x' } })).value, 'x');
-    assert.equal(resolveSetting(optionSpec('diskSize'), layers({ flags: { diskSize: '60' } })).value, 60);
+    assert.equal(resolveSetting(optionSpec('outputDir'), sources({ flags: { out: 'x' } })).value, 'x');
+    assert.equal(resolveSetting(optionSpec('diskSize'), sources({ flags: { diskSize: '60' } })).value, 60);
   });
 });
 
 describe('checked values', () => {
   it('unknown names list the valid choices, naming where they came from', () => {
     assert.throws(
-      () => resolveSetting(optionSpec('os'), layers({ env: { STEMFORGE_OS: 'ubuntu-bionic' } })),
+      () => resolveSetting(optionSpec('os'), sources({ env: { STEMFORGE_OS: 'ubuntu-bionic' } })),
       (e: unknown) =>
         e instanceof UsageError && /STEMFORGE_OS: unknown os 'ubuntu-bionic'; valid choices: ubuntu-jammy, ubuntu-noble, debian-bookworm/.test(e.message),
     );

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { infrastructures } from '../../src/catalog/infrastructures.js';
 import { findInfrastructure, findOperatingSystem } from '../../src/catalog/planner.js';
-import { buildManifest, renderManifest, type StemcellManifest } from '../../src/stemcell/manifest.js';
+import { stemcellManifest, renderManifest, type StemcellManifest } from '../../src/stemcell/manifest.js';
 import { stemcellFileName, stemcellName } from '../../src/stemcell/naming.js';
 
 const jammy = findOperatingSystem('ubuntu-jammy');
@@ -49,7 +49,7 @@ describe('stemcell.MF', () => {
   for (const iaas of infrastructures) {
     for (const format of iaas.diskFormats) {
       it(`${iaas.name}/${format}: every field, version a quoted string`, () => {
-        const mf = buildManifest(id(iaas.name, jammy, format), '1.620', sha1);
+        const mf = stemcellManifest(id(iaas.name, jammy, format), '1.620', sha1);
         const text = renderManifest(mf);
         assert.match(text, /^version: "1\.620"$/m, 'quoted, so YAML keeps the trailing zero');
         const back = parse(text) as StemcellManifest;
@@ -94,11 +94,11 @@ describe('stemcell.MF', () => {
   }
 
   it('keeps versions like 0000 and 1.10 as written', () => {
-    for (const v of ['0000', '1.10', '2.0.0']) assert.equal((parse(renderManifest(buildManifest(id('aws'), v, sha1))) as StemcellManifest).version, v);
+    for (const v of ['0000', '1.10', '2.0.0']) assert.equal((parse(renderManifest(stemcellManifest(id('aws'), v, sha1))) as StemcellManifest).version, v);
   });
 
   it('names the hypervisor of the class (xen), not the file name word (xen-hvm)', () => {
-    const mf = buildManifest(id('aws'), '1.0', sha1);
+    const mf = stemcellManifest(id('aws'), '1.0', sha1);
     assert.equal(mf.cloud_properties.hypervisor, 'xen');
     assert.match(mf.name, /-xen-hvm-/);
   });

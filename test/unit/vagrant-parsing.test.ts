@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { errorMessages, parseMachineReadable, parseStatus } from '../../src/machine/vagrant/machine-readable.js';
 import { parseSshConfig } from '../../src/machine/vagrant/ssh-config.js';
-import { versionAtLeast } from '../../src/machine/vagrant/driver.js';
+import { versionAtLeast } from '../../src/util/dotted-version.js';
 import { parseVagrantVersion } from '../../src/doctor/parse.js';
 import { packageRoot } from '../../src/util/paths.js';
 

@@ -40,10 +40,10 @@ export interface VmSettings {
   proxy: Record<string, string>;
 }
 
-export const provisionScript = join(packageRoot, 'templates', 'provision.sh');
+const provisionScript = join(packageRoot, 'templates', 'provision.sh');
 const provisionMarker = '/var/lib/stemforge/provisioned';
 
-export function defaultBox(provider: VagrantProvider, hostArch = arch()): string {
+function defaultBox(provider: VagrantProvider, hostArch = arch()): string {
   const box = defaultBoxes[provider][hostArch as 'x64' | 'arm64'];
   if (!box) {
     throw new HintedError(

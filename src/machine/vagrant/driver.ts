@@ -2,6 +2,7 @@
 // bounded by a timeout that stops Vagrant with SIGINT (it then removes a half-made VM), and
 // a cancel (Ctrl-C) is forwarded the same way, once.
 import { execa } from 'execa';
+import { versionAtLeast } from '../../util/dotted-version.js';
 import { HintedError } from '../../util/errors.js';
 import { LineSplitter } from '../../util/lines.js';
 import { errorMessages, parseStatus, type VagrantStatus } from './machine-readable.js';
@@ -33,18 +34,6 @@ interface CallResult {
   output: string;
   timedOut: boolean;
   cancelled: boolean;
-}
-
-/** Compare dotted versions numerically. */
-export function versionAtLeast(version: string, minimum: string): boolean {
-  const a = version.split('.').map(Number);
-  const b = minimum.split('.').map(Number);
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const x = a[i] ?? 0;
-    const y = b[i] ?? 0;
-    if (x !== y) return x > y;
-  }
-  return true;
 }
 
 function tail(output: string, lines = 15): string {

@@ -24,7 +24,7 @@ function timeoutMs(value: string): number {
   return minutes * 60_000;
 }
 
-export function addStemcellCommands(program: Command, onExit: (code: number) => void, signal: AbortSignal): void {
+export function addInspectVerifyCommands(program: Command, onExit: (code: number) => void, signal: AbortSignal): void {
   program
     .command('inspect')
     .description(

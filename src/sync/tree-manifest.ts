@@ -4,25 +4,25 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 
-export interface FileEntry {
+export interface TreeFile {
   sha256: string;
   /** permission bits; the executable bits matter to the stages */
   mode: number;
 }
 
-export interface Manifest {
+export interface TreeManifest {
   version: 1;
-  files: Record<string, FileEntry>;
+  files: Record<string, TreeFile>;
 }
 
-export interface ManifestDiff {
+export interface TreeDiff {
   send: string[];
   remove: string[];
 }
 
 /** Hash every regular file under root/folders; paths are relative to root, '/'-separated. */
-export async function buildManifest(root: string, folders: readonly string[]): Promise<Manifest> {
-  const files: Record<string, FileEntry> = {};
+export async function treeManifest(root: string, folders: readonly string[]): Promise<TreeManifest> {
+  const files: Record<string, TreeFile> = {};
   const walk = async (rel: string): Promise<void> => {
     const entries = await readdir(join(root, rel), { withFileTypes: true });
     for (const entry of entries) {
@@ -45,17 +45,17 @@ export async function buildManifest(root: string, folders: readonly string[]): P
   return { version: 1, files: sorted };
 }
 
-export function parseManifest(text: string): Manifest | undefined {
+export function parseTreeManifest(text: string): TreeManifest | undefined {
   try {
-    const value = JSON.parse(text) as Partial<Manifest>;
+    const value = JSON.parse(text) as Partial<TreeManifest>;
     if (value?.version !== 1 || typeof value.files !== 'object' || value.files === null) return undefined;
-    return value as Manifest;
+    return value as TreeManifest;
   } catch {
     return undefined;
   }
 }
 
-export function diffManifests(local: Manifest, remote: Manifest | undefined): ManifestDiff {
+export function diffTrees(local: TreeManifest, remote: TreeManifest | undefined): TreeDiff {
   const theirs = remote?.files ?? {};
   const send = Object.keys(local.files).filter((path) => {
     const a = local.files[path];

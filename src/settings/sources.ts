@@ -1,9 +1,9 @@
-// Gather every layer a setting can come from, for the current process.
+// Gather every source a setting can come from, for the current process.
 import envPaths from 'env-paths';
 import { readProjectFile } from './project-file.js';
 import { UsageError } from '../util/errors.js';
 import { optionSpec, storedKeys, type BuiltinDirs, type SettingValue } from './options.js';
-import { resolveSetting, resolveSettings, type ResolvedSetting, type SettingLayers } from './resolve.js';
+import { resolveSetting, resolveSettings, type ResolvedSetting, type SettingSources } from './resolve.js';
 import { openSettings } from './store.js';
 
 /** Read at call time, not import time: XDG_CACHE_HOME may be set by the caller (tests, CI). */
@@ -11,7 +11,7 @@ export function builtinDirs(): BuiltinDirs {
   return { cacheDir: envPaths('stemforge', { suffix: '' }).cache, outputDir: 'out' };
 }
 
-export function loadLayers(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): SettingLayers {
+function loadSettingSources(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): SettingSources {
   const store = openSettings(env);
   const stored = store.store;
   const values = Object.fromEntries(storedKeys.filter((k) => stored[k] !== undefined).map((k) => [k, stored[k]]));
@@ -24,7 +24,7 @@ export function effectiveSettings(
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
 ): Map<string, ResolvedSetting> {
-  return resolveSettings(loadLayers(flags, env, cwd));
+  return resolveSettings(loadSettingSources(flags, env, cwd));
 }
 
 /** The message for a setting nobody gave, where the command needs one and nobody can be asked. */
@@ -80,9 +80,9 @@ export class CommandSettings {
   }
 }
 
-/** Resolve `keys` (a command's setting options) from its layers; unknown names are called by what they are. */
-export function resolveCommandSettings(keys: readonly string[], layers: SettingLayers): CommandSettings {
-  return new CommandSettings(new Map(keys.map((key) => [key, resolveSetting(optionSpec(key), layers, 'noun')])));
+/** Resolve `keys` (a command's setting options) from its sources; unknown names are called by what they are. */
+export function resolveCommandSettings(keys: readonly string[], sources: SettingSources): CommandSettings {
+  return new CommandSettings(new Map(keys.map((key) => [key, resolveSetting(optionSpec(key), sources, 'noun')])));
 }
 
 /** A command's settings for this process: its parsed flags, the environment, ./stemforge.json, the user settings. */
@@ -93,6 +93,6 @@ export function commandSettings(
   cwd: string = process.cwd(),
   dirs?: BuiltinDirs,
 ): CommandSettings {
-  const layers = loadLayers(flags, env, cwd);
-  return resolveCommandSettings(keys, dirs ? { ...layers, dirs } : layers);
+  const sources = loadSettingSources(flags, env, cwd);
+  return resolveCommandSettings(keys, dirs ? { ...sources, dirs } : sources);
 }

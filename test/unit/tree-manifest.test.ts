@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { buildManifest, diffManifests, parseManifest } from '../../src/sync/manifest.js';
+import { treeManifest, diffTrees, parseTreeManifest } from '../../src/sync/tree-manifest.js';
 
 function tree(): string {
   const root = mkdtempSync(join(tmpdir(), 'sf-manifest-'));
@@ -20,7 +20,7 @@ function tree(): string {
 
 describe('builder manifest', () => {
   it('hashes every file of the synced folders with its mode', async () => {
-    const m = await buildManifest(tree(), ['stages', 'templates']);
+    const m = await treeManifest(tree(), ['stages', 'templates']);
     assert.deepEqual(Object.keys(m.files), ['stages/a/apply.sh', 'stages/a/assets/f.conf', 'templates/t.txt']);
     assert.equal(m.files['stages/a/apply.sh']!.mode, 0o755);
     assert.equal(m.files['stages/a/assets/f.conf']!.mode & 0o111, 0);
@@ -28,30 +28,30 @@ describe('builder manifest', () => {
   });
 
   it('sends everything to an empty machine and nothing when equal', async () => {
-    const m = await buildManifest(tree(), ['stages', 'templates']);
-    assert.equal(diffManifests(m, undefined).send.length, 3);
-    assert.deepEqual(diffManifests(m, structuredClone(m)), { send: [], remove: [] });
+    const m = await treeManifest(tree(), ['stages', 'templates']);
+    assert.equal(diffTrees(m, undefined).send.length, 3);
+    assert.deepEqual(diffTrees(m, structuredClone(m)), { send: [], remove: [] });
   });
 
   it('sends changed content and changed modes, removes what is gone', async () => {
     const root = tree();
-    const before = await buildManifest(root, ['stages', 'templates']);
+    const before = await treeManifest(root, ['stages', 'templates']);
     writeFileSync(join(root, 'templates', 't.txt'), 'changed\n');
     chmodSync(join(root, 'stages', 'a', 'assets', 'f.conf'), 0o755);
     writeFileSync(join(root, 'templates', 'new.txt'), 'n\n');
-    const after = await buildManifest(root, ['stages', 'templates']);
+    const after = await treeManifest(root, ['stages', 'templates']);
     const stale = structuredClone(before);
     stale.files['stages/old/apply.sh'] = { sha256: 'x', mode: 0o755 };
-    assert.deepEqual(diffManifests(after, stale), {
+    assert.deepEqual(diffTrees(after, stale), {
       send: ['stages/a/assets/f.conf', 'templates/new.txt', 'templates/t.txt'],
       remove: ['stages/old/apply.sh'],
     });
   });
 
   it('treats an unreadable remote manifest as none', () => {
-    assert.equal(parseManifest(''), undefined);
-    assert.equal(parseManifest('{"version":2,"files":{}}'), undefined);
-    assert.equal(parseManifest('not json'), undefined);
-    assert.deepEqual(parseManifest('{"version":1,"files":{}}'), { version: 1, files: {} });
+    assert.equal(parseTreeManifest(''), undefined);
+    assert.equal(parseTreeManifest('{"version":2,"files":{}}'), undefined);
+    assert.equal(parseTreeManifest('not json'), undefined);
+    assert.deepEqual(parseTreeManifest('{"version":1,"files":{}}'), { version: 1, files: {} });
   });
 });
