@@ -12,7 +12,7 @@ import { treeManifest, type TreeManifest } from '../sync/tree-manifest.js';
 import { builderFolders, packageRoot } from '../util/paths.js';
 import { version } from '../util/version.js';
 import type { RunEvent } from './common.js';
-import { osImageSettings, osSettingsInput, stemcellSettings, type MonitSource } from './settings-file.js';
+import { osImageSettings, osSettingsInput, stemcellSettings, type OsSettingsRequest } from './settings-file.js';
 import type { Step, StepRun } from './steps.js';
 
 export interface CacheOptions {
@@ -54,15 +54,8 @@ function archiveSource(request: { mirror?: string; snapshotMirror?: string; buil
   return `the apt configuration of ${machine}`;
 }
 
-export interface OsKeyRequest {
+export interface OsKeyRequest extends OsSettingsRequest {
   os: string;
-  mirror?: string;
-  securityMirror?: string;
-  snapshotMirror?: string;
-  buildTime?: string;
-  packageCache: string;
-  buildRoot: string;
-  monit?: MonitSource;
 }
 
 async function osImageKey(request: OsKeyRequest, machine: string): Promise<CacheKey> {

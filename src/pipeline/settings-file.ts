@@ -48,20 +48,19 @@ export function monitSourceRemote(buildRoot: string, sha256: string): string {
 /** The password of root and vcap in every image: the reference's well-known default. */
 const boshUsersPassword = 'c1oudc0w';
 
+/** What of a build request the OS-phase settings come from. */
+export interface OsSettingsRequest {
+  mirror?: string;
+  securityMirror?: string;
+  snapshotMirror?: string;
+  buildTime?: string;
+  packageCache: string;
+  buildRoot: string;
+  monit?: MonitSource;
+}
+
 /** The OS-phase settings input both build commands take from their request. */
-export function osSettingsInput(
-  os: OperatingSystem,
-  request: {
-    mirror?: string;
-    securityMirror?: string;
-    snapshotMirror?: string;
-    buildTime?: string;
-    packageCache: string;
-    buildRoot: string;
-    monit?: MonitSource;
-  },
-  stemforgeVersion: string,
-): OsImageSettingsInput {
+export function osSettingsInput(os: OperatingSystem, request: OsSettingsRequest, stemforgeVersion: string): OsImageSettingsInput {
   return {
     os,
     stemforgeVersion,
