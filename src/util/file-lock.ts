@@ -23,6 +23,9 @@ export interface LockOptions {
   what?: string;
 }
 
+/** a lock this old is abandoned even if its pid lives (pids are reused); callers with short work pass less */
+const defaultStaleMs = 6 * 3600_000;
+
 interface LockFile {
   inode: number;
   holder: string;
@@ -47,7 +50,7 @@ function readLock(path: string, staleMs: number): LockFile | undefined {
 }
 
 /** Whether a live process holds the lock at `path` now. */
-export function lockHeld(path: string, staleMs = 6 * 3600_000): boolean {
+export function lockHeld(path: string, staleMs = defaultStaleMs): boolean {
   return readLock(path, staleMs)?.held ?? false;
 }
 
@@ -96,7 +99,7 @@ export async function acquireFileLock(path: string, options: LockOptions & { onW
   let told = false;
   for (;;) {
     if (tryCreate(path)) return () => rmSync(path, { force: true });
-    const lock = readLock(path, options.staleMs ?? 6 * 3600_000);
+    const lock = readLock(path, options.staleMs ?? defaultStaleMs);
     if (!lock) continue; // released between our try and this read: try again
     if (!lock.held) {
       breakAbandoned(path, lock.inode);
