@@ -7,6 +7,18 @@ import { shellJoin } from '../machine/quote.js';
 const { Client } = ssh2;
 type Client = InstanceType<typeof Client>;
 
+/**
+ * A fresh ed25519 key pair for the login, in OpenSSH format. ssh2's generator drops a public key's leading
+ * zero bytes, so about one pair in 256 is one ssh2 itself cannot read back: make another until both halves parse.
+ */
+export function loginKeyPair(): { public: string; private: string } {
+  for (let attempt = 1; ; attempt++) {
+    const keys = ssh2.utils.generateKeyPairSync('ed25519');
+    if (!(ssh2.utils.parseKey(keys.public) instanceof Error) && !(ssh2.utils.parseKey(keys.private) instanceof Error)) return keys;
+    if (attempt >= 16) throw new Error('could not make an ed25519 key pair that ssh2 reads back');
+  }
+}
+
 export interface ConsoleHostKey {
   bits: number;
   fingerprint: string;

@@ -6,14 +6,13 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import ssh2 from 'ssh2';
 import { HintedError, UsageError } from '../util/errors.js';
 import { getState, mbusCall, runAgentTask, waitForPong, type AgentState, type MbusTarget } from './agent-mbus.js';
 import { agentSettingsDocument, mbusPort, mbusUser, newIdentity, randomMac, randomPassword, userData } from './agent-settings-doc.js';
 import { agentLogTail, installTestJob, jobName, jobPid, monitReload, monitSummaryLine, pidAlive } from './agent-test-job.js';
 import { exitGuard, keepConsoleLog, prepareBoot, qemuBaseArgs, qemuSandbox, requireQemu, startQemuWithPorts, tail, type PreparedBoot } from './boot-prep.js';
 import { makeConfigDrive } from './config-drive.js';
-import { connectGuest, consoleHostKeys, type GuestSsh } from './guest-ssh.js';
+import { connectGuest, consoleHostKeys, loginKeyPair, type GuestSsh } from './guest-ssh.js';
 import { makeMbusCerts, sha512Crypt } from './mbus-certs.js';
 import { relayCommand, writeRelay } from './metadata-relay.js';
 import { startMetadataServer, type MetadataRequest, type MetadataServer } from './metadata-server.js';
@@ -356,7 +355,7 @@ async function verifySteps(run: Run, plan: Verifiability & { verifiable: true },
 
   // --- the agent's ssh action, then a login with the key it installed
   const user = `sf_verify_${randomPassword().slice(0, 6)}`;
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const keys = loginKeyPair();
   const setup = await step(run, 'ssh setup', async () => {
     const value = (await runAgentTask(target, 'ssh', ['setup', { user, public_key: keys.public }], { ...call, taskTimeoutMs: 120_000 })) as {
       status?: string;
