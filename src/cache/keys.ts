@@ -49,7 +49,7 @@ export interface PhaseInputs {
   stages: readonly string[];
   /** the settings file's values */
   settings: Readonly<Record<string, string>>;
-  /** what the stages cannot see in their settings: e.g. the mirror the build machine's apt configuration names */
+  /** what the stages cannot see in their settings: e.g. which archive the build machine's debootstrap defaults to */
   extra?: Record<string, unknown>;
 }
 

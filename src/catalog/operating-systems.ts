@@ -3,13 +3,6 @@
 
 export type Distro = 'ubuntu' | 'debian';
 
-/** How base_debootstrap/base_apt find their archive when the user gives no --mirror. */
-export type MirrorPolicy =
-  /** the build machine's own apt configuration (Debian on a Debian build machine) */
-  | 'host-apt'
-  /** the user must name one (Ubuntu: its archives are not reachable from our machines) */
-  | 'user';
-
 export interface OperatingSystem {
   name: string;
   distro: Distro;
@@ -17,7 +10,12 @@ export interface OperatingSystem {
   /** e.g. 22.04; used in manifests and names later */
   version: string;
   arch: 'amd64';
-  mirrorPolicy: MirrorPolicy;
+  /**
+   * the debootstrap script that builds the line, passed by name on debootstrap's command line:
+   * an older debootstrap may lack the suite's own link to it (Debian 12's has none for noble).
+   * With no --mirror, its default archive (or debootstrap's own) is the one the build uses.
+   */
+  debootstrapScript: 'gutsy' | 'sid';
   /** archive keyring on the build machine, used by debootstrap */
   keyring: string;
   components: string[];
@@ -186,7 +184,7 @@ function renames(list: readonly string[], changes: Readonly<Record<string, strin
 const ubuntu = {
   distro: 'ubuntu',
   arch: 'amd64',
-  mirrorPolicy: 'user',
+  debootstrapScript: 'gutsy',
   keyring: '/usr/share/keyrings/ubuntu-archive-keyring.gpg',
   components: ['main', 'universe', 'multiverse'],
   debootstrapVariant: '',
@@ -245,7 +243,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
     suite: 'bookworm',
     version: '12',
     arch: 'amd64',
-    mirrorPolicy: 'host-apt',
+    debootstrapScript: 'sid',
     keyring: '/usr/share/keyrings/debian-archive-keyring.gpg',
     components: ['main'],
     debootstrapVariant: '',

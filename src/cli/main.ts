@@ -89,11 +89,11 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
     ...addSettingOptions(osImage, [
       {
         key: 'mirror',
-        help: "archive to build from, used as given (default: with BUILD_TIME the snapshot, else for Debian the build machine's own apt configuration)",
+        help: "archive to build from, used as given (default: with BUILD_TIME the snapshot, else the archive the build machine's debootstrap uses for the suite)",
       },
       {
         key: 'securityMirror',
-        help: "archive of the SUITE-security pocket (default: Ubuntu the archive itself, Debian the build machine's apt configuration)",
+        help: 'archive of the SUITE-security pocket (default: beside the archive: Ubuntu the archive itself, Debian its sibling …/debian-security)',
       },
       { key: 'snapshotMirror', help: 'dated snapshot archive base; with BUILD_TIME=YYYYMMDDTHHMMSSZ the archive is URL/BUILD_TIME' },
       'proxy',

@@ -5,6 +5,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { OperatingSystem } from '../catalog/operating-systems.js';
 import { planOsImage, type StemcellPlan } from '../catalog/planner.js';
 import { explainMiss, inputKey, phaseManifest } from '../cache/keys.js';
 import { ArtifactCache, type CacheEntry } from '../cache/store.js';
@@ -47,11 +48,16 @@ export function builderTree(): Promise<TreeManifest> {
   return treeOnce;
 }
 
-/** Where the archive comes from when no flag says: the build machine's apt configuration, which the key cannot see, so it names the machine. */
-function archiveSource(request: { mirror?: string; snapshotMirror?: string; buildTime?: string }, machine: string): string {
+/**
+ * Where the archive comes from. With no flag the build machine's debootstrap picks it (the
+ * line's script's default, else debootstrap's own), which a key made before the machine is
+ * reached cannot read: it names the script and the machine, so another script or machine is
+ * another key (and a cached OS image is rebuilt after osImageMaxAge days in any case).
+ */
+function archiveSource(request: { mirror?: string; snapshotMirror?: string; buildTime?: string }, os: OperatingSystem, machine: string): string {
   if (request.mirror) return request.mirror;
   if (request.snapshotMirror && request.buildTime) return `${request.snapshotMirror}/${request.buildTime}`;
-  return `the apt configuration of ${machine}`;
+  return `the default archive of debootstrap's ${os.debootstrapScript} script on ${machine}`;
 }
 
 export interface OsKeyRequest extends OsSettingsRequest {
@@ -66,7 +72,7 @@ async function osImageKey(request: OsKeyRequest, machine: string): Promise<Cache
     tree: await builderTree(),
     stages: plan.phases[0]!.stages,
     settings,
-    extra: { archive: archiveSource(request, machine) },
+    extra: { archive: archiveSource(request, plan.os, machine) },
   });
   return { key: inputKey(manifest), manifest, label: plan.os.name, name: `os-image-${plan.os.name}.tgz` };
 }
@@ -100,7 +106,7 @@ export async function stemcellKey(
     tree: await builderTree(),
     stages: plan.phases.flatMap((p) => p.stages),
     settings,
-    extra: { osImage: osImageDigest, archive: archiveSource(request, machine) },
+    extra: { osImage: osImageDigest, archive: archiveSource(request, plan.os, machine) },
   });
   return { key: inputKey(manifest), manifest, label: `${plan.os.name} ${plan.infrastructure.name} ${plan.diskFormat} ${request.version}`, name: fileName };
 }

@@ -310,7 +310,7 @@ export const optionSpecs: readonly OptionSpec[] = [
     stored: true,
     kind: 'string',
     check: archiveUrl,
-    description: 'the Debian/Ubuntu archive to build from',
+    description: "the Debian/Ubuntu archive to build from (default: the one the build machine's debootstrap uses)",
   },
   {
     key: 'securityMirror',
@@ -320,7 +320,7 @@ export const optionSpecs: readonly OptionSpec[] = [
     stored: true,
     kind: 'string',
     check: archiveUrl,
-    description: 'archive of the SUITE-security pocket',
+    description: 'archive of the SUITE-security pocket (default: Ubuntu the archive, Debian its sibling …/debian-security)',
   },
   {
     key: 'snapshotMirror',

@@ -13,12 +13,8 @@ if [ -n "${build_time:-}" ] && [ "$mirror" = "${snapshot_mirror%/}/$build_time" 
 persist apt_snapshot "$snapshot"
 
 security=$(resolve_security_mirror "$mirror")
-if [ -z "$security" ]; then
-  # Debian serves security updates from a separate archive that --mirror does not name.
-  printf '%s: warning: %s\n' "$stage_name" \
-    "security updates are NOT configured: no --security-mirror was given and the build machine's apt sources have no '$os_suite-security' entry" >&2
-elif [ "$snapshot" = yes ] && [ "$security" != "$mirror" ]; then
+if [ "$snapshot" = yes ] && [ "$(pinned_snapshot "$security" yes)" = no ]; then
   printf '%s: warning: %s\n' "$stage_name" "the security archive $security is not pinned to BUILD_TIME=$build_time" >&2
 fi
 persist security_uri "$security"
-log "archive $mirror${build_time:+ (BUILD_TIME $build_time)}, security archive ${security:-(none)}"
+log "archive $mirror${build_time:+ (BUILD_TIME $build_time)}, security archive $security"

@@ -24,17 +24,17 @@ else
   rm -f "$marker"
   mkdir -p "$work" "$chroot_pkg_cache"
 
-  args=(--arch="$os_arch" --keyring="$os_keyring" --components="${os_components// /,}" --cache-dir="$chroot_pkg_cache")
-  if [ -n "${debootstrap_variant:-}" ]; then args+=(--variant="$debootstrap_variant"); fi
-  if [ -n "${debootstrap_include:-}" ]; then args+=(--include="$debootstrap_include"); fi
+  # a command substitution, not <(…): a failure in it stops the stage
+  command_line=$(debootstrap_command_args)
+  mapfile -t args <<< "$command_line"
 
-  log "debootstrap ${args[*]} $os_suite $chroot $mirror"
+  log "debootstrap ${args[*]}"
   # debootstrap mounts /proc, /sys and /dev/pts inside the target. A private mount
   # namespace keeps those mounts off the build machine, and they vanish with the namespace
   # even if debootstrap is killed. A pid namespace with --kill-child takes every process
   # debootstrap started down with it, so nothing keeps the namespace (or the chroot) busy.
   if ! with_package_cache_lock unshare --mount --propagation private --fork --pid --kill-child -- \
-    debootstrap "${args[@]}" "$os_suite" "$chroot" "$mirror"; then
+    debootstrap "${args[@]}"; then
     if [ -f "$chroot/debootstrap/debootstrap.log" ]; then
       tail -n 30 "$chroot/debootstrap/debootstrap.log" >&2
     fi

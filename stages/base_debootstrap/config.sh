@@ -9,8 +9,9 @@ assert_value os_keyring
 assert_value os_components
 
 [ -f "$os_keyring" ] || fail "archive keyring $os_keyring is missing on the build machine (debian: apt-get install debian-archive-keyring; ubuntu: apt-get install ubuntu-keyring)"
-[ -e "/usr/share/debootstrap/scripts/$os_suite" ] || fail "this debootstrap does not know the suite '$os_suite' (install a newer debootstrap)"
+assert_value debootstrap_script
+debootstrap_script_file > /dev/null
 
 persist_package_cache
 [[ $mirror =~ ^(https?|ftp|file):// ]] || fail "mirror '$mirror' is not an http(s)://, ftp:// or file:// URL"
-log "bootstrapping $os_suite/$os_arch from $mirror (package cache $chroot_pkg_cache)"
+log "bootstrapping $os_suite/$os_arch from $mirror with the $debootstrap_script script (package cache $chroot_pkg_cache)"

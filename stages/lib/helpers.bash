@@ -78,53 +78,71 @@ target() {
   printf '%s%s\n' "$chroot" "$p"
 }
 
-# host_apt_uris: every archive URI the build machine's apt is configured with, one per
-# line as "URI SUITE", from one-line .list files and deb822 .sources files.
-host_apt_uris() {
-  local f
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$f" ] || continue
-    awk '$1 == "deb" {
-      i = 2
-      if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-      print $i, $(i + 1)
-    }' "$f"
-  done
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    awk '
-      function flush() {
-        if (types ~ /(^|[[:space:]])deb([[:space:]]|$)/ && enabled != "no") {
-          n = split(uris, u, /[[:space:]]+/); m = split(suites, s, /[[:space:]]+/)
-          for (a = 1; a <= n; a++) for (b = 1; b <= m; b++) if (u[a] != "" && s[b] != "") print u[a], s[b]
-        }
-        types = ""; uris = ""; suites = ""; enabled = ""
-      }
-      /^[[:space:]]*$/ { flush(); next }
-      /^#/ { next }
-      tolower($1) == "types:"   { $1 = ""; types = $0 }
-      tolower($1) == "uris:"    { $1 = ""; uris = $0 }
-      tolower($1) == "suites:"  { $1 = ""; suites = $0 }
-      tolower($1) == "enabled:" { enabled = tolower($2) }
-      END { flush() }
-    ' "$f"
-  done
+# debootstrap_dir: where the build machine's debootstrap keeps its suite scripts (debootstrap
+# itself honours DEBOOTSTRAP_DIR too, so both always read the same scripts).
+debootstrap_dir() {
+  printf '%s\n' "${DEBOOTSTRAP_DIR:-/usr/share/debootstrap}"
 }
 
-# host_mirror_for_suite SUITE: the build machine's mirror URI that serves SUITE itself
-# (not SUITE-security), or nothing.
-host_mirror_for_suite() {
-  host_apt_uris | awk -v suite="$1" '$2 == suite { print $1; exit }'
+# debootstrap_script_file: the OS line's debootstrap script (debootstrap_script) on the build
+# machine. Named explicitly because an older debootstrap may lack the suite's own link (Debian
+# 12's has no 'noble'), while every suite of a line is built by its one script.
+debootstrap_script_file() {
+  local file
+  assert_value debootstrap_script
+  file="$(debootstrap_dir)/scripts/$debootstrap_script"
+  [ -f "$file" ] || fail "the build machine's debootstrap has no '$debootstrap_script' script ($file), which builds $os_name: install or upgrade the debootstrap package there (apt-get install debootstrap)"
+  printf '%s\n' "$file"
 }
 
-# host_security_mirror_for_suite SUITE: the build machine's URI for SUITE-security, or nothing.
-host_security_mirror_for_suite() {
-  host_apt_uris | awk -v suite="$1-security" '$2 == suite { print $1; exit }'
+# debootstrap_builtin_mirror: the archive debootstrap falls back to when a suite script names
+# none (Debian's): the DEF_MIRROR assignment in the build machine's debootstrap program.
+debootstrap_builtin_mirror() {
+  local program
+  program=$(command -v debootstrap) || fail "'debootstrap' is not installed on the build machine (install it, e.g. apt-get install debootstrap)"
+  sed -n 's/^DEF_MIRROR=["'"'"']\{0,1\}\([^"'"'"']*\)["'"'"']\{0,1\}[[:space:]]*$/\1/p' "$program" | head -n 1
 }
+
+# debootstrap_default_mirror: the archive debootstrap itself would use for os_suite/os_arch with
+# the line's script, learnt before debootstrap runs so the package cache and the later apt
+# stages can name it.
+debootstrap_default_mirror() {
+  local script builtin
+  # "|| exit": a command substitution does not inherit errexit, and fail has said why
+  script=$(debootstrap_script_file) || exit 1
+  builtin=$(debootstrap_builtin_mirror) || exit 1
+  suite_script_mirror "$script" "$builtin"
+}
+
+# suite_script_mirror SCRIPT BUILTIN: source a debootstrap suite script in a subshell, with
+# debootstrap's directives as functions and ARCH/SUITE set as debootstrap sets them, and print
+# the archive its default_mirror call chose (BUILTIN when it makes none). Nothing but that URL
+# leaves the subshell.
+# shellcheck disable=SC2034,SC2317 # the variables and functions are the script's interface: it reads and calls them
+suite_script_mirror() (
+  set +euo pipefail
+  DEBOOTSTRAP_DIR=$(debootstrap_dir) ARCH=$os_arch SUITE=$os_suite CODENAME=$os_suite VARIANT=${debootstrap_variant:-} DEF_MIRROR=$2
+  default_mirror() { DEF_MIRROR=$1; }
+  doing_variant() { [ "$1" = "${VARIANT:--}" ]; }
+  # every other directive or helper a script may call (keyring, variants, error...) does nothing here
+  command_not_found_handle() { return 0; }
+  mirror_style() { :; }
+  download_style() { :; }
+  finddebs_style() { :; }
+  variants() { :; }
+  keyring() { :; }
+  force_md5() { :; }
+  error() { :; }
+  warning() { :; }
+  info() { :; }
+  # shellcheck source=/dev/null
+  . "$1" > /dev/null 2>&1 < /dev/null
+  printf '%s\n' "${DEF_MIRROR%/}"
+)
 
 # resolve_mirror: the archive to build from, in this order: the user's --mirror; with
-# BUILD_TIME, the dated snapshot <snapshot_mirror>/<BUILD_TIME>; else (policy host-apt) the
-# build machine's own apt configuration for this suite.
+# BUILD_TIME, the dated snapshot <snapshot_mirror>/<BUILD_TIME>; else the archive debootstrap
+# itself uses for this suite (stemforge names no archive of its own).
 resolve_mirror() {
   local m
   if [ -n "${mirror:-}" ]; then printf '%s\n' "$mirror"; return; fi
@@ -133,14 +151,21 @@ resolve_mirror() {
     printf '%s/%s\n' "${snapshot_mirror%/}" "$build_time"
     return
   fi
-  case "${mirror_policy:-}" in
-    host-apt)
-      m=$(host_mirror_for_suite "$os_suite")
-      [ -n "$m" ] || fail "the build machine's apt configuration has no archive for '$os_suite'; pass --mirror URL"
-      printf '%s\n' "$m"
-      ;;
-    *) fail "no archive for $os_name: pass --mirror URL (an archive with the $os_suite, $os_suite-updates and $os_suite-security pockets), or set BUILD_TIME and --snapshot-mirror URL" ;;
-  esac
+  m=$(debootstrap_default_mirror) || exit 1
+  [ -n "$m" ] || fail "the build machine's debootstrap names no default archive for $os_suite ($debootstrap_script script): pass --mirror URL"
+  printf '%s\n' "$m"
+}
+
+# debootstrap_command_args: debootstrap's arguments for this build, one per line: the options,
+# then SUITE TARGET MIRROR SCRIPT. The script is always named (debootstrap finds it in its
+# scripts folder, checked here first), so the command is the same whether or not this
+# debootstrap has a script of the suite's name.
+debootstrap_command_args() {
+  debootstrap_script_file > /dev/null || exit 1
+  printf '%s\n' --arch="$os_arch" --keyring="$os_keyring" --components="${os_components// /,}" --cache-dir="$chroot_pkg_cache"
+  if [ -n "${debootstrap_variant:-}" ]; then printf '%s\n' --variant="$debootstrap_variant"; fi
+  if [ -n "${debootstrap_include:-}" ]; then printf '%s\n' --include="$debootstrap_include"; fi
+  printf '%s\n' "$os_suite" "$chroot" "$mirror" "$debootstrap_script"
 }
 
 # with_package_cache_lock CMD...: run CMD holding the lock of chroot_pkg_cache (when set).

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findOperatingSystem } from '../../src/catalog/planner.js';
 import { packageRoot } from '../../src/util/paths.js';
+import { debootstrapDefaultArchive } from '../helpers/debootstrap-oracle.js';
 import { startMirrorProxy, type MirrorProxy } from '../helpers/mirror-proxy.js';
 import { freshLayeredBuildRoot, storeOsImageFixture } from '../helpers/os-image-fixture.js';
 import { buildOverSshUnavailable, startSshd, type TestSshd } from '../helpers/sshd.js';
@@ -77,6 +78,12 @@ function processesRootedBelow(dir: string): string[] {
 }
 
 const debian = findOperatingSystem('debian-bookworm');
+
+/** The security pocket beside the archive this machine's debootstrap takes by default for the line. */
+function defaultSecurity(): string {
+  const archive = debootstrapDefaultArchive({ suite: debian.suite, script: debian.debootstrapScript });
+  return new URL('../debian-security', `${archive}/`).href.replace(/\/$/, '');
+}
 const buildTime = '20261120T000000Z';
 
 /**
@@ -215,7 +222,22 @@ describe('stemforge os-image (debian-bookworm over ssh)', { skip, timeout: 40 * 
 
   it('BUILD_TIME points apt at the dated snapshot under --snapshot-mirror (a stand-in snapshot archive)', async () => {
     const run = await runCli(
-      ['os-image', '--os', 'debian-bookworm', ...inPlace, '--resume-from', 'base_apt', '--until', 'base_apt', '--snapshot-mirror', proxy.url, '--json'],
+      // the stand-in's paths are not Debian's, so the security pocket is named: the default one, not dated
+      [
+        'os-image',
+        '--os',
+        'debian-bookworm',
+        ...inPlace,
+        '--resume-from',
+        'base_apt',
+        '--until',
+        'base_apt',
+        '--snapshot-mirror',
+        proxy.url,
+        '--security-mirror',
+        defaultSecurity(),
+        '--json',
+      ],
       { env: { BUILD_TIME: buildTime } },
     );
     assert.equal(run.code, 0, run.stderr.slice(-4000));

@@ -67,7 +67,11 @@ function keygen(path: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'stemforge-test', '-f', path]);
 }
 
-export async function startSshd(): Promise<TestSshd> {
+/**
+ * `wrap`: a command sshd is started through, which ends by exec'ing its arguments (e.g. unshare
+ * into a private mount namespace), so every login sees what the wrapper set up.
+ */
+export async function startSshd(options: { wrap?: readonly string[] } = {}): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'sf-sshd-'));
   keygen(join(dir, 'host_ed25519'));
   keygen(join(dir, 'client_ed25519'));
@@ -95,7 +99,8 @@ export async function startSshd(): Promise<TestSshd> {
     writeFileSync(join(dir, 'sshd_config'), config);
     const logPath = join(dir, 'sshd.log');
     execFileSync(sshdPath, ['-t', '-f', join(dir, 'sshd_config')]);
-    const child = spawn(sshdPath, ['-D', '-e', '-f', join(dir, 'sshd_config'), '-E', logPath], { stdio: 'ignore' });
+    const command = [...(options.wrap ?? []), sshdPath, '-D', '-e', '-f', join(dir, 'sshd_config'), '-E', logPath];
+    const child = spawn(command[0]!, command.slice(1), { stdio: 'ignore' });
     try {
       await waitForBanner(port, child, Date.now() + 10_000);
     } catch {

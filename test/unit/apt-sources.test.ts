@@ -32,7 +32,7 @@ const jammy = {
   os_arch: 'amd64',
   os_components: 'main universe multiverse',
   os_keyring: '/usr/share/keyrings/none.gpg',
-  mirror_policy: 'user',
+  debootstrap_script: 'gutsy',
 };
 const bookworm = {
   os_name: 'debian-bookworm',
@@ -41,7 +41,7 @@ const bookworm = {
   os_arch: 'amd64',
   os_components: 'main',
   os_keyring: '/usr/share/keyrings/none.gpg',
-  mirror_policy: 'host-apt',
+  debootstrap_script: 'sid',
 };
 
 describe('archive choice', () => {
@@ -62,12 +62,6 @@ describe('archive choice', () => {
     const r = bash({ ...jammy, mirror: '', build_time: '20241023T185803Z', snapshot_mirror: '' }, 'resolve_mirror');
     assert.equal(r.code, 1);
     assert.match(r.err, /BUILD_TIME=20241023T185803Z .*--snapshot-mirror URL.*--mirror URL/);
-  });
-
-  it('for Ubuntu without any archive asks for --mirror', () => {
-    const r = bash({ ...jammy, mirror: '', build_time: '', snapshot_mirror: '' }, 'resolve_mirror');
-    assert.equal(r.code, 1);
-    assert.match(r.err, /no archive for ubuntu-jammy: pass --mirror URL/);
   });
 
   it("takes the security archive from --security-mirror, else Ubuntu's own archive", () => {
@@ -100,8 +94,38 @@ describe('render_apt_sources', () => {
     assert.doesNotMatch(r.out, /Check-Valid-Until/);
   });
 
-  it('Debian without a security archive has no -security stanza', () => {
-    const r = bash(bookworm, 'render_apt_sources http://a.test/debian "" no');
-    assert.doesNotMatch(r.out, /security/);
+  it('a snapshot security archive dated like the build is marked too', () => {
+    const r = bash(
+      { ...bookworm, build_time: '20241023T185803Z' },
+      'render_apt_sources http://snap.test/debian/20241023T185803Z http://snap.test/debian-security/20241023T185803Z yes',
+    );
+    assert.equal(r.out.match(/^Check-Valid-Until: no$/gm)?.length, 2, r.out);
+  });
+});
+
+describe("the security pocket, from the archive by the distribution's layout", () => {
+  const security = (vars: Record<string, string>, archive: string) => bash({ ...vars, security_mirror: '' }, `resolve_security_mirror '${archive}'`);
+
+  it('Ubuntu: the archive itself, whatever its shape', () => {
+    assert.equal(security(jammy, 'http://m.test/some/where').out, 'http://m.test/some/where\n');
+  });
+
+  it('Debian: the sibling path debian-security, for a mirror, a local archive and a dated snapshot', () => {
+    assert.equal(security(bookworm, 'http://m.test/pub/debian/').out, 'http://m.test/pub/debian-security\n');
+    assert.equal(security(bookworm, 'file:///srv/debian').out, 'file:///srv/debian-security\n');
+    assert.equal(security(bookworm, 'http://snap.test/archive/debian/20241023T185803Z').out, 'http://snap.test/archive/debian-security/20241023T185803Z\n');
+  });
+
+  it('Debian: an archive of another shape asks for --security-mirror in one line', () => {
+    for (const archive of ['http://m.test/mirror', 'http://m.test/debian-ports', 'http://m.test/']) {
+      const r = security(bookworm, archive);
+      assert.equal(r.code, 1, archive);
+      assert.equal(r.out, '');
+      assert.match(r.err, /^base_apt: error: cannot tell where the bookworm-security pocket of the archive .* is .*: pass --security-mirror URL\n$/);
+    }
+  });
+
+  it('--security-mirror wins for both', () => {
+    assert.equal(bash({ ...bookworm, security_mirror: 'http://sec.test/x' }, 'resolve_security_mirror http://m.test/mirror').out, 'http://sec.test/x\n');
   });
 });

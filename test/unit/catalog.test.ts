@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { existsSync, realpathSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { infrastructures, packageStages } from '../../src/catalog/infrastructures.js';
 import { operatingSystems } from '../../src/catalog/operating-systems.js';
+
+const debootstrapScripts = '/usr/share/debootstrap/scripts';
 
 // The reference builder's OS-image list for Jammy, in order (stemcell-builder-facts.md §3).
 const jammyReference = [
@@ -114,9 +118,21 @@ describe('operating systems', () => {
     assert.equal(os('ubuntu-noble').monitApiFilter, 'nftables');
   });
 
-  it('takes the Debian mirror from the build machine and asks the user for Ubuntu', () => {
-    assert.equal(os('debian-bookworm').mirrorPolicy, 'host-apt');
-    assert.equal(os('ubuntu-jammy').mirrorPolicy, 'user');
+  it(
+    "names each line's debootstrap script: the one this machine's debootstrap links the line's suite to",
+    { skip: !existsSync(debootstrapScripts) && 'debootstrap is not installed' },
+    () => {
+      for (const o of operatingSystems) {
+        const suiteScript = join(debootstrapScripts, o.suite);
+        // Debian 12's debootstrap has no noble: the line's script is what builds it there
+        if (existsSync(suiteScript)) assert.equal(basename(realpathSync(suiteScript)), o.debootstrapScript, o.name);
+        assert.ok(existsSync(join(debootstrapScripts, o.debootstrapScript)), o.name);
+      }
+      assert.equal(os('ubuntu-noble').debootstrapScript, 'gutsy');
+    },
+  );
+
+  it('names each line its archive keyring', () => {
     assert.match(os('debian-bookworm').keyring, /debian-archive-keyring\.gpg$/);
     assert.match(os('ubuntu-noble').keyring, /ubuntu-archive-keyring\.gpg$/);
   });

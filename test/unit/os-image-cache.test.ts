@@ -98,4 +98,25 @@ describe('the OS image through the cache', () => {
     assert.ok(existsSync(again));
     assert.deepEqual(readFileSync(again), readFileSync(out));
   });
+
+  it("with no archive flag the key names debootstrap's default for the line's script on the machine: another machine, script or archive is another key", async () => {
+    const { cache, options, run, dir } = setUp();
+    const keyFor = async (req: Omit<typeof request, 'mirror'> & { mirror?: string }, machine: string) => {
+      let manifest: Record<string, unknown> = {};
+      let key = '';
+      await withSteps(run, async (r) => {
+        const cached = await osImageThroughCache(r, cache, { ...options, enabled: false }, req, { machine, out: join(dir, 'x.tgz'), refresh: false });
+        ({ manifest, key } = cached.key);
+      });
+      return { manifest, key };
+    };
+    const noFlag = { os: 'debian-bookworm', packageCache: request.packageCache, buildRoot: request.buildRoot };
+    const here = await keyFor(noFlag, 'ssh://root@a:22');
+    assert.equal(here.manifest.archive, "the default archive of debootstrap's sid script on ssh://root@a:22");
+    assert.notEqual((await keyFor(noFlag, 'ssh://root@b:22')).key, here.key);
+    assert.notEqual((await keyFor(request, 'ssh://root@a:22')).key, here.key);
+    const noble = await keyFor({ ...noFlag, os: 'ubuntu-noble' }, 'ssh://root@a:22');
+    assert.equal(noble.manifest.archive, "the default archive of debootstrap's gutsy script on ssh://root@a:22");
+    assert.equal((noble.manifest.settings as Record<string, string>).debootstrap_script, 'gutsy');
+  });
 });

@@ -46,7 +46,7 @@ describe('osImageSettings', () => {
     });
     assert.equal(s.os_suite, 'bookworm');
     assert.equal(s.os_distro, 'debian');
-    assert.equal(s.mirror_policy, 'host-apt');
+    assert.equal(s.debootstrap_script, 'sid');
     assert.equal(s.mirror, '');
     assert.ok(s.os_packages!.split(' ').includes('openssh-server'));
     const back = sourceInBash(renderSettings(s), Object.keys(s));
