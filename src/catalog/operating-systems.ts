@@ -12,6 +12,8 @@ export type MirrorPolicy =
 
 export interface OperatingSystem {
   name: string;
+  /** one plain line: which release this is and what building it needs */
+  summary: string;
   distro: Distro;
   suite: string;
   /** e.g. 22.04; used in manifests and names later */
@@ -198,6 +200,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
   {
     ...ubuntu,
     name: 'ubuntu-jammy',
+    summary: 'Ubuntu 22.04 LTS, the line most BOSH deployments run; needs an Ubuntu archive (--mirror)',
     suite: 'jammy',
     version: '22.04',
     // libreadline6-dev and libcap2-dev are old names the archive resolves; use the real ones.
@@ -214,6 +217,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
   {
     ...ubuntu,
     name: 'ubuntu-noble',
+    summary: 'Ubuntu 24.04 LTS, the newer Ubuntu line; needs an Ubuntu archive (--mirror)',
     suite: 'noble',
     version: '24.04',
     // Noble: the t64 library transition, cracklib gone for pwquality, systemd-resolved for
@@ -241,6 +245,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
   },
   {
     name: 'debian-bookworm',
+    summary: "Debian 12; built from the build machine's own Debian archive, nothing to set up",
     distro: 'debian',
     suite: 'bookworm',
     version: '12',
