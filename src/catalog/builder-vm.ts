@@ -8,6 +8,31 @@ export const defaultProvider: VagrantProvider = 'virtualbox';
 
 type HostArch = 'x64' | 'arm64';
 
+export interface ProviderFacts {
+  /** the product's own name */
+  label: string;
+  /** the host systems the provider exists on (Node's process.platform names) */
+  platforms: readonly NodeJS.Platform[];
+  /** whether it can run the amd64 builder VM on an arm64 host (only by emulation: libvirt with qemu) */
+  amd64OnArm64: boolean;
+  /** what to install for Vagrant to use it, in a few words */
+  install: string;
+}
+
+/** Where each provider can exist, as the doctor checks it (src/doctor/checks.ts). */
+export const providerFacts: Record<VagrantProvider, ProviderFacts> = {
+  virtualbox: { label: 'VirtualBox', platforms: ['darwin', 'linux', 'win32'], amd64OnArm64: false, install: 'VirtualBox' },
+  libvirt: { label: 'libvirt', platforms: ['linux'], amd64OnArm64: true, install: 'libvirt + the vagrant-libvirt plugin' },
+  parallels: { label: 'Parallels', platforms: ['darwin'], amd64OnArm64: false, install: 'Parallels Desktop Pro + the vagrant-parallels plugin' },
+  vmware_desktop: {
+    label: 'VMware',
+    platforms: ['darwin', 'linux', 'win32'],
+    amd64OnArm64: false,
+    install: 'VMware + the vagrant-vmware-desktop plugin',
+  },
+  hyperv: { label: 'Hyper-V', platforms: ['win32'], amd64OnArm64: false, install: 'Hyper-V (a Windows feature)' },
+};
+
 /**
  * Default boxes. Ubuntu 24.04 carries a debootstrap that knows every suite we build.
  * Missing entries have no public default we trust: the user names a box with --box.
@@ -21,6 +46,9 @@ export const defaultBoxes: Record<VagrantProvider, Partial<Record<HostArch, stri
 };
 
 export const defaultVmSize = { cpus: 2, memoryMiB: 4096, diskGiB: 40 } as const;
+
+/** Below this the builder VM cannot build (debootstrap, the kernel's initramfs). */
+export const minimumVmMemoryMiB = 2048;
 
 /** How long `vagrant up` (first boot and provisioning included) may take. */
 export const defaultUpTimeoutMinutes = 30;
