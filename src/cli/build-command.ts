@@ -20,6 +20,7 @@ import { optionSpec, optionSpecs } from '../settings/options.js';
 import { VersionCounter } from '../settings/versions.js';
 import { UsageError } from '../util/errors.js';
 import { askBuildAnswers, type BuildAnswers, type ProviderChoice } from '../wizard/build-wizard.js';
+import { catalogHelp } from '../wizard/choice-text.js';
 import { estimateLine } from '../wizard/estimate.js';
 import { thisHost } from '../wizard/host.js';
 import { expandHome, fileProblem } from '../wizard/paths.js';
@@ -318,6 +319,7 @@ export function addBuildCommand(program: Command, onExit: (code: number) => void
     .option('--json', 'NDJSON events on stdout (the progress UI stays on stderr); never asks')
     .option('-v, --verbose', 'one timestamped line per event instead of the live tree')
     .addOption(new Option('--quiet', 'no progress output').conflicts(['json', 'verbose']))
+    .addHelpText('after', catalogHelp())
     .action(async (flags: BuildFlags) => {
       try {
         await runBuild(flags, onExit, signal);

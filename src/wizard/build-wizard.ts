@@ -4,9 +4,9 @@
 import { checkbox, confirm, input, number, select, Separator } from '@inquirer/prompts';
 import { defaultVmSize, minimumVmMemoryMiB, providerFacts } from '../catalog/builder-vm.js';
 import { infrastructures, tryItLocally } from '../catalog/infrastructures.js';
-import { operatingSystems } from '../catalog/operating-systems.js';
 import { parseMachineSpec } from '../machine/spec.js';
 import { checkSha256, checkUrl, checkVersion, downloadSchemes, promptCheck } from '../settings/validate.js';
+import { infrastructureLines, osLines } from './choice-text.js';
 import type { HostFacts } from './host.js';
 import { expandHome, fileProblem, outputFolderProblem } from './paths.js';
 import { providerOffer, type ProviderChoice } from './providers.js';
@@ -64,22 +64,13 @@ export const stemcellIntro = [
 export const versionIntro =
   "The version goes into the stemcell's file name and stemcell.MF; stemforge counts per OS line and infrastructure and proposes one past your last.";
 
-const recommended = ' (recommended to try it)';
-
 // each choice answers with its short name: the explanation is for choosing, not for the answer line
 function infrastructureChoices(checked: readonly string[]): { value: string; name: string; short: string; checked: boolean }[] {
-  const width = Math.max(...infrastructures.map((i) => i.name.length));
-  return infrastructures.map((i) => ({
-    value: i.name,
-    name: `${i.name.padEnd(width)}  ${i.summary}${i.name === tryItLocally.iaas ? recommended : ''}`,
-    short: i.name,
-    checked: checked.includes(i.name),
-  }));
+  return infrastructureLines().map((l) => ({ value: l.name, name: l.text, short: l.name, checked: checked.includes(l.name) }));
 }
 
 function osChoices(): { value: string; name: string; short: string }[] {
-  const width = Math.max(...operatingSystems.map((o) => o.name.length));
-  return operatingSystems.map((o) => ({ value: o.name, name: `${o.name.padEnd(width)}  ${o.summary}`, short: o.name }));
+  return osLines().map((l) => ({ value: l.name, name: l.text, short: l.name }));
 }
 
 /** A warning for a VM bigger than this host, or undefined. */

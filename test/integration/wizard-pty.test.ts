@@ -376,6 +376,14 @@ describe('the build wizard in a terminal', { skip, timeout: 120_000 }, () => {
     assert.doesNotMatch(screen, /stemforge will build:/);
   });
 
+  it('build --help ends with the plain line of every infrastructure and OS line', (t) => {
+    const help = sandbox(t).run(['build', '--help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^Infrastructures \(--iaas\):\n {2}aws +Amazon EC2: /m);
+    assert.match(help.stdout, /^ {2}openstack +OpenStack or any KVM cloud: .* \(recommended to try it\)$/m);
+    assert.match(help.stdout, /^OS lines \(--os\):\n {2}ubuntu-jammy +Ubuntu 22\.04 LTS/m);
+  });
+
   it('without a terminal, or in CI, it asks nothing and names the missing flag', async (t) => {
     const box = sandbox(t);
     const piped = box.run(['build', '--dry-run'], { CI: undefined });
