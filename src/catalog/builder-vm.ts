@@ -15,22 +15,15 @@ export interface ProviderFacts {
   platforms: readonly NodeJS.Platform[];
   /** whether it can run the amd64 builder VM on an arm64 host (only by emulation: libvirt with qemu) */
   amd64OnArm64: boolean;
-  /** what to install for Vagrant to use it, in a few words */
-  install: string;
 }
 
 /** Where each provider can exist, as the doctor checks it (src/doctor/checks.ts). */
 export const providerFacts: Record<VagrantProvider, ProviderFacts> = {
-  virtualbox: { label: 'VirtualBox', platforms: ['darwin', 'linux', 'win32'], amd64OnArm64: false, install: 'VirtualBox' },
-  libvirt: { label: 'libvirt', platforms: ['linux'], amd64OnArm64: true, install: 'libvirt + the vagrant-libvirt plugin' },
-  parallels: { label: 'Parallels', platforms: ['darwin'], amd64OnArm64: false, install: 'Parallels Desktop Pro + the vagrant-parallels plugin' },
-  vmware_desktop: {
-    label: 'VMware',
-    platforms: ['darwin', 'linux', 'win32'],
-    amd64OnArm64: false,
-    install: 'VMware + the vagrant-vmware-desktop plugin',
-  },
-  hyperv: { label: 'Hyper-V', platforms: ['win32'], amd64OnArm64: false, install: 'Hyper-V (a Windows feature)' },
+  virtualbox: { label: 'VirtualBox', platforms: ['darwin', 'linux', 'win32'], amd64OnArm64: false },
+  libvirt: { label: 'libvirt', platforms: ['linux'], amd64OnArm64: true },
+  parallels: { label: 'Parallels', platforms: ['darwin'], amd64OnArm64: false },
+  vmware_desktop: { label: 'VMware', platforms: ['darwin', 'linux', 'win32'], amd64OnArm64: false },
+  hyperv: { label: 'Hyper-V', platforms: ['win32'], amd64OnArm64: false },
 };
 
 /**

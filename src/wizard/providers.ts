@@ -27,11 +27,12 @@ export function possibleProviders(host: Pick<HostFacts, 'platform' | 'arch'>): V
 export function providerOffer(host: Pick<HostFacts, 'platform' | 'arch'>, found: readonly ProviderChoice[], vagrantInstalled: boolean): ProviderOffer {
   const possible = possibleProviders(host);
   const usable = possible.flatMap((p) => found.filter((f) => f.provider === p && f.usable && vagrantInstalled));
-  const missing = possible.filter((p) => !usable.some((u) => u.provider === p)).map((p) => providerFacts[p].install);
+  const missing = possible.filter((p) => !usable.some((u) => u.provider === p)).map((p) => providerFacts[p].label);
   if (missing.length === 0) return { usable };
-  const list = missing.join(', or ');
+  const list = missing.length === 1 ? missing[0] : `${missing.slice(0, -1).join(', ')} or ${missing.at(-1)}`;
+  // the doctor names plugins and versions; here only what to install
   const installHint = vagrantInstalled
-    ? `Also possible once installed: ${list} (stemforge doctor says how)`
-    : `Also possible once installed: Vagrant with ${list} (stemforge doctor says how)`;
+    ? `Also usable once installed: ${list} (stemforge doctor says what is missing)`
+    : `Install Vagrant with ${list} to build in a VM here`;
   return { usable, installHint };
 }
