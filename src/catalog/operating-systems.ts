@@ -200,7 +200,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
   {
     ...ubuntu,
     name: 'ubuntu-jammy',
-    summary: 'Ubuntu 22.04 LTS, the line most BOSH deployments run; needs an Ubuntu archive (--mirror)',
+    summary: 'Ubuntu 22.04 LTS (Jammy), the release most BOSH deployments run today',
     suite: 'jammy',
     version: '22.04',
     // libreadline6-dev and libcap2-dev are old names the archive resolves; use the real ones.
@@ -217,7 +217,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
   {
     ...ubuntu,
     name: 'ubuntu-noble',
-    summary: 'Ubuntu 24.04 LTS, the newer Ubuntu line; needs an Ubuntu archive (--mirror)',
+    summary: 'Ubuntu 24.04 LTS (Noble), the newer Ubuntu release',
     suite: 'noble',
     version: '24.04',
     // Noble: the t64 library transition, cracklib gone for pwquality, systemd-resolved for
@@ -245,7 +245,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
   },
   {
     name: 'debian-bookworm',
-    summary: "Debian 12; built from the build machine's own Debian archive, nothing to set up",
+    summary: "Debian 12 (Bookworm), the line stemforge's own tests build and boot",
     distro: 'debian',
     suite: 'bookworm',
     version: '12',

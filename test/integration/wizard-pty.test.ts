@@ -147,8 +147,8 @@ describe('the build wizard in a terminal', { skip, timeout: 120_000 }, () => {
     await choose(pty, /^qcow2/);
 
     const osScreen = await pty.waitFor(asking('OS line'));
-    assert.match(osScreen, /debian-bookworm +Debian 12; /);
-    assert.match(osScreen, /ubuntu-jammy +Ubuntu 22\.04 LTS.*needs an Ubuntu archive \(--mirror\)/);
+    assert.match(osScreen, /debian-bookworm +Debian 12 \(Bookworm\), /);
+    assert.match(osScreen, /ubuntu-jammy +Ubuntu 22\.04 LTS \(Jammy\)/);
     await choose(pty, /^debian-bookworm /);
     await pty.waitFor(/^✔ OS line \(the Linux release inside the stemcell\) debian-bookworm$/m);
 
