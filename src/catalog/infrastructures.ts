@@ -5,6 +5,8 @@ export type DiskFormat = 'raw' | 'rawdisk' | 'qcow2' | 'vhd' | 'vhdx' | 'ovf' | 
 
 export interface Infrastructure {
   name: string;
+  /** one plain line for someone who has never used BOSH: where this stemcell runs and what it is */
+  summary: string;
   /** the hypervisor recorded in stemcell.MF cloud_properties */
   hypervisor: string;
   /** the hypervisor word in stemcell names and file names (aws: xen-hvm) */
@@ -38,6 +40,7 @@ const vsphereImageStages = [
 export const infrastructures: readonly Infrastructure[] = [
   {
     name: 'aws',
+    summary: 'Amazon EC2: a raw disk image, made into an AMI',
     hypervisor: 'xen',
     nameHypervisor: 'xen-hvm',
     diskFormats: ['raw'],
@@ -61,6 +64,7 @@ export const infrastructures: readonly Infrastructure[] = [
   },
   {
     name: 'alicloud',
+    summary: 'Alibaba Cloud ECS: a raw disk image',
     hypervisor: 'kvm',
     nameHypervisor: 'kvm',
     diskFormats: ['raw'],
@@ -83,6 +87,7 @@ export const infrastructures: readonly Infrastructure[] = [
   },
   {
     name: 'azure',
+    summary: 'Microsoft Azure: a fixed-size VHD disk',
     hypervisor: 'hyperv',
     nameHypervisor: 'hyperv',
     diskFormats: ['vhd'],
@@ -107,6 +112,7 @@ export const infrastructures: readonly Infrastructure[] = [
   },
   {
     name: 'google',
+    summary: 'Google Compute Engine: a raw disk in a tarball',
     hypervisor: 'kvm',
     nameHypervisor: 'kvm',
     diskFormats: ['rawdisk'],
@@ -130,6 +136,7 @@ export const infrastructures: readonly Infrastructure[] = [
   },
   {
     name: 'openstack',
+    summary: 'OpenStack or any KVM cloud: a qcow2 (or raw) disk; boots here under QEMU',
     hypervisor: 'kvm',
     nameHypervisor: 'kvm',
     diskFormats: ['qcow2', 'raw'],
@@ -153,6 +160,7 @@ export const infrastructures: readonly Infrastructure[] = [
   },
   {
     name: 'vsphere',
+    summary: 'VMware vSphere (ESXi): an OVF appliance',
     hypervisor: 'esxi',
     nameHypervisor: 'esxi',
     diskFormats: ['ovf'],
@@ -163,6 +171,7 @@ export const infrastructures: readonly Infrastructure[] = [
   },
   {
     name: 'vcloud',
+    summary: 'VMware vCloud Director: an OVF appliance',
     hypervisor: 'esxi',
     nameHypervisor: 'esxi',
     diskFormats: ['ovf'],
@@ -173,6 +182,7 @@ export const infrastructures: readonly Infrastructure[] = [
   },
   {
     name: 'warden',
+    summary: 'bosh-lite, BOSH on one machine whose VMs are containers: a file tree, no disk',
     hypervisor: 'boshlite',
     nameHypervisor: 'boshlite',
     diskFormats: ['files'],
@@ -185,6 +195,7 @@ export const infrastructures: readonly Infrastructure[] = [
   },
   {
     name: 'cloudstack',
+    summary: 'Apache CloudStack on XenServer: a VHDX disk',
     hypervisor: 'xen',
     nameHypervisor: 'xen',
     diskFormats: ['vhdx'],
@@ -210,6 +221,7 @@ export const infrastructures: readonly Infrastructure[] = [
   },
   {
     name: 'softlayer',
+    summary: 'IBM Cloud classic infrastructure (SoftLayer): an OVF with a 25 GiB disk',
     hypervisor: 'esxi',
     nameHypervisor: 'esxi',
     diskFormats: ['ovf'],
@@ -237,6 +249,17 @@ export const infrastructures: readonly Infrastructure[] = [
     ],
   },
 ];
+
+/**
+ * What to pick to try stemforge on a laptop: an openstack qcow2 stemcell is the one a plain
+ * laptop can boot (`stemforge verify FILE --boot`, QEMU); warden needs a BOSH Director with
+ * Garden to run it, and the other disks need their cloud.
+ */
+export const tryItLocally = {
+  iaas: 'openstack',
+  diskFormat: 'qcow2',
+  how: 'then `stemforge verify FILE --boot` boots it here under QEMU',
+} as const satisfies { iaas: string; diskFormat: DiskFormat; how: string };
 
 /** Stages of the stemcell phase around the per-infrastructure list. */
 export const stemcellStages = {

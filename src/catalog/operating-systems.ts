@@ -5,6 +5,8 @@ export type Distro = 'ubuntu' | 'debian';
 
 export interface OperatingSystem {
   name: string;
+  /** one plain line: which release this is and what building it needs */
+  summary: string;
   distro: Distro;
   suite: string;
   /** e.g. 22.04; used in manifests and names later */
@@ -196,6 +198,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
   {
     ...ubuntu,
     name: 'ubuntu-jammy',
+    summary: 'Ubuntu 22.04 LTS (Jammy), the release most BOSH deployments run today',
     suite: 'jammy',
     version: '22.04',
     // libreadline6-dev and libcap2-dev are old names the archive resolves; use the real ones.
@@ -212,6 +215,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
   {
     ...ubuntu,
     name: 'ubuntu-noble',
+    summary: 'Ubuntu 24.04 LTS (Noble), the newer Ubuntu release',
     suite: 'noble',
     version: '24.04',
     // Noble: the t64 library transition, cracklib gone for pwquality, systemd-resolved for
@@ -239,6 +243,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
   },
   {
     name: 'debian-bookworm',
+    summary: "Debian 12 (Bookworm), the line stemforge's own tests build and boot",
     distro: 'debian',
     suite: 'bookworm',
     version: '12',

@@ -3,7 +3,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { vagrantProviders } from '../catalog/builder-vm.js';
 import { findVagrant, checkProvider } from '../doctor/checks.js';
 import { formatDoctorReport, runDoctor } from '../doctor/doctor.js';
 import { realProbe } from '../doctor/probe.js';
@@ -12,6 +11,7 @@ import { parseMachineSpec, type MachineSpec } from '../machine/spec.js';
 import { build, osImagePath, type BuildRequest, type PreflightReport } from '../pipeline/build.js';
 import { runLogDir, StoppedAfterFailure, type RunEvent, type RunUi, type StageDecision } from '../pipeline/common.js';
 import { durationReport } from '../pipeline/report.js';
+import { readDurations, recordDurations } from '../pipeline/stage-durations.js';
 import type { StageFailure } from '../pipeline/stage-runner.js';
 import { chooseRenderer } from '../pipeline/ui.js';
 import type { SshOptions } from '../machine/open.js';
@@ -20,6 +20,11 @@ import { optionSpec, optionSpecs } from '../settings/options.js';
 import { VersionCounter } from '../settings/versions.js';
 import { UsageError } from '../util/errors.js';
 import { askBuildAnswers, type BuildAnswers, type ProviderChoice } from '../wizard/build-wizard.js';
+import { catalogHelp } from '../wizard/choice-text.js';
+import { estimateLine } from '../wizard/estimate.js';
+import { thisHost } from '../wizard/host.js';
+import { expandHome, fileProblem } from '../wizard/paths.js';
+import { possibleProviders } from '../wizard/providers.js';
 import { askAfterFailure, type PromptingTask } from '../wizard/on-error.js';
 import { commandLine, summary, unattendedAnswers, wizardDefaults } from './build-answers.js';
 import { exitCodes, reportError } from './errors.js';
@@ -50,17 +55,30 @@ function canPrompt(flags: { yes?: boolean; json?: boolean }, env: NodeJS.Process
   return !flags.yes && !flags.json && !!process.stdin.isTTY && !!process.stdout.isTTY && !env.CI;
 }
 
-/** What the doctor says about each provider, for the wizard's machine question. */
-async function providerChoices(): Promise<ProviderChoice[]> {
+/** What the doctor says about each provider that can exist on this host, for the wizard's machine question. */
+async function providerChoices(): Promise<{ providers: ProviderChoice[]; vagrantInstalled: boolean }> {
   const vagrant = await findVagrant(realProbe);
-  return Promise.all(
-    vagrantProviders.map(async (provider) => {
+  const providers = await Promise.all(
+    possibleProviders(thisHost()).map(async (provider) => {
       const check = await checkProvider(realProbe, provider, vagrant);
       const usable = vagrant.kind === 'found' && check.status !== 'fail';
       const note = vagrant.kind !== 'found' ? 'Vagrant is not installed' : check.detail;
       return { provider, usable, note };
     }),
   );
+  return { providers, vagrantInstalled: vagrant.kind === 'found' };
+}
+
+/** A key file that is named but missing is an error before any question, not at connect time. */
+function checkedIdentity(settings: ReturnType<typeof commandSettings>): string | undefined {
+  const given = settings.string('identity');
+  if (given === undefined) return undefined;
+  const path = expandHome(given);
+  const source = settings.resolved.get('identity')?.source;
+  const subject = source === 'flag' ? '--identity' : source === 'env' ? 'STEMFORGE_IDENTITY' : 'the identity setting';
+  const problem = fileProblem(path, 'give the SSH private key file that exists, or leave it out to use ssh-agent');
+  if (problem) throw new UsageError(`${subject}: ${problem}`);
+  return path;
 }
 
 function hostNote(): string | undefined {
@@ -120,17 +138,24 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
   const interactive = canPrompt(flags);
   const propose = (os: string, iaas: readonly string[]): string => counter.next(os, iaas);
 
+  const identity = checkedIdentity(settings);
+  const estimate = (a: BuildAnswers): string =>
+    estimateLine(a, { osImageGiven: !!flags.osImage, libvirtDriver: settings.string('libvirtDriver'), hostArch: process.arch, recorded: readDurations() });
+
   let answers: BuildAnswers;
   if (interactive) {
-    const { defaults, fixed } = wizardDefaults(resolved, settings.string('identity'));
+    const { defaults, fixed } = wizardDefaults(resolved, identity);
     const asked = await askBuildAnswers({
       defaults,
       fixed,
-      providers: await providerChoices(),
+      ...(await providerChoices()),
+      host: thisHost(),
       localUnavailable: localUnavailable(),
       hostNote: hostNote(),
       proposeVersion: propose,
       summary: (a) => summary(a),
+      estimate,
+      confirm: !flags.dryRun,
     });
     if (!asked) {
       process.stderr.write('stemforge: nothing built (you said no)\n');
@@ -138,7 +163,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     }
     answers = asked;
   } else {
-    answers = unattendedAnswers(resolved, settings.string('identity'), propose);
+    answers = unattendedAnswers(resolved, identity, propose);
   }
 
   const machine = parseMachineSpec(answers.machine);
@@ -217,7 +242,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
         [...resolved].map(([k, r]) => [k, r.source === 'unset' ? 'unset' : `${r.source}${r.origin && r.origin !== 'built-in' ? ` (${r.origin})` : ''}`]),
       ),
     };
-    process.stdout.write(json ? `${JSON.stringify(plan)}\n` : `${summary(answers, carried)}\n`);
+    process.stdout.write(json ? `${JSON.stringify(plan)}\n` : `${summary(answers, carried)}\n${estimate(answers)}\n`);
     return;
   }
 
@@ -230,6 +255,14 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
   try {
     const result = await build(request, { renderer, signal, onStageError, emit }, logDir);
     for (const iaas of answers.iaas) await counter.record(answers.os, iaas, answers.version);
+    // a resumed build ran only part of its stages: no measure of the next one
+    if (!flags.resumeFrom) {
+      try {
+        recordDurations(answers.os, result.records);
+      } catch (err) {
+        process.stderr.write(`stemforge: warning: could not record the stage times for the next estimate: ${(err as Error).message}\n`);
+      }
+    }
     process.stderr.write(`\n${durationReport(result.records)}\n`);
     const outputs = [...result.stemcells.filter((s) => s.out).map((s) => `${s.out} (${((s.bytes ?? 0) / 1048576).toFixed(1)} MiB)`)];
     emit?.({
@@ -286,6 +319,7 @@ export function addBuildCommand(program: Command, onExit: (code: number) => void
     .option('--json', 'NDJSON events on stdout (the progress UI stays on stderr); never asks')
     .option('-v, --verbose', 'one timestamped line per event instead of the live tree')
     .addOption(new Option('--quiet', 'no progress output').conflicts(['json', 'verbose']))
+    .addHelpText('after', catalogHelp())
     .action(async (flags: BuildFlags) => {
       try {
         await runBuild(flags, onExit, signal);

@@ -1,0 +1,106 @@
+// The machine question's providers per host system and architecture. Those hosts cannot
+// exist here, so the host is the injected value the wizard takes (and, for the doctor, a
+// stand-in probe that answers only platform and arch); everything else is the real code.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { vagrantProviders, type VagrantProvider } from '../../src/catalog/builder-vm.js';
+import { checkArch, checkProvider } from '../../src/doctor/checks.js';
+import type { DoctorProbe } from '../../src/doctor/probe.js';
+import { possibleProviders, providerOffer, type ProviderChoice } from '../../src/wizard/providers.js';
+
+const hosts = {
+  linux: { platform: 'linux', arch: 'x64' },
+  linuxArm: { platform: 'linux', arch: 'arm64' },
+  macIntel: { platform: 'darwin', arch: 'x64' },
+  appleSilicon: { platform: 'darwin', arch: 'arm64' },
+  windows: { platform: 'win32', arch: 'x64' },
+} as const;
+
+/** What the doctor would report: these providers installed and working, the others not. */
+function found(installed: VagrantProvider[]): ProviderChoice[] {
+  return vagrantProviders.map((provider) => ({
+    provider,
+    usable: installed.includes(provider),
+    note: installed.includes(provider) ? `${provider} 1.0` : 'not installed',
+  }));
+}
+
+describe('wizard: providers this host can have', () => {
+  it('offers Hyper-V only on Windows, Parallels only on macOS, libvirt only on Linux, VirtualBox and VMware on all three', () => {
+    assert.deepEqual(possibleProviders(hosts.linux), ['virtualbox', 'libvirt', 'vmware_desktop']);
+    assert.deepEqual(possibleProviders(hosts.macIntel), ['virtualbox', 'parallels', 'vmware_desktop']);
+    assert.deepEqual(possibleProviders(hosts.windows), ['virtualbox', 'vmware_desktop', 'hyperv']);
+  });
+
+  it('on arm64 offers only what runs the amd64 builder VM: libvirt (emulated) on Linux, nothing on Apple Silicon', () => {
+    assert.deepEqual(possibleProviders(hosts.linuxArm), ['libvirt']);
+    assert.deepEqual(possibleProviders(hosts.appleSilicon), []);
+    // the doctor refuses the others there for the same reason
+    for (const provider of ['virtualbox', 'parallels', 'vmware_desktop'] as const) {
+      assert.equal(checkArch(probeOf('darwin', 'arm64'), { kind: 'vagrant', provider }).status, 'fail', provider);
+    }
+  });
+
+  it('agrees with the doctor on where a provider cannot run', async () => {
+    for (const platform of ['linux', 'darwin', 'win32'] as const) {
+      for (const provider of vagrantProviders) {
+        const check = await checkProvider(probeOf(platform, 'x64'), provider, { kind: 'found', version: '2.4.9' });
+        const wrongHost = /does not run on|runs only on Windows/.test(check.detail);
+        assert.equal(possibleProviders({ platform, arch: 'x64' }).includes(provider), !wrongHost, `${provider} on ${platform}: ${check.detail}`);
+      }
+    }
+  });
+
+  it('lists the installed ones as choices and the missing ones in one install line', () => {
+    const offer = providerOffer(hosts.linux, found(['libvirt', 'hyperv', 'parallels']), true);
+    // Hyper-V and Parallels "installed" on Linux are not offered: they cannot exist here
+    assert.deepEqual(
+      offer.usable.map((p) => p.provider),
+      ['libvirt'],
+    );
+    assert.ok(offer.installHint);
+    assert.equal(offer.installHint.split('\n').length, 1);
+    assert.equal(offer.installHint, 'Also usable once installed: VirtualBox or VMware (stemforge doctor says what is missing)');
+    assert.doesNotMatch(offer.installHint, /libvirt|Hyper-V|Parallels|Vagrant with/);
+  });
+
+  it('says Vagrant comes first when it is missing, and offers nothing then', () => {
+    const offer = providerOffer(hosts.macIntel, found(['virtualbox']), false);
+    assert.deepEqual(offer.usable, []);
+    assert.equal(offer.installHint, 'Install Vagrant with VirtualBox, Parallels or VMware to build in a VM here');
+  });
+
+  it('has no install line when every possible provider is installed', () => {
+    const offer = providerOffer(hosts.windows, found(['virtualbox', 'vmware_desktop', 'hyperv']), true);
+    assert.deepEqual(
+      offer.usable.map((p) => p.provider),
+      ['virtualbox', 'vmware_desktop', 'hyperv'],
+    );
+    assert.equal(offer.installHint, undefined);
+  });
+
+  it('on Apple Silicon offers no provider and no install line (the host note says why)', () => {
+    const offer = providerOffer(hosts.appleSilicon, found(['virtualbox', 'parallels', 'vmware_desktop']), true);
+    assert.deepEqual(offer, { usable: [] });
+  });
+});
+
+/** A stand-in probe for a host that cannot exist here: only its system and architecture; no tool is installed. */
+function probeOf(platform: NodeJS.Platform, arch: string): DoctorProbe {
+  const unused = (): never => {
+    throw new Error('not asked by these checks');
+  };
+  return {
+    run: async () => 'missing',
+    freeBytes: unused,
+    totalMemBytes: unused,
+    cpuCount: unused,
+    arch: () => arch,
+    platform: () => platform,
+    uid: unused,
+    access: unused,
+    nodeVersion: unused,
+    env: () => undefined,
+    sshCheck: unused,
+  };
+}
