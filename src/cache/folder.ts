@@ -1,7 +1,7 @@
 // Is a folder usable as the artifact cache? Every fault is named with its path, what is wrong
 // and what to do, instead of a raw ENOTDIR or EACCES from deep inside a cache operation.
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+// synchronous: a few stats, and a caller such as the doctor sees no extra turn of the event loop
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { HintedError } from '../util/errors.js';
 
@@ -18,27 +18,29 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-async function kind(path: string): Promise<'folder' | 'other' | 'missing' | 'through-file' | 'denied'> {
+function kind(path: string): 'folder' | 'other' | 'missing' | 'through-file' | 'denied' {
   try {
-    return (await stat(path)).isDirectory() ? 'folder' : 'other';
+    return statSync(path).isDirectory() ? 'folder' : 'other';
   } catch (err) {
     return code(err) === 'ENOENT' ? 'missing' : code(err) === 'ENOTDIR' ? 'through-file' : code(err) === 'EACCES' ? 'denied' : 'other';
   }
 }
 
-async function usable(path: string): Promise<boolean> {
-  return access(path, constants.R_OK | constants.W_OK | constants.X_OK).then(
-    () => true,
-    () => false,
-  );
+function usable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The nearest folder above `path` that exists, or the file that stands where a folder should be. */
-async function nearestExisting(path: string): Promise<{ path: string; folder: boolean }> {
+function nearestExisting(path: string): { path: string; folder: boolean } {
   let at = resolve(path);
   for (;;) {
     const parent = dirname(at);
-    const k = await kind(at);
+    const k = kind(at);
     if (k === 'folder') return { path: at, folder: true };
     if (k === 'other') return { path: at, folder: false };
     if (parent === at) return { path: at, folder: true };
@@ -46,22 +48,22 @@ async function nearestExisting(path: string): Promise<{ path: string; folder: bo
   }
 }
 
-async function missingFolderFault(dir: string): Promise<CacheFolderError | undefined> {
-  const above = await nearestExisting(dir);
+function missingFolderFault(dir: string): CacheFolderError | undefined {
+  const above = nearestExisting(dir);
   if (!above.folder) {
     return new CacheFolderError(`the cache folder ${dir} cannot be made: ${above.path} is a file, not a folder`, `move that file away, ${elsewhere}`);
   }
-  if (!(await usable(above.path))) {
+  if (!usable(above.path)) {
     return new CacheFolderError(`the cache folder ${dir} cannot be made: ${above.path} is not writable for this user`, `make ${dir} yourself, ${elsewhere}`);
   }
   return undefined;
 }
 
-async function folderFault(path: string, dir: string): Promise<CacheFolderError | undefined> {
+function folderFault(path: string, dir: string): CacheFolderError | undefined {
   const what = path === dir ? `the cache folder ${dir}` : `${path} in the cache folder ${dir}`;
-  const k = await kind(path);
+  const k = kind(path);
   if (k === 'other') return new CacheFolderError(`${what} is a file, not a folder`, `move it away (stemforge makes the folder again), ${elsewhere}`);
-  if (k === 'denied' || (k === 'folder' && !(await usable(path)))) {
+  if (k === 'denied' || (k === 'folder' && !usable(path))) {
     return new CacheFolderError(
       `cannot use ${what}: permission denied (it needs read, write and search access)`,
       `make it this user's (chown, chmod u+rwx), ${elsewhere}`,
@@ -71,13 +73,13 @@ async function folderFault(path: string, dir: string): Promise<CacheFolderError 
 }
 
 /** What is wrong with `dir` as the cache folder, or undefined when it is one or can be made. */
-export async function cacheFolderFault(dir: string): Promise<CacheFolderError | undefined> {
-  const k = await kind(dir);
+export function cacheFolderFault(dir: string): CacheFolderError | undefined {
+  const k = kind(dir);
   if (k === 'missing' || k === 'through-file') return missingFolderFault(dir);
-  const top = await folderFault(dir, dir);
+  const top = folderFault(dir, dir);
   if (top) return top;
   for (const part of parts) {
-    const fault = await folderFault(join(dir, part), dir);
+    const fault = folderFault(join(dir, part), dir);
     if (fault) return fault;
   }
   return undefined;

@@ -67,7 +67,7 @@ export class ArtifactCache {
 
   /** Throws a CacheFolderError (path, problem, fix) when the folder cannot be used. */
   async checkFolder(): Promise<void> {
-    const fault = await cacheFolderFault(this.dir);
+    const fault = cacheFolderFault(this.dir);
     if (fault) throw fault;
   }
 

@@ -77,6 +77,27 @@ describe('a cache folder that cannot be used', () => {
     assert.equal(readFileSync(file, 'utf8'), 'not a folder\n');
   });
 
+  it('doctor reports a cache folder that is a file, or under one, as a failed check with the fix (exit 1)', () => {
+    const file = join(dir, 'doctor-cache-file');
+    writeFileSync(file, '');
+    for (const [cacheDir, detail] of [
+      [file, `the cache folder ${file} is a file, not a folder`],
+      [join(file, 'sub'), `the cache folder ${join(file, 'sub')} cannot be made: ${file} is a file, not a folder`],
+    ] as const) {
+      const r = stemforge(['doctor', '--machine', 'ssh://nobody@127.0.0.1:1', '--cache-dir', cacheDir, '--out', join(dir, 'out'), '--json']);
+      assert.equal(r.code, 1, r.stderr);
+      const check = (JSON.parse(r.stdout) as { checks: { id: string; status: string; detail: string; fix?: string }[] }).checks.find(
+        (c) => c.id === 'disk-cache',
+      );
+      assert.equal(check?.status, 'fail');
+      assert.equal(check?.detail, detail);
+      assert.match(check?.fix ?? '', /--cache-dir DIR/);
+    }
+    const good = stemforge(['doctor', '--machine', 'ssh://nobody@127.0.0.1:1', '--cache-dir', join(dir, 'doctor-cache'), '--out', join(dir, 'out'), '--json']);
+    const check = (JSON.parse(good.stdout) as { checks: { id: string; status: string }[] }).checks.find((c) => c.id === 'disk-cache');
+    assert.notEqual(check?.status, 'fail');
+  });
+
   it('lies under a file (ENOTDIR): the file is named', () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, '');
