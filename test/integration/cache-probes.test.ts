@@ -114,7 +114,16 @@ describe('a cache folder that cannot be used', () => {
     writeFileSync(join(path, 'index'), '');
     const r = stemforge(['cache', 'ls', '--cache-dir', path]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`${join(path, 'index')} in the cache folder ${path} is a file, not a folder`));
+    assert.match(r.stderr, new RegExp(`${join(path, 'index')} in the cache folder ${path} is a file, not a folder`)); // deeper down, met only while verify walks the blobs: still named, with the fix
+    const deep = join(dir, 'cache-blob-prefix-file');
+    const { entries } = await cacheWith(deep, 'plain');
+    const prefix = join(deep, 'blobs', 'sha256', entries[0]!.digest.slice(0, 2));
+    rmSync(prefix, { recursive: true });
+    writeFileSync(prefix, '');
+    const verify = stemforge(['cache', 'verify', '--cache-dir', deep]);
+    assert.equal(verify.code, 1);
+    assert.match(verify.stderr, new RegExp(`cannot use the cache folder ${deep}: ${prefix}: a file stands where a folder should be`));
+    assert.match(verify.stderr, /what to do: .*move .* away/);
   });
 
   it('cannot be read by this user (mode 000, as nobody): ls and import say so, no stack trace', async (t) => {
