@@ -151,8 +151,13 @@ export function openSettings(env: NodeJS.ProcessEnv = process.env): SettingsStor
     const schema = /^Config schema violation: (.*)$/s.exec(message)?.[1];
     throw new SettingsFileError(join(dir, fileName), schema ? `does not fit the settings: ${terminalText(schema)}` : `is not valid: ${terminalText(message)}`);
   }
-  // conf applies the mode when it writes; a file made by hand or by an older stemforge may be wider
-  if (existsSync(store.path)) chmodSync(store.path, 0o600);
+  // conf applies the mode when it writes; a file made by hand or by an older stemforge may be wider.
+  // Best effort: a readable file of another user cannot be narrowed, and need not stop a read.
+  try {
+    if (existsSync(store.path)) chmodSync(store.path, 0o600);
+  } catch {
+    // left as it is
+  }
   return store;
 }
 
@@ -222,7 +227,10 @@ export function resetSettings(env: NodeJS.ProcessEnv = process.env, now: Date = 
   const dir = settingsDir(env);
   const path = join(dir, fileName);
   const fault = diskFault(env);
-  const folderIsFile = fileInTheWay(dir) === dir;
+  const inTheWay = fileInTheWay(dir);
+  // a file further up is not ours to move: the fault says which one to move
+  if (inTheWay !== undefined && inTheWay !== dir && fault) throw fault;
+  const folderIsFile = inTheWay === dir;
   const target = folderIsFile ? dir : path;
   if (!existsSync(target)) return { path, broken: false, folderWasFile: false, keptCounters: 0 };
   let broken = fault !== undefined;
