@@ -26,7 +26,7 @@ describe('entryProblem', () => {
   });
 
   it('names the first field that is wrong', () => {
-    const cases: [Record<string, unknown> | unknown, RegExp][] = [
+    const cases: [unknown, RegExp][] = [
       [[good], /not a JSON object/],
       [null, /not a JSON object/],
       [{ ...good, schema: 2 }, /schema is not 1/],
