@@ -4,10 +4,15 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { HintedError } from '../util/errors.js';
+import { terminalText } from '../util/terminal-text.js';
 
 /** A cache folder that cannot be used as it is. Exit code 1: the cache is broken, not the command line. */
 export class CacheFolderError extends HintedError {
   override name = 'CacheFolderError';
+  constructor(message: string, hint: string, options?: { cause?: unknown }) {
+    // the folder may come from the settings file, and a path inside it is a name we did not choose
+    super(terminalText(message), terminalText(hint), options);
+  }
 }
 
 const elsewhere = 'or choose another folder with --cache-dir DIR (or STEMFORGE_CACHE_DIR, or `stemforge config set cacheDir DIR`)';

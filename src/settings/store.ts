@@ -28,7 +28,7 @@ export class SettingsFileError extends HintedError {
     /** what the message is about, when it is not the file itself */
     subject = `the settings file ${path}`,
   ) {
-    super(`${subject} ${problem}`, hint);
+    super(terminalText(`${subject} ${problem}`), terminalText(hint));
   }
 }
 

@@ -243,6 +243,15 @@ describe('names from files reach the terminal escaped', () => {
     assert.match(verify.stdout, /dropped x\\x1b\[2J\\x07/);
   });
 
+  it('a cache folder named with an escape sequence (say, from the settings file) is named escaped in its fault', () => {
+    const file = join(dir, 'cache\u001b[2J\u0007');
+    writeFileSync(file, '');
+    const r = stemforge(['cache', 'ls', '--cache-dir', file]);
+    assert.equal(r.code, 1);
+    assertNoControls(r.stderr, 'the fault');
+    assert.ok(r.stderr.includes('cache\\x1b[2J\\x07 is a file, not a folder'), r.stderr);
+  });
+
   it('inspect shows stemcell.MF fields and tar entry names with ESC sequences and BEL as text; --json keeps the values', () => {
     const file = join(dir, 'bosh-stemcell-hostile.tgz');
     writeFileSync(
