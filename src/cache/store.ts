@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { acquireFileLock, lockHeld, withFileLock } from '../util/file-lock.js';
+import { cacheFolderFault } from './folder.js';
 import { HashingStream, sha256File } from '../util/stream-hash.js';
 
 export type ArtifactKind = 'os-image' | 'stemcell';
@@ -64,7 +65,14 @@ export class ArtifactCache {
     this.locksDir = join(dir, 'locks');
   }
 
+  /** Throws a CacheFolderError (path, problem, fix) when the folder cannot be used. */
+  async checkFolder(): Promise<void> {
+    const fault = cacheFolderFault(this.dir);
+    if (fault) throw fault;
+  }
+
   private async ensure(): Promise<void> {
+    await this.checkFolder();
     for (const d of [this.blobsDir, this.indexDir, this.tmpDir, this.locksDir]) await mkdir(d, { recursive: true, mode: 0o700 });
   }
 
@@ -216,6 +224,8 @@ export class ArtifactCache {
   }
 
   async list(): Promise<CacheEntry[]> {
+    // a folder that is a file or unreadable is a fault to report, not an empty cache
+    await this.checkFolder();
     if (!existsSync(this.indexDir)) return [];
     const names = (await readdir(this.indexDir)).filter((n) => /^[0-9a-f]{64}\.json$/.test(n));
     const entries = await Promise.all(names.map((n) => this.read(n.slice(0, 64))));

@@ -1,9 +1,11 @@
 // `stemforge cache ls|info|verify|prune|rm|pin|unpin|export|import|dir`: the local artifact cache.
 import type { Command } from 'commander';
 import { ArtifactCache, type CacheEntry } from '../cache/store.js';
+import { explainCacheError } from '../cache/folder.js';
 import { exportEntries, importEntries } from '../cache/transfer.js';
 import { commandSettings } from '../settings/sources.js';
 import { UsageError } from '../util/errors.js';
+import { terminalText } from '../util/terminal-text.js';
 import { reportError } from './errors.js';
 import { addSettingOptions } from './setting-options.js';
 
@@ -29,8 +31,11 @@ async function one(cache: ArtifactCache, selector: string): Promise<CacheEntry> 
   return found[0]!;
 }
 
+/** One entry on one line; its fields come from a file, so no control character reaches the terminal. */
 function line(e: CacheEntry): string {
-  return `${e.key.slice(0, 12)}  ${e.kind.padEnd(8)}  ${mib(e.size).padStart(10)}  ${e.lastUsedAt.slice(0, 19)}  ${e.pinned ? 'pinned ' : '       '} ${e.label}  (${e.name})`;
+  return terminalText(
+    `${e.key.slice(0, 12)}  ${e.kind.padEnd(8)}  ${mib(e.size).padStart(10)}  ${e.lastUsedAt.slice(0, 19)}  ${e.pinned ? 'pinned ' : '       '} ${e.label}  (${e.name})`,
+  );
 }
 
 /** Sizes like 50G, 500M, 1024 (bytes). */
@@ -57,25 +62,33 @@ export function addCacheCommands(program: Command, onExit: (code: number) => voi
         .slice(0, -2)
         .flat()
         .filter((p): p is string => typeof p === 'string');
+      let c: ArtifactCache | undefined;
       try {
-        const code = await run(openCache(flags), flags, args);
+        c = openCache(flags);
+        const code = await run(c, flags, args);
         if (typeof code === 'number' && code !== 0) onExit(code);
       } catch (err) {
-        onExit(reportError(err, { json: !!flags.json }));
+        onExit(reportError(c ? explainCacheError(err, c.dir) : err, { json: !!flags.json }));
       }
     });
     return command;
   };
+  // text is built from sanitized lines (see line()); JSON escapes control characters itself
   const out = (flags: CacheFlags, value: unknown, text: string): void => void process.stdout.write(flags.json ? `${JSON.stringify(value)}\n` : `${text}\n`);
 
-  sub('dir', 'print the cache folder', async (c, flags) => out(flags, { dir: c.dir }, c.dir));
+  sub('dir', 'print the cache folder', async (c, flags) => out(flags, { dir: c.dir }, terminalText(c.dir)));
   sub('ls', 'list the entries, oldest first', async (c, flags) => {
     const entries = await c.list();
     const total = [...new Map(entries.map((e) => [e.digest, e.size])).values()].reduce((a, b) => a + b, 0);
     out(
       flags,
       entries.map(({ manifest: _m, ...rest }) => rest),
-      entries.length === 0 ? `the cache in ${c.dir} is empty` : [...entries.map(line), `${entries.length} entries, ${mib(total)} in ${c.dir}`].join('\n'),
+      terminalText(
+        entries.length === 0 ? `the cache in ${c.dir} is empty` : [...entries.map(line), `${entries.length} entries, ${mib(total)} in ${c.dir}`].join('\n'),
+        {
+          multiline: true,
+        },
+      ),
     );
   });
   sub('info <selector>', 'an entry in full: its digest, size, times and the inputs its key was made from', async (c, flags, [selector]) => {
@@ -85,12 +98,9 @@ export function addCacheCommands(program: Command, onExit: (code: number) => voi
       e,
       [
         line(e),
-        `key       ${e.key}`,
-        `digest    sha256:${e.digest}`,
-        `blob      ${c.blobPath(e.digest)}`,
-        `created   ${e.createdAt}`,
-        'inputs:',
-        JSON.stringify(e.manifest, null, 2),
+        ...[`key       ${e.key}`, `digest    sha256:${e.digest}`, `blob      ${c.blobPath(e.digest)}`, `created   ${e.createdAt}`, 'inputs:']
+          .concat(JSON.stringify(e.manifest, null, 2).split('\n'))
+          .map((l) => terminalText(l)),
       ].join('\n'),
     );
   });
@@ -101,7 +111,7 @@ export function addCacheCommands(program: Command, onExit: (code: number) => voi
       r,
       [
         `${r.entries} entries good, ${r.corrupt.length} dropped as corrupt`,
-        ...r.corrupt.map((x) => `  dropped ${x.key.slice(0, 12)}: ${x.reason}`),
+        ...r.corrupt.map((x) => terminalText(`  dropped ${x.key.slice(0, 12)}: ${x.reason}`)),
         `${r.orphanBlobs.length} unreferenced blob(s) and ${r.tempFiles.length} temp file(s) removed, ${mib(r.reclaimedBytes)} reclaimed`,
       ].join('\n'),
     );
@@ -137,14 +147,14 @@ export function addCacheCommands(program: Command, onExit: (code: number) => voi
     sub(`${name} <selector>`, pinned ? 'keep an entry through prune' : 'let prune remove an entry again', async (c, flags, [selector]) => {
       const e = await one(c, selector!);
       await c.setPinned(e, pinned);
-      out(flags, { key: e.key, pinned }, `${pinned ? 'pinned' : 'unpinned'} ${e.key.slice(0, 12)} (${e.label})`);
+      out(flags, { key: e.key, pinned }, terminalText(`${pinned ? 'pinned' : 'unpinned'} ${e.key.slice(0, 12)} (${e.label})`));
     });
   }
   sub('export <file> <selectors...>', 'write entries and their blobs to a tar file, to hand to a teammate', async (c, flags, [file, ...selectors]) => {
     const entries: CacheEntry[] = [];
     for (const s of selectors) entries.push(await one(c, s));
     await exportEntries(c, entries, file!);
-    out(flags, { file, entries: entries.map((e) => e.key) }, `exported ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} to ${file}`);
+    out(flags, { file, entries: entries.map((e) => e.key) }, terminalText(`exported ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} to ${file}`));
   });
   sub('import <file>', 'read entries from an export; every blob is checked against its digest', async (c, flags, [file]) => {
     const r = await importEntries(c, file!);

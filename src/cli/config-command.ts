@@ -3,14 +3,33 @@ import type { Command } from 'commander';
 import { findInfrastructure, findOperatingSystem } from '../catalog/planner.js';
 import { effectiveSettings } from '../settings/sources.js';
 import { optionSpec, optionSpecs, parseOptionValue, storedKeys, type SettingValue } from '../settings/options.js';
-import { openSettings } from '../settings/store.js';
+import { openSettings, resetSettings, settingsPath, type ResetResult } from '../settings/store.js';
 import { VersionCounter } from '../settings/versions.js';
-import { UnknownNameError } from '../util/errors.js';
+import { UnknownNameError, UsageError } from '../util/errors.js';
+import { terminalText } from '../util/terminal-text.js';
 import { reportError } from './errors.js';
 
+/** A value as text; it may come from a file a person edited, so control characters are shown escaped. */
 function show(value: SettingValue | undefined): string {
   if (value === undefined) return '';
-  return Array.isArray(value) ? value.join(',') : String(value);
+  return terminalText(Array.isArray(value) ? value.join(',') : String(value));
+}
+
+/** Ask before moving the settings aside: on a terminal a question, elsewhere --yes is needed. */
+async function confirmReset(yes: boolean): Promise<boolean> {
+  if (yes) return true;
+  if (!process.stdin.isTTY || !process.stdout.isTTY || process.env.CI) {
+    throw new UsageError(`config reset moves ${settingsPath()} aside and starts from the built-in settings: add --yes to do it without a question`);
+  }
+  const { confirm } = await import('@inquirer/prompts');
+  return confirm({ message: `Move ${settingsPath()} aside and start from the built-in settings?`, default: false });
+}
+
+function resetReport(r: ResetResult): string {
+  if (!r.movedTo) return `nothing to reset: there is no settings file at ${r.path}`;
+  const kept = r.keptCounters > 0 ? `; kept ${r.keptCounters} version counter(s) in the new one` : '';
+  const what = r.folderWasFile ? 'the file that stood where the settings folder belongs' : `the ${r.broken ? 'broken ' : ''}settings file`;
+  return `moved ${what} aside to ${r.movedTo} (nothing was deleted); the built-in settings apply now${kept}`;
 }
 
 function storedSpec(key: string) {
@@ -33,7 +52,7 @@ export function addConfigCommands(program: Command, onExit: (code: number) => vo
   config
     .command('path')
     .description('print where the user settings file is')
-    .action(guard(false, () => void process.stdout.write(`${openSettings().path}\n`)));
+    .action(guard(false, () => void process.stdout.write(`${settingsPath()}\n`)));
   config
     .command('get <key>')
     .description('print a user setting (nothing, and exit 1, when unset)')
@@ -72,6 +91,21 @@ export function addConfigCommands(program: Command, onExit: (code: number) => vo
       })(),
     );
   config
+    .command('reset')
+    .option('--yes', 'do it without a question')
+    .description(
+      'move the user settings file aside (to settings.json.broken-TIME when it is broken) and start from the built-in settings; the version counters it can read are kept',
+    )
+    .action((flags: { yes?: boolean }) =>
+      guard(false, async () => {
+        if (!(await confirmReset(!!flags.yes))) {
+          process.stderr.write('stemforge: nothing reset (you said no)\n');
+          return;
+        }
+        process.stdout.write(`${resetReport(resetSettings())}\n`);
+      })(),
+    );
+  config
     .command('show')
     .option('--json', 'print the settings as JSON')
     .description("print every setting's effective value and where it comes from")
@@ -86,7 +120,7 @@ export function addConfigCommands(program: Command, onExit: (code: number) => vo
         const width = Math.max(...optionSpecs.map((s) => s.key.length));
         for (const r of resolved) {
           const from = r.source === 'unset' ? '(unset)' : r.source === 'built-in' ? 'built-in' : `${r.source}: ${r.origin}`;
-          process.stdout.write(`${r.key.padEnd(width)}  ${show(r.value).padEnd(24)}  ${from}\n`);
+          process.stdout.write(`${r.key.padEnd(width)}  ${show(r.value).padEnd(24)}  ${terminalText(from)}\n`);
         }
       })(),
     );
@@ -101,7 +135,7 @@ export function addConfigCommands(program: Command, onExit: (code: number) => vo
         const rows = new VersionCounter().list();
         if (flags.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
         else if (rows.length === 0) process.stdout.write('no stemcell built yet: the first version is 0.1\n');
-        else for (const r of rows) process.stdout.write(`${r.os} ${r.iaas}: last ${r.last}, next ${r.next}\n`);
+        else for (const r of rows) process.stdout.write(`${terminalText(`${r.os} ${r.iaas}: last ${r.last}, next ${r.next}`)}\n`);
       })(),
     );
   version

@@ -14,6 +14,7 @@ import {
   parseVirshVersion,
   parseVmrunVersion,
 } from './parse.js';
+import { cacheFolderFault } from '../cache/folder.js';
 import { versionAtLeast } from '../util/dotted-version.js';
 import { accessModes, type DoctorProbe, type SshEndpoint } from './probe.js';
 
@@ -273,6 +274,9 @@ export async function checkDisk(probe: DoctorProbe, which: 'cache' | 'output', d
   const id = `disk-${which}`;
   const title = `Free disk (${which === 'cache' ? 'cache' : 'output'})`;
   const elsewhere = which === 'cache' ? 'choose another folder with --cache-dir DIR' : 'write elsewhere with --out DIR';
+  // free space says nothing when the cache folder is a file or unreadable: the cache's own check does
+  const fault = which === 'cache' ? cacheFolderFault(dir) : undefined;
+  if (fault) return result(id, title, 'fail', fault.message, fault.hint);
   let free;
   try {
     free = await probe.freeBytes(dir);

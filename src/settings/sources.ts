@@ -4,7 +4,7 @@ import { readProjectFile } from './project-file.js';
 import { UsageError } from '../util/errors.js';
 import { optionSpec, storedKeys, type BuiltinDirs, type SettingValue } from './options.js';
 import { resolveSetting, resolveSettings, type ResolvedSetting, type SettingSources } from './resolve.js';
-import { openSettings } from './store.js';
+import { readUserSettings } from './store.js';
 
 /** Read at call time, not import time: XDG_CACHE_HOME may be set by the caller (tests, CI). */
 export function builtinDirs(): BuiltinDirs {
@@ -12,10 +12,10 @@ export function builtinDirs(): BuiltinDirs {
 }
 
 function loadSettingSources(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): SettingSources {
-  const store = openSettings(env);
-  const stored = store.store;
-  const values = Object.fromEntries(storedKeys.filter((k) => stored[k] !== undefined).map((k) => [k, stored[k]]));
-  return { flags, env, project: readProjectFile(cwd), user: { path: store.path, values }, dirs: builtinDirs() };
+  // a broken settings file is a warning here: these settings have flags, variables and built-ins
+  const user = readUserSettings(env);
+  const values = Object.fromEntries(storedKeys.filter((k) => user.values[k] !== undefined).map((k) => [k, user.values[k]]));
+  return { flags, env, project: readProjectFile(cwd), user: { path: user.path, values }, dirs: builtinDirs() };
 }
 
 /** Every setting's effective value and where it came from. */

@@ -10,6 +10,7 @@ import { createGunzip } from 'node:zlib';
 import { isMap, parseDocument, type Document, type Node } from 'yaml';
 import { infrastructures } from '../catalog/infrastructures.js';
 import { HintedError, UsageError } from '../util/errors.js';
+import { terminalText } from '../util/terminal-text.js';
 import { HostileTarballError, readTar, type TarLimits, type TarMember } from './tar-reader.js';
 
 /** The six files the reference packager puts in every stemcell, and nothing else (facts §6). */
@@ -168,7 +169,7 @@ export async function readStemcell(path: string, options: ReadStemcellOptions = 
     if (reason instanceof HostileTarballError || reason instanceof HintedError) throw reason;
     if (options.signal?.aborted) throw reason;
     const message = reason instanceof Error ? reason.message : String(reason);
-    throw new HintedError(`cannot read ${what}: ${message}`, 'check the file is a complete gzip tar, e.g. download or build it again');
+    throw new HintedError(`cannot read ${what}: ${terminalText(message)}`, 'check the file is a complete gzip tar, e.g. download or build it again');
   }
   return contents;
 }
@@ -493,5 +494,6 @@ export function formatInspection(result: StemcellInspection): string {
     `${failed === 0 ? 'ok' : 'FAIL'}: ${count('ok')} of ${result.checks.length} checks passed` +
       `${failed ? `, ${failed} failed` : ''}${skipped ? `, ${skipped} skipped` : ''}`,
   );
-  return lines.join('\n');
+  // each line is one line of the report: a line feed or escape inside it came from the tarball
+  return lines.map((line) => terminalText(line)).join('\n');
 }

@@ -3,12 +3,14 @@
 // absolute or `..` paths, duplicates) and anything over the caller's limits.
 import { Parser, type ReadEntry } from 'tar';
 import { HintedError } from '../util/errors.js';
+import { terminalText } from '../util/terminal-text.js';
 
 /** A tarball we will not read further: the message says which entry and why. */
 export class HostileTarballError extends HintedError {
   override name = 'HostileTarballError';
   constructor(what: string, reason: string) {
-    super(`${what} refused: ${reason}`, 'a stemcell holds only plain files; do not extract or upload this tarball, and rebuild it');
+    // the reason names entries of the tarball: their names reach the terminal escaped
+    super(`${what} refused: ${terminalText(reason)}`, 'a stemcell holds only plain files; do not extract or upload this tarball, and rebuild it');
   }
 }
 
@@ -95,7 +97,9 @@ export async function readTar(source: AsyncIterable<Buffer>, options: ReadTarOpt
 
   // strict: a bad checksum, a truncated body or a non-tar stream is an error, not a warning to skip past
   const parser = new Parser({ strict: true, maxMetaEntrySize: 64 * 1024 });
-  parser.on('error', (err: Error) => fail(new HintedError(`${what} is not a valid tar: ${err.message}`, 'check the file is complete, e.g. download it again')));
+  parser.on('error', (err: Error) =>
+    fail(new HintedError(`${what} is not a valid tar: ${terminalText(err.message)}`, 'check the file is complete, e.g. download it again')),
+  );
   parser.on('meta', countHeader);
   parser.on('eof', () => (eof = true));
   parser.on('end', () => {
