@@ -1,11 +1,20 @@
 // `stemforge cache ls|info|verify|prune|rm|pin|unpin|export|import|dir`: the local artifact cache.
 import type { Command } from 'commander';
 import { ArtifactCache, type CacheEntry } from '../cache/store.js';
-import { exportEntries, importEntries } from '../cache/transfer.js';
-import { commandSettings } from '../settings/sources.js';
+import type * as CacheTransfer from '../cache/transfer.js';
+import type * as SettingSources from '../settings/sources.js';
 import { UsageError } from '../util/errors.js';
 import { reportError } from './errors.js';
 import { addSettingOptions } from './setting-options.js';
+
+// The modules that do the work, loaded when a cache command runs (not when the CLI starts).
+let { exportEntries, importEntries } = {} as typeof CacheTransfer;
+let { commandSettings } = {} as typeof SettingSources;
+
+async function loadCacheModules(): Promise<void> {
+  ({ exportEntries, importEntries } = await import('../cache/transfer.js'));
+  ({ commandSettings } = await import('../settings/sources.js'));
+}
 
 interface CacheFlags {
   cacheDir?: string;
@@ -58,6 +67,7 @@ export function addCacheCommands(program: Command, onExit: (code: number) => voi
         .flat()
         .filter((p): p is string => typeof p === 'string');
       try {
+        await loadCacheModules();
         const code = await run(openCache(flags), flags, args);
         if (typeof code === 'number' && code !== 0) onExit(code);
       } catch (err) {

@@ -1,12 +1,23 @@
 // `stemforge config get|set|unset|list|path|show` and `stemforge version list|set`.
 import type { Command } from 'commander';
 import { findInfrastructure, findOperatingSystem } from '../catalog/planner.js';
-import { effectiveSettings } from '../settings/sources.js';
+import type * as SettingSources from '../settings/sources.js';
 import { optionSpec, optionSpecs, parseOptionValue, storedKeys, type SettingValue } from '../settings/options.js';
-import { openSettings } from '../settings/store.js';
-import { VersionCounter } from '../settings/versions.js';
+import type * as SettingsStore from '../settings/store.js';
+import type * as Versions from '../settings/versions.js';
 import { UnknownNameError } from '../util/errors.js';
 import { reportError } from './errors.js';
+
+// The settings store (conf) loads when a config or version command runs, not with the CLI.
+let { effectiveSettings } = {} as typeof SettingSources;
+let { openSettings } = {} as typeof SettingsStore;
+let { VersionCounter } = {} as typeof Versions;
+
+async function loadConfigModules(): Promise<void> {
+  ({ effectiveSettings } = await import('../settings/sources.js'));
+  ({ openSettings } = await import('../settings/store.js'));
+  ({ VersionCounter } = await import('../settings/versions.js'));
+}
 
 function show(value: SettingValue | undefined): string {
   if (value === undefined) return '';
@@ -22,6 +33,7 @@ function storedSpec(key: string) {
 export function addConfigCommands(program: Command, onExit: (code: number) => void): void {
   const guard = (json: boolean, run: () => void | Promise<void>) => async () => {
     try {
+      await loadConfigModules();
       await run();
     } catch (err) {
       onExit(reportError(err, { json }));
