@@ -140,7 +140,19 @@ const overview: Readonly<Record<string, { group: string; summary: string }>> = {
   completion: { group: 'Settings and state:', summary: 'a shell completion script: bash, zsh or fish' },
 };
 
+const lastGroup = 'Settings and state:';
+
 const helpFooter = 'Run `stemforge help CMD` or `stemforge CMD --help` for its flags.';
+
+/** Top-level commands in the overview's order (the others after them, as they were); the rest as they are. */
+function inOrder<T extends Command | Option>(items: readonly T[]): T[] {
+  const rank = (item: T): number => {
+    const topLevel = item instanceof Command && item.parent !== null && item.parent.parent === null;
+    const at = topLevel ? Object.keys(overview).indexOf(item.name()) : -1;
+    return at < 0 ? Infinity : at;
+  };
+  return [...items].sort((a, b) => rank(a) - rank(b));
+}
 
 /**
  * Each top-level command's one line and group in `stemforge --help`, in the overview's order
@@ -152,13 +164,10 @@ function describeCommands(program: Command): void {
     const entry = overview[command.name()];
     if (entry) command.summary(entry.summary).helpGroup(entry.group);
   }
-  const rank = (item: Command | Option): number => {
-    const at = item instanceof Command ? Object.keys(overview).indexOf(item.name()) : -1;
-    return at < 0 ? Infinity : at;
-  };
-  const inOrder = <T extends Command | Option>(items: T[]): T[] => [...items].sort((a, b) => rank(a) - rank(b));
   program.configureHelp({
-    groupItems: (unsorted, visible, getGroup) => new Help().groupItems(inOrder(unsorted), inOrder(visible), getGroup),
+    // the help command is shared by every command (so not given a group of its own): listed last here
+    groupItems: (unsorted, visible, getGroup) =>
+      new Help().groupItems(inOrder(unsorted), inOrder(visible), (item) => (item instanceof Command && item.name() === 'help' ? lastGroup : getGroup(item))),
   });
 }
 
@@ -174,7 +183,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
     // every message commander prints is one of ours: the same prefix as reportError's
     .configureOutput({ outputError: (text, write) => write(`stemforge: ${text}`) });
   // commander's help command stays for completion; main() answers `help CMD…` itself
-  program.commandsGroup('Settings and state:').helpCommand('help [command]', "print a command's usage and flags");
+  program.helpCommand('help [command]', "print a command's usage and flags");
 
   addOsImageCommand(program, argv, onExit, signal);
   addBuildCommand(program, onExit, signal);
@@ -194,7 +203,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
 function findCommand(program: Command, path: readonly string[]): Command {
   let command = program;
   for (const [i, name] of path.entries()) {
-    const visible = command.commands.filter((c) => c.name() !== 'help');
+    const visible = inOrder(command.commands.filter((c) => c.name() !== 'help'));
     const next = visible.find((c) => c.name() === name || c.aliases().includes(name));
     if (!next) {
       const where = i === 0 ? 'commands' : `commands of ${path.slice(0, i).join(' ')}`;
