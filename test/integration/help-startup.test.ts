@@ -2,13 +2,13 @@
 // process): the short overview and each command's help, unknown commands, a reader that stops
 // reading (`| head -1`), which modules start-up loads, and errors nobody caught.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../../src/util/paths.js';
 
@@ -154,7 +154,7 @@ describe('start-up', () => {
   });
 });
 
-describe('errors nobody caught', () => {
+describe('a command busy at a silent ssh server: signals and errors nobody caught', () => {
   // A silent server on loopback: `doctor` over ssh waits there for a banner, so the CLI is
   // busy in a command when the fault comes.
   let server: Server;
@@ -166,13 +166,14 @@ describe('errors nobody caught', () => {
     server = createServer((s) => void sockets.push(s));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
-    const { privateKey } = generateKeyPairSync('ed25519');
-    writeFileSync(identity, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', identity]);
   });
   after(() => {
     for (const s of sockets) s.destroy();
     server.close();
   });
+
+  const doctorAtSilentServer = (): string[] => ['doctor', '--machine', `ssh://root@127.0.0.1:${port}`, '--host-key', 'SHA256:x', '--identity', identity];
 
   /**
    * A fault injected from outside, through Node's --import: once the CLI has its last-resort
@@ -182,11 +183,30 @@ describe('errors nobody caught', () => {
     const file = join(scratch, `fault-${kind}-${Math.random().toString(36).slice(2)}.mjs`);
     const act = kind === 'throw' ? `throw ${fault};` : `void Promise.reject(${fault});`;
     writeFileSync(file, `const wait = setInterval(() => { if (process.listenerCount('uncaughtException') === 0) return; clearInterval(wait); ${act} }, 20);\n`);
-    return stemforge(['doctor', '--machine', `ssh://root@127.0.0.1:${port}`, '--host-key', 'SHA256:x', '--identity', identity], {
+    return stemforge(doctorAtSilentServer(), {
       node: ['--import', pathToFileURL(file).href],
       env: debug ? { STEMFORGE_DEBUG: '1' } : {},
     });
   }
+
+  it('Ctrl-C in a command is ours alone: the first stops the run, the second exits 130 (the settings store hooks no signal)', async () => {
+    const child = spawn(process.execPath, [cli, ...doctorAtSilentServer()], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const connected = sockets.length;
+    // the doctor at the server: in its action
+    while (sockets.length === connected) {
+      assert.equal(child.exitCode, null, `the doctor ended before it reached the server: ${stderr}`);
+      await sleep(20);
+    }
+    child.kill('SIGINT');
+    await sleep(1000);
+    assert.equal(child.exitCode, null, `still running after one Ctrl-C: ${stderr}`);
+    assert.match(stderr, /stemforge: interrupted: stopping the current stage and cleaning up \(Ctrl-C again to quit at once\)/);
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+  });
 
   it('a thrown string: one line, exit 1', () => {
     const r = withFault('throw', "'the disk is full'");
