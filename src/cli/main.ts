@@ -125,6 +125,8 @@ function addOsImageCommand(program: Command, argv: readonly string[], onExit: (c
     });
 }
 
+const lastGroup = 'Settings and state:';
+
 /** The top-level help's line and group for each command: where to start, then the rest. */
 const overview: Readonly<Record<string, { group: string; summary: string }>> = {
   doctor: { group: 'Start with:', summary: 'check this machine and the build machine' },
@@ -133,14 +135,12 @@ const overview: Readonly<Record<string, { group: string; summary: string }>> = {
   verify: { group: 'Start with:', summary: 'boot a stemcell under QEMU, or run its agent' },
   'os-image': { group: 'One phase at a time:', summary: 'the OS-image phase alone: an OS image tarball' },
   stemcell: { group: 'One phase at a time:', summary: 'the stemcell phase alone, from an OS image' },
-  vm: { group: 'Settings and state:', summary: 'the Vagrant builder VM: up, status, ssh, halt…' },
-  config: { group: 'Settings and state:', summary: 'user settings: get, set, unset, list, show' },
-  version: { group: 'Settings and state:', summary: 'the stemcell version counters: list, set' },
-  cache: { group: 'Settings and state:', summary: 'the artifact cache: ls, info, verify, prune…' },
-  completion: { group: 'Settings and state:', summary: 'a shell completion script: bash, zsh or fish' },
+  vm: { group: lastGroup, summary: 'the Vagrant builder VM: up, status, ssh, halt…' },
+  config: { group: lastGroup, summary: 'user settings: get, set, unset, list, show' },
+  version: { group: lastGroup, summary: 'the stemcell version counters: list, set' },
+  cache: { group: lastGroup, summary: 'the artifact cache: ls, info, verify, prune…' },
+  completion: { group: lastGroup, summary: 'a shell completion script: bash, zsh or fish' },
 };
-
-const lastGroup = 'Settings and state:';
 
 const helpFooter = 'Run `stemforge help CMD` or `stemforge CMD --help` for its flags.';
 
@@ -195,7 +195,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
   addCacheCommands(program, onExit);
   addCompletionCommand(program);
   describeCommands(program);
-  program.addHelpText('afterAll', ({ command }) => (command === program ? `\n${helpFooter}\n` : ''));
+  program.addHelpText('after', `\n${helpFooter}`);
   return program;
 }
 
