@@ -3,35 +3,63 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { findVagrant, checkProvider } from '../doctor/checks.js';
-import { formatDoctorReport, runDoctor } from '../doctor/doctor.js';
-import { realProbe } from '../doctor/probe.js';
+import type * as DoctorChecks from '../doctor/checks.js';
+import type * as Doctor from '../doctor/doctor.js';
+import type * as DoctorProbe from '../doctor/probe.js';
 import { shellCommand } from '../machine/shell-hint.js';
 import { parseMachineSpec, type MachineSpec } from '../machine/spec.js';
-import { build, osImagePath, type BuildRequest, type PreflightReport } from '../pipeline/build.js';
+import type { BuildRequest, PreflightReport } from '../pipeline/build.js';
+import type * as BuildPipeline from '../pipeline/build.js';
 import { runLogDir, StoppedAfterFailure, type RunEvent, type RunUi, type StageDecision } from '../pipeline/common.js';
 import { durationReport } from '../pipeline/report.js';
 import { readDurations, recordDurations } from '../pipeline/stage-durations.js';
 import type { StageFailure } from '../pipeline/stage-runner.js';
-import { chooseRenderer } from '../pipeline/ui.js';
+import type * as PipelineUi from '../pipeline/ui.js';
 import type { SshOptions } from '../machine/open.js';
-import { commandSettings } from '../settings/sources.js';
+import type * as SettingSources from '../settings/sources.js';
 import { optionSpec, optionSpecs } from '../settings/options.js';
-import { VersionCounter } from '../settings/versions.js';
+import type * as Versions from '../settings/versions.js';
 import { UsageError } from '../util/errors.js';
-import { askBuildAnswers, type BuildAnswers, type ProviderChoice } from '../wizard/build-wizard.js';
+import type { BuildAnswers, ProviderChoice } from '../wizard/build-wizard.js';
+import type * as BuildWizard from '../wizard/build-wizard.js';
 import { catalogHelp } from '../wizard/choice-text.js';
 import { estimateLine } from '../wizard/estimate.js';
 import { thisHost } from '../wizard/host.js';
 import { expandHome, fileProblem } from '../wizard/paths.js';
 import { possibleProviders } from '../wizard/providers.js';
-import { askAfterFailure, type PromptingTask } from '../wizard/on-error.js';
-import { commandLine, summary, unattendedAnswers, wizardDefaults } from './build-answers.js';
+import type { PromptingTask } from '../wizard/on-error.js';
+import type * as OnError from '../wizard/on-error.js';
+import type * as BuildAnswersModule from './build-answers.js';
 import { exitCodes, reportError } from './errors.js';
 import { cacheLines } from './layer-option.js';
 import { proxyOptions, sshOptions } from './machine-options.js';
 import { archiveSettings, buildTimeFromEnv, monitSource } from './request.js';
 import { addSettingOptions } from './setting-options.js';
+
+// The modules that do the work, loaded when `build` runs (loadBuildModules), not when the CLI starts.
+let { findVagrant, checkProvider } = {} as typeof DoctorChecks;
+let { formatDoctorReport, runDoctor } = {} as typeof Doctor;
+let { realProbe } = {} as typeof DoctorProbe;
+let { build, osImagePath } = {} as typeof BuildPipeline;
+let { chooseRenderer } = {} as typeof PipelineUi;
+let { commandSettings } = {} as typeof SettingSources;
+let { VersionCounter } = {} as typeof Versions;
+let { askBuildAnswers } = {} as typeof BuildWizard;
+let { askAfterFailure } = {} as typeof OnError;
+let { commandLine, summary, unattendedAnswers, wizardDefaults } = {} as typeof BuildAnswersModule;
+
+async function loadBuildModules(): Promise<void> {
+  ({ findVagrant, checkProvider } = await import('../doctor/checks.js'));
+  ({ formatDoctorReport, runDoctor } = await import('../doctor/doctor.js'));
+  ({ realProbe } = await import('../doctor/probe.js'));
+  ({ build, osImagePath } = await import('../pipeline/build.js'));
+  ({ chooseRenderer } = await import('../pipeline/ui.js'));
+  ({ commandSettings } = await import('../settings/sources.js'));
+  ({ VersionCounter } = await import('../settings/versions.js'));
+  ({ askBuildAnswers } = await import('../wizard/build-wizard.js'));
+  ({ askAfterFailure } = await import('../wizard/on-error.js'));
+  ({ commandLine, summary, unattendedAnswers, wizardDefaults } = await import('./build-answers.js'));
+}
 
 interface BuildFlags {
   [key: string]: unknown;
@@ -322,6 +350,7 @@ export function addBuildCommand(program: Command, onExit: (code: number) => void
     .addHelpText('after', catalogHelp())
     .action(async (flags: BuildFlags) => {
       try {
+        await loadBuildModules();
         await runBuild(flags, onExit, signal);
       } catch (err) {
         if (err instanceof Error && err.name === 'ExitPromptError') {

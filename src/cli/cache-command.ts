@@ -2,12 +2,21 @@
 import type { Command } from 'commander';
 import { ArtifactCache, type CacheEntry } from '../cache/store.js';
 import { explainCacheError } from '../cache/folder.js';
-import { exportEntries, importEntries } from '../cache/transfer.js';
-import { commandSettings } from '../settings/sources.js';
+import type * as CacheTransfer from '../cache/transfer.js';
+import type * as SettingSources from '../settings/sources.js';
 import { UsageError } from '../util/errors.js';
 import { terminalText } from '../util/terminal-text.js';
 import { reportError } from './errors.js';
 import { addSettingOptions } from './setting-options.js';
+
+// The modules that do the work, loaded when a cache command runs (not when the CLI starts).
+let { exportEntries, importEntries } = {} as typeof CacheTransfer;
+let { commandSettings } = {} as typeof SettingSources;
+
+async function loadCacheModules(): Promise<void> {
+  ({ exportEntries, importEntries } = await import('../cache/transfer.js'));
+  ({ commandSettings } = await import('../settings/sources.js'));
+}
 
 interface CacheFlags {
   cacheDir?: string;
@@ -64,6 +73,7 @@ export function addCacheCommands(program: Command, onExit: (code: number) => voi
         .filter((p): p is string => typeof p === 'string');
       let c: ArtifactCache | undefined;
       try {
+        await loadCacheModules();
         c = openCache(flags);
         const code = await run(c, flags, args);
         if (typeof code === 'number' && code !== 0) onExit(code);

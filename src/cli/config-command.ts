@@ -1,13 +1,25 @@
 // `stemforge config get|set|unset|list|path|show` and `stemforge version list|set`.
 import type { Command } from 'commander';
 import { findInfrastructure, findOperatingSystem } from '../catalog/planner.js';
-import { effectiveSettings } from '../settings/sources.js';
+import type * as SettingSources from '../settings/sources.js';
 import { optionSpec, optionSpecs, parseOptionValue, storedKeys, type SettingValue } from '../settings/options.js';
-import { openSettings, resetSettings, settingsPath, type ResetResult } from '../settings/store.js';
-import { VersionCounter } from '../settings/versions.js';
+import type { ResetResult } from '../settings/store.js';
+import type * as SettingsStore from '../settings/store.js';
+import type * as Versions from '../settings/versions.js';
 import { UnknownNameError, UsageError } from '../util/errors.js';
 import { terminalText } from '../util/terminal-text.js';
 import { reportError } from './errors.js';
+
+// The settings store (conf) loads when a config or version command runs, not with the CLI.
+let { effectiveSettings } = {} as typeof SettingSources;
+let { openSettings, resetSettings, settingsPath } = {} as typeof SettingsStore;
+let { VersionCounter } = {} as typeof Versions;
+
+async function loadConfigModules(): Promise<void> {
+  ({ effectiveSettings } = await import('../settings/sources.js'));
+  ({ openSettings, resetSettings, settingsPath } = await import('../settings/store.js'));
+  ({ VersionCounter } = await import('../settings/versions.js'));
+}
 
 /** A value as text; it may come from a file a person edited, so control characters are shown escaped. */
 function show(value: SettingValue | undefined): string {
@@ -41,6 +53,7 @@ function storedSpec(key: string) {
 export function addConfigCommands(program: Command, onExit: (code: number) => void): void {
   const guard = (json: boolean, run: () => void | Promise<void>) => async () => {
     try {
+      await loadConfigModules();
       await run();
     } catch (err) {
       onExit(reportError(err, { json }));

@@ -3,9 +3,9 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { defaultVmSize } from '../catalog/builder-vm.js';
-import { formatDoctorReport, runDoctor, type DoctorRequest } from '../doctor/doctor.js';
+import type { DoctorRequest } from '../doctor/doctor.js';
 import type { DoctorProbe } from '../doctor/probe.js';
-import { commandSettings, type CommandSettings } from '../settings/sources.js';
+import type { CommandSettings } from '../settings/sources.js';
 import type { BuiltinDirs } from '../settings/options.js';
 import { exitCodes, reportError } from './errors.js';
 import { machineKeys, machineSpec, sshOptions } from './machine-options.js';
@@ -50,6 +50,8 @@ export function addDoctorCommand(program: Command, onExit: (code: number) => voi
   ]);
   doctor.option('--json', 'print the report as JSON on stdout').action(async (flags: DoctorFlags) => {
     try {
+      // the checks load when the doctor runs, not with the CLI
+      const [{ formatDoctorReport, runDoctor }, { commandSettings }] = await Promise.all([import('../doctor/doctor.js'), import('../settings/sources.js')]);
       const dirs = flags.cacheDir !== undefined && flags.out !== undefined ? { cacheDir: flags.cacheDir, outputDir: flags.out } : builtinDirs();
       const report = await runDoctor(doctorRequest(commandSettings(keys, flags, process.env, process.cwd(), dirs)), probe);
       process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatDoctorReport(report, { plain: plainOutput() }));

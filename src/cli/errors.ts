@@ -1,4 +1,6 @@
-// How failures reach the user: one clear message (what, why, what to do) and an exit code.
+// How failures reach the user: one clear message (what, why, what to do) and an exit code;
+// never a stack trace unless STEMFORGE_DEBUG=1 asks for it.
+import { inspect } from 'node:util';
 import { StageFailure } from '../pipeline/stage-runner.js';
 import { HintedError, UsageError } from '../util/errors.js';
 
@@ -12,6 +14,18 @@ export interface ReportOptions {
 
 function write(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+/** What was thrown, as one message: an Error's message, or any other value as it reads. */
+export function thrownMessage(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  if (typeof err === 'string') return err;
+  return inspect(err, { depth: 2, breakLength: Infinity });
+}
+
+/** The stack, for whoever debugs stemforge itself. */
+function debugStack(err: unknown): void {
+  if (process.env.STEMFORGE_DEBUG === '1' && err instanceof Error && err.stack) write(err.stack);
 }
 
 export function reportError(err: unknown, options: ReportOptions): number {
@@ -39,11 +53,11 @@ export function reportError(err: unknown, options: ReportOptions): number {
     write(`  what to do: ${err.hint}`);
     Object.assign(json, { error: err.message, hint: err.hint });
   } else {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = thrownMessage(err);
     write(`stemforge: error: ${message}`);
-    if (process.env.STEMFORGE_DEBUG && err instanceof Error && err.stack) write(err.stack);
     Object.assign(json, { error: message });
   }
+  debugStack(err);
   if (options.json) process.stdout.write(`${JSON.stringify(json)}\n`);
   return code;
 }

@@ -1,8 +1,6 @@
 // `stemforge inspect FILE` and `stemforge verify FILE --boot|--agent`: checks on a finished stemcell tarball.
+// The checks' modules load when a command runs, not with the CLI.
 import type { Command } from 'commander';
-import { formatInspection, inspectStemcell } from '../stemcell/inspect.js';
-import { formatAgentResult, verifyAgent } from '../stemcell/verify-agent.js';
-import { formatBootResult, verifyBoot } from '../stemcell/verify-boot.js';
 import { UsageError } from '../util/errors.js';
 import { exitCodes, reportError } from './errors.js';
 
@@ -34,6 +32,7 @@ export function addInspectVerifyCommands(program: Command, onExit: (code: number
     .option('--json', 'print the result as one JSON document on stdout')
     .action(async (file: string, flags: InspectFlags) => {
       try {
+        const { formatInspection, inspectStemcell } = await import('../stemcell/inspect.js');
         const result = await inspectStemcell(file, { signal });
         process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${formatInspection(result)}\n`);
         if (!result.ok) onExit(exitCodes.failed);
@@ -56,6 +55,10 @@ export function addInspectVerifyCommands(program: Command, onExit: (code: number
     .option('--json', 'print the result as one JSON document on stdout')
     .action(async (file: string, flags: VerifyFlags) => {
       try {
+        const [{ formatAgentResult, verifyAgent }, { formatBootResult, verifyBoot }] = await Promise.all([
+          import('../stemcell/verify-agent.js'),
+          import('../stemcell/verify-boot.js'),
+        ]);
         if (flags.boot && flags.agent) throw new UsageError('--boot and --agent are two ways to verify: give one (--agent boots the image too)');
         if (!flags.boot && !flags.agent) {
           throw new UsageError('say what to verify: --boot (boot the image under QEMU) or --agent (boot it and drive its BOSH agent)');

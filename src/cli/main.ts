@@ -1,9 +1,12 @@
 // Commands and flags only: each command turns its flags into a request and hands it on.
-import { Command, CommanderError, Option } from 'commander';
-import { buildOsImage, describeOsImage, type OsImageRequest } from '../pipeline/os-image.js';
-import { chooseRenderer } from '../pipeline/ui.js';
-import { builtinDirs, commandSettings, type CommandSettings } from '../settings/sources.js';
+// Registration loads commander and the option table, nothing heavier: each action loads the
+// modules that do its work, so `--version` and `--help` start fast.
+import { Command, CommanderError, Help, Option } from 'commander';
+import type { OsImageRequest } from '../pipeline/os-image.js';
+import type { CommandSettings } from '../settings/sources.js';
+import { builtinDirs } from '../settings/builtin-dirs.js';
 import { version } from '../util/version.js';
+import { UsageError } from '../util/errors.js';
 import { exitCodes, reportError } from './errors.js';
 import { printOsImageDescription, printOsImageResult } from './output.js';
 import { machineSpec, proxyOptions, sshKeys, sshOptions, vmOptionHelp, vmOptions } from './machine-options.js';
@@ -58,14 +61,7 @@ export function osImageRequest(flags: OsImageFlags, settings: CommandSettings, e
   };
 }
 
-export function buildProgram(argv: readonly string[], onExit: (code: number) => void, signal: AbortSignal): Command {
-  const program = new Command('stemforge')
-    .description('Build BOSH stemcells from any laptop: OS image and stemcell phases on a builder machine.')
-    .version(version)
-    .showHelpAfterError('(run with --help for usage)')
-    .enablePositionalOptions()
-    .exitOverride();
-
+function addOsImageCommand(program: Command, argv: readonly string[], onExit: (code: number) => void, signal: AbortSignal): void {
   const osImage = program.command('os-image').description('build an OS image (the OS-image phase) and fetch it as a gzip tarball');
   const osImageKeys = [
     ...addSettingOptions(osImage, [
@@ -111,6 +107,11 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
     .addOption(new Option('--quiet', 'no progress output').conflicts('json'))
     .action(async (flags: OsImageFlags) => {
       try {
+        const [{ buildOsImage, describeOsImage }, { chooseRenderer }, { commandSettings }] = await Promise.all([
+          import('../pipeline/os-image.js'),
+          import('../pipeline/ui.js'),
+          import('../settings/sources.js'),
+        ]);
         const request = osImageRequest(flags, commandSettings(osImageKeys, flags));
         if (flags.dryRun) {
           printOsImageDescription(describeOsImage(request), !!flags.json);
@@ -122,7 +123,69 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
         onExit(reportError(err, { json: !!flags.json, resume: (stage) => resumeCommand(argv, stage) }));
       }
     });
+}
 
+const lastGroup = 'Settings and state:';
+
+/** The top-level help's line and group for each command: where to start, then the rest. */
+const overview: Readonly<Record<string, { group: string; summary: string }>> = {
+  doctor: { group: 'Start with:', summary: 'check this machine and the build machine' },
+  build: { group: 'Start with:', summary: 'the whole job: OS image, then stemcells' },
+  inspect: { group: 'Start with:', summary: 'check a stemcell tarball as the Director would' },
+  verify: { group: 'Start with:', summary: 'boot a stemcell under QEMU, or run its agent' },
+  'os-image': { group: 'One phase at a time:', summary: 'the OS-image phase alone: an OS image tarball' },
+  stemcell: { group: 'One phase at a time:', summary: 'the stemcell phase alone, from an OS image' },
+  vm: { group: lastGroup, summary: 'the Vagrant builder VM: up, status, ssh, halt…' },
+  config: { group: lastGroup, summary: 'user settings: get, set, unset, list, show' },
+  version: { group: lastGroup, summary: 'the stemcell version counters: list, set' },
+  cache: { group: lastGroup, summary: 'the artifact cache: ls, info, verify, prune…' },
+  completion: { group: lastGroup, summary: 'a shell completion script: bash, zsh or fish' },
+};
+
+const helpFooter = 'Run `stemforge help CMD` or `stemforge CMD --help` for its flags.';
+
+/** Top-level commands in the overview's order (the others after them, as they were); the rest as they are. */
+function inOrder<T extends Command | Option>(items: readonly T[]): T[] {
+  const rank = (item: T): number => {
+    const topLevel = item instanceof Command && item.parent !== null && item.parent.parent === null;
+    const at = topLevel ? Object.keys(overview).indexOf(item.name()) : -1;
+    return at < 0 ? Infinity : at;
+  };
+  return [...items].sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * Each top-level command's one line and group in `stemforge --help`, in the overview's order
+ * (its own help keeps the full description). Set on the program after its commands are
+ * added, so that they do not inherit it.
+ */
+function describeCommands(program: Command): void {
+  for (const command of program.commands) {
+    const entry = overview[command.name()];
+    if (entry) command.summary(entry.summary).helpGroup(entry.group);
+  }
+  program.configureHelp({
+    // the help command is shared by every command (so not given a group of its own): listed last here
+    groupItems: (unsorted, visible, getGroup) =>
+      new Help().groupItems(inOrder(unsorted), inOrder(visible), (item) => (item instanceof Command && item.name() === 'help' ? lastGroup : getGroup(item))),
+  });
+}
+
+export function buildProgram(argv: readonly string[], onExit: (code: number) => void, signal: AbortSignal): Command {
+  const program = new Command('stemforge')
+    .description('Build BOSH stemcells from any laptop: OS image and stemcell phases on a builder machine.')
+    .usage('<command> [flags]')
+    .version(version, '-V, --version', "print stemforge's version")
+    .helpOption('-h, --help', 'print this help')
+    .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions()
+    .exitOverride()
+    // every message commander prints is one of ours: the same prefix as reportError's
+    .configureOutput({ outputError: (text, write) => write(`stemforge: ${text}`) });
+  // commander's help command stays for completion; main() answers `help CMD…` itself
+  program.helpCommand('help [command]', "print a command's usage and flags");
+
+  addOsImageCommand(program, argv, onExit, signal);
   addBuildCommand(program, onExit, signal);
   addStemcellCommand(program, argv, onExit, signal);
   addInspectVerifyCommands(program, onExit, signal);
@@ -131,16 +194,55 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
   addConfigCommands(program, onExit);
   addCacheCommands(program, onExit);
   addCompletionCommand(program);
-
-  // `stemforge --help` shows every command's flags too, not only the command names
-  program.addHelpText('after', () =>
-    program.commands
-      .filter((c) => c.name() !== 'help')
-      .flatMap((c) => [c, ...c.commands])
-      .map((c) => `\n${c.helpInformation()}`)
-      .join(''),
-  );
+  describeCommands(program);
+  program.addHelpText('after', `\n${helpFooter}`);
   return program;
+}
+
+/** The command at a path of names ("cache ls"), or a usage error listing what there is. */
+function findCommand(program: Command, path: readonly string[]): Command {
+  let command = program;
+  for (const [i, name] of path.entries()) {
+    const visible = inOrder(command.commands.filter((c) => c.name() !== 'help'));
+    const next = visible.find((c) => c.name() === name || c.aliases().includes(name));
+    if (!next) {
+      const where = i === 0 ? 'commands' : `commands of ${path.slice(0, i).join(' ')}`;
+      throw new UsageError(`unknown command '${path.slice(0, i + 1).join(' ')}' (${where}: ${visible.map((c) => c.name()).join(', ')})`);
+    }
+    command = next;
+  }
+  return command;
+}
+
+/** `stemforge help [CMD…]`: the short overview, or one command's usage and flags, on stdout. */
+function help(program: Command, topic: readonly string[]): number {
+  findCommand(
+    program,
+    topic.filter((word) => word !== '--help' && word !== '-h'),
+  ).outputHelp();
+  return exitCodes.ok;
+}
+
+/**
+ * conf (the settings store) hooks SIGINT and SIGTERM when it loads and re-raises the signal
+ * after its own cleanup: we would take that as the second Ctrl-C and exit without cleaning
+ * up. It is loaded before any action (the actions load their other modules themselves) and
+ * its listeners dropped: our handler owns these signals, and settings writes are
+ * synchronous, so no half-written temp file can be left for it to remove.
+ */
+function ownSignals(program: Command, onSignal: () => void): void {
+  program.hook('preAction', async () => {
+    await import('../settings/store.js');
+    for (const name of ['SIGINT', 'SIGTERM'] as const) {
+      process.removeAllListeners(name);
+      process.on(name, onSignal);
+    }
+  });
+}
+
+function stopOwningSignals(onSignal: () => void): void {
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
 }
 
 /** Run the CLI; resolves to the process exit code. */
@@ -153,27 +255,45 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write('\nstemforge: interrupted: stopping the current stage and cleaning up (Ctrl-C again to quit at once)\n');
     controller.abort();
   };
-  // conf's atomic writes load when-exit, which hooks SIGINT/SIGTERM at import and re-raises
-  // the signal after its own cleanup: we would take that as the second Ctrl-C and exit
-  // without cleaning up. Our handler owns these signals; settings writes are synchronous,
-  // so no half-written temp file can be left for it to remove.
-  for (const name of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(name);
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
   let code = 0;
-  const program = buildProgram(argv, (c) => (code = c), controller.signal);
   try {
+    const program = buildProgram(argv, (c) => (code = c), controller.signal);
+    const [first, ...rest] = argv.slice(2);
+    // as git does: no command is a usage error, answered with the overview on stderr
+    if (first === undefined) {
+      program.outputHelp({ error: true });
+      return exitCodes.usage;
+    }
+    if (first === 'help') return help(program, rest);
+    if (!first.startsWith('-')) findCommand(program, [first]);
+    ownSignals(program, onSigint);
     await program.parseAsync([...argv]);
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and --version exit 0; everything else commander reports is a usage error
-      return err.exitCode === 0 ? 0 : exitCodes.usage;
+      return err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
     }
     return reportError(err, { json: false });
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    stopOwningSignals(onSigint);
   }
   if (controller.signal.aborted && code !== 0) return exitCodes.interrupted;
   return code;
+}
+
+/**
+ * The last line of defence, for the whole process: a reader that stopped reading
+ * (`stemforge --help | head -1`) ends the run quietly, and an error no command caught (an
+ * event handler's throw, a rejected promise nobody awaited, a thrown string) is one line and
+ * exit 1, as from any command; STEMFORGE_DEBUG=1 adds the stack.
+ */
+export function guardProcess(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(exitCodes.ok);
+    process.exit(reportError(err, { json: false }));
+  });
+  // with stderr gone there is nowhere left to report anything; the exit code still says it
+  process.stderr.on('error', () => {});
+  process.on('uncaughtException', (err) => process.exit(reportError(err, { json: false })));
+  process.on('unhandledRejection', (reason) => process.exit(reportError(reason, { json: false })));
 }

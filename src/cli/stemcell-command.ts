@@ -3,11 +3,9 @@ import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { infrastructures } from '../catalog/infrastructures.js';
 import { findOperatingSystem } from '../catalog/planner.js';
-import { buildStemcells, describeStemcell, type AgentSource, type StemcellRequest } from '../pipeline/stemcell.js';
-import { chooseRenderer } from '../pipeline/ui.js';
-import { commandSettings, type CommandSettings } from '../settings/sources.js';
+import type { AgentSource, StemcellRequest } from '../pipeline/stemcell.js';
+import type { CommandSettings } from '../settings/sources.js';
 import { agentInput } from '../settings/validate.js';
-import { detectOsLine } from '../stemcell/os-image-file.js';
 import { UsageError } from '../util/errors.js';
 import { reportError } from './errors.js';
 import { machineSpec, proxyOptions, sshKeys, sshOptions, vmOptionHelp, vmOptions } from './machine-options.js';
@@ -37,6 +35,7 @@ function agentSource(settings: CommandSettings): AgentSource | undefined {
 
 /** stemcell's flags and settings → the request. */
 export async function stemcellRequest(flags: StemcellFlags, settings: CommandSettings, env: NodeJS.ProcessEnv = process.env): Promise<StemcellRequest> {
+  const { detectOsLine } = await import('../stemcell/os-image-file.js'); // tar: loaded when needed, not with the CLI
   const iaas = settings.required('iaas') as string[];
   const version = String(settings.required('version'));
   if (!existsSync(flags.osImage)) throw new UsageError(`--os-image ${flags.osImage}: no such file (make one with stemforge os-image)`);
@@ -115,6 +114,12 @@ export function addStemcellCommand(program: Command, argv: readonly string[], on
     .addOption(new Option('--quiet', 'no progress output').conflicts('json'))
     .action(async (flags: StemcellFlags) => {
       try {
+        // the pipeline loads when the command runs, not with the CLI
+        const [{ buildStemcells, describeStemcell }, { chooseRenderer }, { commandSettings }] = await Promise.all([
+          import('../pipeline/stemcell.js'),
+          import('../pipeline/ui.js'),
+          import('../settings/sources.js'),
+        ]);
         const request = await stemcellRequest(flags, commandSettings(keys, flags));
         if (flags.dryRun) {
           printStemcellDescription(describeStemcell(request), !!flags.json);

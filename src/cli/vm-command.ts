@@ -1,13 +1,26 @@
 // `stemforge vm up|status|ssh|provision|halt|destroy`: the Vagrant builder VM by hand.
 import type { Command } from 'commander';
-import { execa } from 'execa';
+import type * as Execa from 'execa';
 import { parseProvider } from '../machine/spec.js';
-import { BuilderVm } from '../machine/vagrant/builder-vm.js';
-import { commandSettings, type CommandSettings } from '../settings/sources.js';
+import type { BuilderVm } from '../machine/vagrant/builder-vm.js';
+import type * as VagrantBuilderVm from '../machine/vagrant/builder-vm.js';
+import type { CommandSettings } from '../settings/sources.js';
+import type * as SettingSources from '../settings/sources.js';
 import { reportError } from './errors.js';
 import { proxyOptions, vmOptionHelp, vmOptions } from './machine-options.js';
 import { proxyEnvironment } from './request.js';
 import { addSettingOptions } from './setting-options.js';
+
+// The modules that do the work, loaded when a vm command runs (not when the CLI starts).
+let { execa } = {} as typeof Execa;
+let { BuilderVm: BuilderVmClass } = {} as typeof VagrantBuilderVm;
+let { commandSettings } = {} as typeof SettingSources;
+
+async function loadVmModules(): Promise<void> {
+  ({ execa } = await import('execa'));
+  ({ BuilderVm: BuilderVmClass } = await import('../machine/vagrant/builder-vm.js'));
+  ({ commandSettings } = await import('../settings/sources.js'));
+}
 
 interface VmCommandFlags {
   [key: string]: unknown;
@@ -49,7 +62,8 @@ export function addVmCommands(program: Command, onExit: (code: number) => void, 
       const flags = command.opts<VmCommandFlags>();
       const args = Array.isArray(params[0]) ? (params[0] as string[]) : [];
       try {
-        const builderFor = (): BuilderVm => new BuilderVm(builderOptions(commandSettings(keys, flags)));
+        await loadVmModules();
+        const builderFor = (): BuilderVm => new BuilderVmClass(builderOptions(commandSettings(keys, flags)));
         const code = await run(flags, builderFor, args);
         if (typeof code === 'number' && code !== 0) onExit(code);
       } catch (err) {

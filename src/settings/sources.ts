@@ -1,15 +1,12 @@
 // Gather every source a setting can come from, for the current process.
-import envPaths from 'env-paths';
 import { readProjectFile } from './project-file.js';
 import { UsageError } from '../util/errors.js';
 import { optionSpec, storedKeys, type BuiltinDirs, type SettingValue } from './options.js';
 import { resolveSetting, resolveSettings, type ResolvedSetting, type SettingSources } from './resolve.js';
 import { readUserSettings } from './store.js';
+import { builtinDirs } from './builtin-dirs.js';
 
-/** Read at call time, not import time: XDG_CACHE_HOME may be set by the caller (tests, CI). */
-export function builtinDirs(): BuiltinDirs {
-  return { cacheDir: envPaths('stemforge', { suffix: '' }).cache, outputDir: 'out' };
-}
+export { builtinDirs };
 
 function loadSettingSources(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): SettingSources {
   // a broken settings file is a warning here: these settings have flags, variables and built-ins

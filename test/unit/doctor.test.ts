@@ -568,8 +568,12 @@ describe('doctor: the command', () => {
     const err: string[] = [];
     // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back as they were, never called
     const write = { out: process.stdout.write, err: process.stderr.write };
-    process.stdout.write = ((chunk: string) => (out.push(chunk), true)) as typeof process.stdout.write;
-    process.stderr.write = ((chunk: string) => (err.push(chunk), true)) as typeof process.stderr.write;
+    // the command writes strings; the test runner's own messages (Buffers, while the command
+    // loads its modules) go through
+    const capture = (into: string[], stream: NodeJS.WriteStream, original: typeof process.stdout.write) =>
+      ((chunk: string | Uint8Array) => (typeof chunk === 'string' ? into.push(chunk) : original.call(stream, chunk), true)) as typeof process.stdout.write;
+    process.stdout.write = capture(out, process.stdout, write.out);
+    process.stderr.write = capture(err, process.stderr, write.err);
     try {
       await program.parseAsync(['node', 'stemforge', 'doctor', ...args]);
     } finally {
