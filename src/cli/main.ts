@@ -245,9 +245,13 @@ function stopOwningSignals(onSignal: () => void): void {
   process.off('SIGTERM', onSignal);
 }
 
+/** The command main() is running, so that a reader who goes away stops it as Ctrl-C would. */
+let running: AbortController | undefined;
+
 /** Run the CLI; resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
+  running = controller;
   let interrupts = 0;
   const onSigint = (): void => {
     interrupts += 1;
@@ -276,6 +280,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return reportError(err, { json: false });
   } finally {
     stopOwningSignals(onSigint);
+    running = undefined;
   }
   if (controller.signal.aborted && code !== 0) return exitCodes.interrupted;
   return code;
@@ -289,8 +294,18 @@ export async function main(argv: readonly string[]): Promise<number> {
  */
 export function guardProcess(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(exitCodes.ok);
-    process.exit(reportError(err, { json: false }));
+    if (err.code !== 'EPIPE') process.exit(reportError(err, { json: false }));
+    if (!running || running.signal.aborted) process.exit(exitCodes.ok);
+    // a build's NDJSON reader went away mid-run: stop as after Ctrl-C, so mounts, loop
+    // devices and locks are released; what it would still print has no reader
+    const drop = (_chunk: unknown, encoding?: unknown, done?: unknown): boolean => {
+      const callback = typeof encoding === 'function' ? encoding : done;
+      if (typeof callback === 'function') process.nextTick(callback as () => void);
+      return true;
+    };
+    process.stdout.write = drop as typeof process.stdout.write;
+    process.stderr.write('stemforge: the reader of stdout went away (broken pipe): stopping the current stage and cleaning up\n');
+    running.abort();
   });
   // with stderr gone there is nowhere left to report anything; the exit code still says it
   process.stderr.on('error', () => {});
