@@ -1,6 +1,5 @@
 // `stemforge build`: flags (each also an environment variable and, where it makes sense, a
 // setting) → answers (asked by the wizard on a terminal) → one build request.
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { vagrantProviders } from '../catalog/builder-vm.js';
@@ -9,23 +8,22 @@ import { formatDoctorReport, runDoctor } from '../doctor/doctor.js';
 import { realProbe } from '../doctor/probe.js';
 import { shellCommand } from '../machine/shell-hint.js';
 import { parseMachineSpec, type MachineSpec } from '../machine/spec.js';
-import { build, osImagePath, type BuildRequest, type PreflightReport } from '../pipeline/build.js';
+import { build, checkBuildRequest, osImagePath, type BuildRequest, type PreflightReport } from '../pipeline/build.js';
 import { runLogDir, StoppedAfterFailure, type RunEvent, type RunUi, type StageDecision } from '../pipeline/common.js';
 import { durationReport } from '../pipeline/report.js';
 import type { StageFailure } from '../pipeline/stage-runner.js';
 import { chooseRenderer } from '../pipeline/ui.js';
 import type { SshOptions } from '../machine/open.js';
-import { commandSettings } from '../settings/sources.js';
-import { optionSpec, optionSpecs } from '../settings/options.js';
+import { commandSettings, type CommandSettings } from '../settings/sources.js';
+import { optionSpecs } from '../settings/options.js';
 import { VersionCounter } from '../settings/versions.js';
-import { UsageError } from '../util/errors.js';
 import { askBuildAnswers, type BuildAnswers, type ProviderChoice } from '../wizard/build-wizard.js';
 import { askAfterFailure, type PromptingTask } from '../wizard/on-error.js';
-import { commandLine, summary, unattendedAnswers, wizardDefaults } from './build-answers.js';
+import { answerFlags, commandLine, summary, unattendedAnswers, wizardDefaults } from './build-answers.js';
 import { exitCodes, reportError } from './errors.js';
 import { cacheLines } from './layer-option.js';
 import { proxyOptions, sshOptions } from './machine-options.js';
-import { archiveSettings, buildTimeFromEnv, monitSource } from './request.js';
+import { archiveSettings, buildTimeFromEnv, givenFlags, monitSource, resumeCommand } from './request.js';
 import { addSettingOptions } from './setting-options.js';
 
 interface BuildFlags {
@@ -109,45 +107,17 @@ function failurePolicy(policy: string, interactive: boolean, shell: string): Run
   }
 }
 
-async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signal: AbortSignal): Promise<void> {
-  const json = !!flags.json;
-  const settings = commandSettings(
-    optionSpecs.map((s) => s.key),
-    flags,
-  );
+/**
+ * The answers and the settings → the build's request, checked as the build checks it before
+ * it touches a machine (checkBuildRequest): the dry run and the run get the same errors.
+ */
+function buildRequest(flags: BuildFlags, answers: BuildAnswers, settings: CommandSettings, interactive: boolean): BuildRequest {
   const resolved = settings.resolved;
-  const counter = new VersionCounter();
-  const interactive = canPrompt(flags);
-  const propose = (os: string, iaas: readonly string[]): string => counter.next(os, iaas);
-
-  let answers: BuildAnswers;
-  if (interactive) {
-    const { defaults, fixed } = wizardDefaults(resolved, settings.string('identity'));
-    const asked = await askBuildAnswers({
-      defaults,
-      fixed,
-      providers: await providerChoices(),
-      localUnavailable: localUnavailable(),
-      hostNote: hostNote(),
-      proposeVersion: propose,
-      summary: (a) => summary(a),
-    });
-    if (!asked) {
-      process.stderr.write('stemforge: nothing built (you said no)\n');
-      return;
-    }
-    answers = asked;
-  } else {
-    answers = unattendedAnswers(resolved, settings.string('identity'), propose);
-  }
-
   const machine = parseMachineSpec(answers.machine);
   const chosen = (key: string): boolean => interactive || resolved.get(key)!.source !== 'built-in';
   const cacheDir = String(resolved.get('cacheDir')!.value);
   const proxyEnv = proxyOptions(settings);
   const buildTime = buildTimeFromEnv(process.env);
-  const fromFlag = (key: string): string | undefined => (resolved.get(key)!.source === 'flag' ? settings.string(key) : undefined);
-  if (answers.agent.kind === 'file' && !existsSync(answers.agent.file)) throw new UsageError(`--agent-file ${answers.agent.file}: no such file`);
   const request: BuildRequest = {
     os: answers.os,
     iaas: answers.iaas,
@@ -192,19 +162,45 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
       explain: !!flags.explainCache,
     },
   };
-  // flags the answers do not carry, for the resume and no-questions command lines
-  const carried = [
-    ...(flags.skipBlobstoreClis ? ['--skip-blobstore-clis'] : []),
-    ...(request.monit ? ['--monit-file', request.monit.file] : []),
-    ...(flags.skipDoctor ? ['--skip-doctor'] : []),
-    ...(flags.cache === false ? ['--no-cache'] : []),
-    ...(flags.layers === false ? ['--no-layers'] : []),
-    ...(flags.osImage ? ['--os-image', flags.osImage] : []),
-    ...(['knownHosts', 'hostKey', 'buildRoot', 'packageCache'] as const).flatMap((key) => {
-      const given = fromFlag(key);
-      return given === undefined ? [] : [optionSpec(key).flag, given];
-    }),
-  ];
+  checkBuildRequest(request);
+  return request;
+}
+
+async function runBuild(flags: BuildFlags, argv: readonly string[], onExit: (code: number) => void, signal: AbortSignal): Promise<void> {
+  const json = !!flags.json;
+  const settings = commandSettings(
+    optionSpecs.map((s) => s.key),
+    flags,
+  );
+  const resolved = settings.resolved;
+  const counter = new VersionCounter();
+  const interactive = canPrompt(flags);
+  const propose = (os: string, iaas: readonly string[]): string => counter.next(os, iaas);
+
+  let answers: BuildAnswers;
+  if (interactive) {
+    const { defaults, fixed } = wizardDefaults(resolved, settings.string('identity'));
+    const asked = await askBuildAnswers({
+      defaults,
+      fixed,
+      providers: await providerChoices(),
+      localUnavailable: localUnavailable(),
+      hostNote: hostNote(),
+      proposeVersion: propose,
+      summary: (a) => summary(a),
+    });
+    if (!asked) {
+      process.stderr.write('stemforge: nothing built (you said no)\n');
+      return;
+    }
+    answers = asked;
+  } else {
+    answers = unattendedAnswers(resolved, settings.string('identity'), propose);
+  }
+
+  const request = buildRequest(flags, answers, settings, interactive);
+  // every given flag the answers do not carry, for the no-questions and resume command lines
+  const given = givenFlags(argv, { answers: answerFlags(answers), drop: ['--dry-run'] });
 
   if (flags.dryRun) {
     const plan = {
@@ -212,17 +208,17 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
       answers,
       machine: answers.machine,
       osImage: flags.osImage ? resolve(flags.osImage) : osImagePath(answers.outputDir, answers.os),
-      commandLine: commandLine(answers, carried),
+      commandLine: commandLine(answers, given),
       sources: Object.fromEntries(
         [...resolved].map(([k, r]) => [k, r.source === 'unset' ? 'unset' : `${r.source}${r.origin && r.origin !== 'built-in' ? ` (${r.origin})` : ''}`]),
       ),
     };
-    process.stdout.write(json ? `${JSON.stringify(plan)}\n` : `${summary(answers, carried)}\n`);
+    process.stdout.write(json ? `${JSON.stringify(plan)}\n` : `${summary(answers, given)}\n`);
     return;
   }
 
   const emit = json ? (e: RunEvent): void => void process.stdout.write(`${JSON.stringify(e)}\n`) : cacheLines(!!flags.explainCache, false);
-  const shell = shellCommand(machine, request.ssh);
+  const shell = shellCommand(request.machine, request.ssh);
   // --yes is about the wizard's answers; a failed stage is still asked about on a terminal
   const onStageError = failurePolicy(String(resolved.get('onError')!.value), canPrompt({ json }), shell);
   const renderer = flags.verbose ? 'verbose' : chooseRenderer({ json, quiet: flags.quiet });
@@ -249,7 +245,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     const stopped = err instanceof StoppedAfterFailure ? err.decision : undefined;
     const code = reportError(err, {
       json: false,
-      resume: stopped === 'cleanup' ? undefined : (stage) => commandLine(answers, [...carried, '--resume-from', stage]),
+      resume: stopped === 'cleanup' ? undefined : (stage) => resumeCommand(argv, stage, answerFlags(answers)),
     });
     process.stderr.write(`run log: ${logDir}/run.log\n`);
     if (stopped === 'keep') process.stderr.write(`kept as it is: open a shell with ${shell}\n`);
@@ -262,7 +258,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
   }
 }
 
-export function addBuildCommand(program: Command, onExit: (code: number) => void, signal: AbortSignal): void {
+export function addBuildCommand(program: Command, argv: readonly string[], onExit: (code: number) => void, signal: AbortSignal): void {
   const command = program
     .command('build')
     .description(
@@ -288,7 +284,7 @@ export function addBuildCommand(program: Command, onExit: (code: number) => void
     .addOption(new Option('--quiet', 'no progress output').conflicts(['json', 'verbose']))
     .action(async (flags: BuildFlags) => {
       try {
-        await runBuild(flags, onExit, signal);
+        await runBuild(flags, argv, onExit, signal);
       } catch (err) {
         if (err instanceof Error && err.name === 'ExitPromptError') {
           process.stderr.write('\nstemforge: interrupted; nothing was built\n');

@@ -123,7 +123,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
       }
     });
 
-  addBuildCommand(program, onExit, signal);
+  addBuildCommand(program, argv, onExit, signal);
   addStemcellCommand(program, argv, onExit, signal);
   addInspectVerifyCommands(program, onExit, signal);
   addVmCommands(program, onExit, signal);
