@@ -1,11 +1,12 @@
 // Helpers that turn the process's flags and environment into parts of a request.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { shellJoin } from '../machine/quote.js';
 import type { MonitSource } from '../pipeline/settings-file.js';
 import { optionSpecs } from '../settings/options.js';
 import type { CommandSettings } from '../settings/sources.js';
+import { checkInputFile } from '../settings/validate.js';
 import { UsageError } from '../util/errors.js';
 
 export interface ArchiveSettings {
@@ -85,12 +86,6 @@ export function resumeCommand(argv: readonly string[], stage: string, answers: r
 /** --monit-file (or STEMFORGE_MONIT_FILE): a local monit source tarball with its digest; absent = the pinned download. */
 export function monitSource(file: string | undefined): MonitSource | undefined {
   if (!file) return undefined;
-  let data: Buffer;
-  try {
-    if (!statSync(file).isFile()) throw new Error('not a file');
-    data = readFileSync(file);
-  } catch {
-    throw new UsageError(`--monit-file ${file}: no such file (a monit source tarball, e.g. monit-5.2.5.tar.gz)`);
-  }
-  return { file: resolve(file), sha256: createHash('sha256').update(data).digest('hex') };
+  checkInputFile(file, '--monit-file', 'name a monit source tarball (e.g. monit-5.2.5.tar.gz)');
+  return { file: resolve(file), sha256: createHash('sha256').update(readFileSync(file)).digest('hex') };
 }

@@ -134,6 +134,11 @@ const probes: Probe[] = [
     args: build('--iaas', 'aws', '--version', `1.${'1'.repeat(24)}`),
     message: /--version '1\.1{24}': the part '1{24}' is longer than 9 digits/,
   },
+  {
+    what: 'os-image: --monit-file a folder',
+    args: osImage('--out', 'x.tgz', '--monit-file', 'a-folder'),
+    message: /--monit-file a-folder: is a folder, not a file; name a monit source tarball/,
+  },
   { what: 'os-image: --out a folder', args: osImage('--out', 'a-folder'), message: /--out a-folder is a folder; name the file to write/ },
   { what: 'os-image: no --out', args: osImage(), message: /--out FILE is required: where to write the OS image/ },
   {
