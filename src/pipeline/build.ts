@@ -13,7 +13,7 @@ import { stemcellFileName, stemcellName } from '../stemcell/naming.js';
 import { sha256File } from '../util/stream-hash.js';
 import { describeHit, handOut, lookup, osImageThroughCache, stemcellKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
 import { runChecked } from '../machine/machine.js';
-import { checkInputFile, checkOutputFolder } from '../settings/validate.js';
+import { checkInputFile, checkOutputFolder, checkVersion } from '../settings/validate.js';
 import { HintedError, UsageError } from '../util/errors.js';
 import { StoppedAfterFailure, type RunEvent, type RunUi } from './common.js';
 import { osImagePhase, type OsImageRequest } from './os-image.js';
@@ -190,6 +190,8 @@ export interface CheckedBuild {
  */
 export function checkBuildRequest(request: BuildRequest): CheckedBuild {
   const os = findOperatingSystem(request.os);
+  // the counter's proposal is checked too: a stemcell named by it must be one --version accepts
+  checkVersion(request.version, '--version');
   planStemcells({ ...request, os, resumeFrom: undefined });
   const phase = resumePhase(request);
   if (phase === 'os-image') planOsImage({ os: os.name, resumeFrom: request.resumeFrom });

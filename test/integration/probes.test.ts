@@ -196,6 +196,23 @@ describe('probes: bad input is refused alike by the dry run and the run, before 
     });
   }
 
+  it("build: a counter's proposal beyond 9 digits a part is refused as --version would be", () => {
+    const config = join(home, 'config');
+    const set = spawnSync(process.execPath, [cli, 'version', 'set', 'debian-bookworm', 'aws', '1.999999999'], { cwd: work, env: userEnv(), encoding: 'utf8' });
+    assert.equal(set.status, 0, set.stderr);
+    const settings = readFileSync(join(config, 'settings.json'), 'utf8');
+    try {
+      for (const args of [build('--iaas', 'aws', '--dry-run'), build('--iaas', 'aws')]) {
+        const r = stemforge(args);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /^stemforge: error: --version '1\.1000000000': the part '1000000000' is longer than 9 digits/);
+        assert.equal(readFileSync(join(config, 'settings.json'), 'utf8'), settings, 'the counter is as it was');
+      }
+    } finally {
+      rmSync(config, { recursive: true, force: true });
+    }
+  });
+
   it('stemcell --dry-run with --os plans without an OS image; the run needs one', () => {
     const plan = stemforge(stemcell('--iaas', 'aws', '--os', 'debian-bookworm', '--dry-run', '--json'));
     assert.equal(plan.code, 0, plan.stderr);
