@@ -22,5 +22,8 @@ export const defaultBoxes: Record<VagrantProvider, Partial<Record<HostArch, stri
 
 export const defaultVmSize = { cpus: 2, memoryMiB: 4096, diskGiB: 40 } as const;
 
+/** Below this the builder VM cannot build (debootstrap, the kernel's initramfs). */
+export const minimumVmMemoryMiB = 2048;
+
 /** How long `vagrant up` (first boot and provisioning included) may take. */
 export const defaultUpTimeoutMinutes = 30;

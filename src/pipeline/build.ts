@@ -13,7 +13,8 @@ import { stemcellFileName, stemcellName } from '../stemcell/naming.js';
 import { sha256File } from '../util/stream-hash.js';
 import { describeHit, handOut, lookup, osImageThroughCache, stemcellKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
 import { runChecked } from '../machine/machine.js';
-import { checkInputFile, checkOutputFolder, checkVersion } from '../settings/validate.js';
+import { vmLimits } from '../settings/options.js';
+import { checkInputFile, checkOutputFolder, checkVersion, positiveInteger } from '../settings/validate.js';
 import { HintedError, UsageError } from '../util/errors.js';
 import { StoppedAfterFailure, type RunEvent, type RunUi } from './common.js';
 import { osImagePhase, type OsImageRequest } from './os-image.js';
@@ -174,6 +175,16 @@ function removeOnCleanup(dirs: string[], runLog: RunLog): Step<SessionCtx> {
   };
 }
 
+/** The builder VM's size within the option table's bounds, however it was answered. */
+function checkVmSize(vm: BuildRequest['vm']): void {
+  const sizes = [
+    [vm.cpus, '--cpus', vmLimits.cpus],
+    [vm.memoryMiB, '--memory', vmLimits.memoryMiB],
+    [vm.diskGiB, '--disk-size', vmLimits.diskGiB],
+  ] as const;
+  for (const [value, flag, range] of sizes) if (value !== undefined) positiveInteger(value, flag, range);
+}
+
 /** What the checks of a build found: the OS line, which phase --resume-from names, and where the OS image is. */
 export interface CheckedBuild {
   os: OperatingSystem;
@@ -190,8 +201,9 @@ export interface CheckedBuild {
  */
 export function checkBuildRequest(request: BuildRequest): CheckedBuild {
   const os = findOperatingSystem(request.os);
-  // the counter's proposal is checked too: a stemcell named by it must be one --version accepts
+  // the counter's proposal and the wizard's answers are checked as the flags are
   checkVersion(request.version, '--version');
+  checkVmSize(request.vm);
   planStemcells({ ...request, os, resumeFrom: undefined });
   const phase = resumePhase(request);
   if (phase === 'os-image') planOsImage({ os: os.name, resumeFrom: request.resumeFrom });

@@ -1,7 +1,7 @@
 // Every setting a command takes, as data: its flag, its environment variable, whether a
 // settings file may hold it, and how a value is checked. The flags of every command, the
 // wizard, `config` and the resolver all read this one table.
-import { defaultProvider, defaultUpTimeoutMinutes, defaultVmSize, vagrantProviders } from '../catalog/builder-vm.js';
+import { defaultProvider, defaultUpTimeoutMinutes, defaultVmSize, minimumVmMemoryMiB, vagrantProviders } from '../catalog/builder-vm.js';
 import { infrastructures } from '../catalog/infrastructures.js';
 import { operatingSystems } from '../catalog/operating-systems.js';
 import { parseMachineSpec } from '../machine/spec.js';
@@ -41,13 +41,13 @@ export interface BuiltinDirs {
 }
 
 /**
- * The builder VM's bounds, for the flags and the wizard alike. The minimums are what a
- * build needs (debootstrap and the packing of a disk image); the maximums are far above any
- * laptop or cloud VM, there to catch a typo before a provider does.
+ * The builder VM's bounds, for the flags, the variables, the settings files and (through the
+ * build's checks) the wizard's answers. The minimums are what a build needs; the maximums are
+ * far above any laptop or cloud VM, there to catch a typo before a provider does.
  */
 export const vmLimits = {
   cpus: { min: 1, max: 256 },
-  memoryMiB: { min: 2048, max: 4 * 1024 * 1024 },
+  memoryMiB: { min: minimumVmMemoryMiB, max: 4 * 1024 * 1024 },
   diskGiB: { min: 20, max: 64 * 1024 },
 } as const satisfies Record<string, IntegerRange>;
 

@@ -7,7 +7,6 @@ import { infrastructures } from '../catalog/infrastructures.js';
 import { operatingSystems } from '../catalog/operating-systems.js';
 import { parseMachineSpec } from '../machine/spec.js';
 import { checkSha256, checkUrl, checkVersion, downloadSchemes, promptCheck } from '../settings/validate.js';
-import { vmLimits } from '../settings/options.js';
 
 export type AgentAnswer = { kind: 'pinned' } | { kind: 'file'; file: string } | { kind: 'url'; url: string; sha256: string };
 
@@ -123,10 +122,10 @@ export async function askBuildAnswers(w: WizardInput): Promise<BuildAnswers | un
 
   let { cpus = defaultVmSize.cpus, memory = defaultVmSize.memoryMiB, diskSize = defaultVmSize.diskGiB } = d;
   if (machine.startsWith('vagrant')) {
-    // the option table's bounds: what a flag accepts, the wizard accepts
-    if (ask('cpus')) cpus = (await number({ message: 'Builder VM CPUs', default: cpus, required: true, ...vmLimits.cpus }, ctx))!;
-    if (ask('memory')) memory = (await number({ message: 'Builder VM memory (MiB)', default: memory, required: true, ...vmLimits.memoryMiB }, ctx))!;
-    if (ask('diskSize')) diskSize = (await number({ message: 'Builder VM disk (GiB)', default: diskSize, required: true, ...vmLimits.diskGiB }, ctx))!;
+    const size = { required: true, min: 1 } as const;
+    if (ask('cpus')) cpus = (await number({ message: 'Builder VM CPUs', default: cpus, ...size }, ctx))!;
+    if (ask('memory')) memory = (await number({ message: 'Builder VM memory (MiB)', default: memory, ...size, min: 2048 }, ctx))!;
+    if (ask('diskSize')) diskSize = (await number({ message: 'Builder VM disk (GiB)', default: diskSize, ...size, min: 20 }, ctx))!;
   }
 
   const version = ask('version')
