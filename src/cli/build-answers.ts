@@ -67,15 +67,20 @@ export function unattendedAnswers(r: Resolved, identity: string | undefined, pro
   return { ...defaults, version: defaults.version ?? proposeVersion(defaults.os, defaults.iaas) } as BuildAnswers;
 }
 
-/** The command that builds the same thing with no questions (for the summary and for resuming). */
-export function commandLine(a: BuildAnswers, extra: string[] = []): string {
-  const argv = ['stemforge', 'build', '--yes', '--iaas', a.iaas.join(','), '--os', a.os, '--machine', a.machine, '--version', a.version, '--out', a.outputDir];
-  if (a.diskFormat) argv.push('--disk-format', a.diskFormat);
-  if (a.identity) argv.push('--identity', a.identity);
-  if (a.machine.startsWith('vagrant')) argv.push('--cpus', String(a.cpus), '--memory', String(a.memory), '--disk-size', String(a.diskSize));
-  if (a.agent.kind === 'file') argv.push('--agent-file', a.agent.file);
-  if (a.agent.kind === 'url') argv.push('--agent-url', a.agent.url, '--agent-sha256', a.agent.sha256);
-  return shellJoin([...argv, ...extra]);
+/** The answers as flag groups of a build without questions (`--yes` first). */
+export function answerFlags(a: BuildAnswers): string[][] {
+  const groups = [['--yes'], ['--iaas', a.iaas.join(',')], ['--os', a.os], ['--machine', a.machine], ['--version', a.version], ['--out', a.outputDir]];
+  if (a.diskFormat) groups.push(['--disk-format', a.diskFormat]);
+  if (a.identity) groups.push(['--identity', a.identity]);
+  if (a.machine.startsWith('vagrant')) groups.push(['--cpus', String(a.cpus)], ['--memory', String(a.memory)], ['--disk-size', String(a.diskSize)]);
+  if (a.agent.kind === 'file') groups.push(['--agent-file', a.agent.file]);
+  if (a.agent.kind === 'url') groups.push(['--agent-url', a.agent.url], ['--agent-sha256', a.agent.sha256]);
+  return groups;
+}
+
+/** The command that builds the same thing with no questions: the answers, then `extra` (the other flags given). */
+export function commandLine(a: BuildAnswers, extra: readonly string[] = []): string {
+  return shellJoin(['stemforge', 'build', ...answerFlags(a).flat(), ...extra]);
 }
 
 function summarizeAgentAnswer(agent: AgentAnswer): string {
@@ -84,7 +89,7 @@ function summarizeAgentAnswer(agent: AgentAnswer): string {
   return `pinned ${agentPin.name} ${agentPin.version} (sha256 checked)`;
 }
 
-export function summary(a: BuildAnswers, extra: string[] = []): string {
+export function summary(a: BuildAnswers, extra: readonly string[] = []): string {
   const vm = a.machine.startsWith('vagrant') ? `, ${a.cpus} CPUs, ${a.memory} MiB, ${a.diskSize} GiB` : '';
   return [
     'stemforge will build:',

@@ -1,6 +1,5 @@
 // `stemforge build`: flags (each also an environment variable and, where it makes sense, a
 // setting) → answers (asked by the wizard on a terminal) → one build request.
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type * as DoctorChecks from '../doctor/checks.js';
@@ -17,7 +16,8 @@ import type { StageFailure } from '../pipeline/stage-runner.js';
 import type * as PipelineUi from '../pipeline/ui.js';
 import type { SshOptions } from '../machine/open.js';
 import type * as SettingSources from '../settings/sources.js';
-import { optionSpec, optionSpecs } from '../settings/options.js';
+import type { CommandSettings } from '../settings/sources.js';
+import { optionSpecs } from '../settings/options.js';
 import type * as Versions from '../settings/versions.js';
 import { UsageError } from '../util/errors.js';
 import type { BuildAnswers, ProviderChoice } from '../wizard/build-wizard.js';
@@ -33,32 +33,32 @@ import type * as BuildAnswersModule from './build-answers.js';
 import { exitCodes, reportError } from './errors.js';
 import { cacheLines } from './layer-option.js';
 import { proxyOptions, sshOptions } from './machine-options.js';
-import { archiveSettings, buildTimeFromEnv, monitSource } from './request.js';
+import { archiveSettings, buildTimeFromEnv, givenFlags, monitSource, resumeCommand } from './request.js';
 import { addSettingOptions } from './setting-options.js';
 
 // The modules that do the work, loaded when `build` runs (loadBuildModules), not when the CLI starts.
 let { findVagrant, checkProvider } = {} as typeof DoctorChecks;
 let { formatDoctorReport, runDoctor } = {} as typeof Doctor;
 let { realProbe } = {} as typeof DoctorProbe;
-let { build, osImagePath } = {} as typeof BuildPipeline;
+let { build, checkBuildRequest, osImagePath } = {} as typeof BuildPipeline;
 let { chooseRenderer } = {} as typeof PipelineUi;
 let { commandSettings } = {} as typeof SettingSources;
 let { VersionCounter } = {} as typeof Versions;
 let { askBuildAnswers } = {} as typeof BuildWizard;
 let { askAfterFailure } = {} as typeof OnError;
-let { commandLine, summary, unattendedAnswers, wizardDefaults } = {} as typeof BuildAnswersModule;
+let { answerFlags, commandLine, summary, unattendedAnswers, wizardDefaults } = {} as typeof BuildAnswersModule;
 
 async function loadBuildModules(): Promise<void> {
   ({ findVagrant, checkProvider } = await import('../doctor/checks.js'));
   ({ formatDoctorReport, runDoctor } = await import('../doctor/doctor.js'));
   ({ realProbe } = await import('../doctor/probe.js'));
-  ({ build, osImagePath } = await import('../pipeline/build.js'));
+  ({ build, checkBuildRequest, osImagePath } = await import('../pipeline/build.js'));
   ({ chooseRenderer } = await import('../pipeline/ui.js'));
   ({ commandSettings } = await import('../settings/sources.js'));
   ({ VersionCounter } = await import('../settings/versions.js'));
   ({ askBuildAnswers } = await import('../wizard/build-wizard.js'));
   ({ askAfterFailure } = await import('../wizard/on-error.js'));
-  ({ commandLine, summary, unattendedAnswers, wizardDefaults } = await import('./build-answers.js'));
+  ({ answerFlags, commandLine, summary, unattendedAnswers, wizardDefaults } = await import('./build-answers.js'));
 }
 
 interface BuildFlags {
@@ -98,7 +98,7 @@ async function providerChoices(): Promise<{ providers: ProviderChoice[]; vagrant
 }
 
 /** A key file that is named but missing is an error before any question, not at connect time. */
-function checkedIdentity(settings: ReturnType<typeof commandSettings>): string | undefined {
+function checkedIdentity(settings: CommandSettings): string | undefined {
   const given = settings.string('identity');
   if (given === undefined) return undefined;
   const path = expandHome(given);
@@ -155,52 +155,17 @@ function failurePolicy(policy: string, interactive: boolean, shell: string): Run
   }
 }
 
-async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signal: AbortSignal): Promise<void> {
-  const json = !!flags.json;
-  const settings = commandSettings(
-    optionSpecs.map((s) => s.key),
-    flags,
-  );
+/**
+ * The answers and the settings → the build's request, checked as the build checks it before
+ * it touches a machine (checkBuildRequest): the dry run and the run get the same errors.
+ */
+function buildRequest(flags: BuildFlags, answers: BuildAnswers, settings: CommandSettings, interactive: boolean): BuildRequest {
   const resolved = settings.resolved;
-  const counter = new VersionCounter();
-  const interactive = canPrompt(flags);
-  const propose = (os: string, iaas: readonly string[]): string => counter.next(os, iaas);
-
-  const identity = checkedIdentity(settings);
-  const estimate = (a: BuildAnswers): string =>
-    estimateLine(a, { osImageGiven: !!flags.osImage, libvirtDriver: settings.string('libvirtDriver'), hostArch: process.arch, recorded: readDurations() });
-
-  let answers: BuildAnswers;
-  if (interactive) {
-    const { defaults, fixed } = wizardDefaults(resolved, identity);
-    const asked = await askBuildAnswers({
-      defaults,
-      fixed,
-      ...(await providerChoices()),
-      host: thisHost(),
-      localUnavailable: localUnavailable(),
-      hostNote: hostNote(),
-      proposeVersion: propose,
-      summary: (a) => summary(a),
-      estimate,
-      confirm: !flags.dryRun,
-    });
-    if (!asked) {
-      process.stderr.write('stemforge: nothing built (you said no)\n');
-      return;
-    }
-    answers = asked;
-  } else {
-    answers = unattendedAnswers(resolved, identity, propose);
-  }
-
   const machine = parseMachineSpec(answers.machine);
   const chosen = (key: string): boolean => interactive || resolved.get(key)!.source !== 'built-in';
   const cacheDir = String(resolved.get('cacheDir')!.value);
   const proxyEnv = proxyOptions(settings);
   const buildTime = buildTimeFromEnv(process.env);
-  const fromFlag = (key: string): string | undefined => (resolved.get(key)!.source === 'flag' ? settings.string(key) : undefined);
-  if (answers.agent.kind === 'file' && !existsSync(answers.agent.file)) throw new UsageError(`--agent-file ${answers.agent.file}: no such file`);
   const request: BuildRequest = {
     os: answers.os,
     iaas: answers.iaas,
@@ -245,19 +210,53 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
       explain: !!flags.explainCache,
     },
   };
-  // flags the answers do not carry, for the resume and no-questions command lines
-  const carried = [
-    ...(flags.skipBlobstoreClis ? ['--skip-blobstore-clis'] : []),
-    ...(request.monit ? ['--monit-file', request.monit.file] : []),
-    ...(flags.skipDoctor ? ['--skip-doctor'] : []),
-    ...(flags.cache === false ? ['--no-cache'] : []),
-    ...(flags.layers === false ? ['--no-layers'] : []),
-    ...(flags.osImage ? ['--os-image', flags.osImage] : []),
-    ...(['knownHosts', 'hostKey', 'buildRoot', 'packageCache'] as const).flatMap((key) => {
-      const given = fromFlag(key);
-      return given === undefined ? [] : [optionSpec(key).flag, given];
-    }),
-  ];
+  checkBuildRequest(request);
+  return request;
+}
+
+async function runBuild(flags: BuildFlags, argv: readonly string[], onExit: (code: number) => void, signal: AbortSignal): Promise<void> {
+  const json = !!flags.json;
+  const settings = commandSettings(
+    optionSpecs.map((s) => s.key),
+    flags,
+  );
+  const resolved = settings.resolved;
+  const counter = new VersionCounter();
+  const interactive = canPrompt(flags);
+  const propose = (os: string, iaas: readonly string[]): string => counter.next(os, iaas);
+
+  const identity = checkedIdentity(settings);
+  const estimate = (a: BuildAnswers): string =>
+    estimateLine(a, { osImageGiven: !!flags.osImage, libvirtDriver: settings.string('libvirtDriver'), hostArch: process.arch, recorded: readDurations() });
+
+  let answers: BuildAnswers;
+  if (interactive) {
+    const { defaults, fixed } = wizardDefaults(resolved, identity);
+    const asked = await askBuildAnswers({
+      defaults,
+      fixed,
+      ...(await providerChoices()),
+      host: thisHost(),
+      localUnavailable: localUnavailable(),
+      hostNote: hostNote(),
+      proposeVersion: propose,
+      // the no-questions line repeats every flag given that the answers do not carry
+      summary: (a) => summary(a, givenFlags(argv, { answers: answerFlags(a), drop: ['--dry-run'] })),
+      estimate,
+      confirm: !flags.dryRun,
+    });
+    if (!asked) {
+      process.stderr.write('stemforge: nothing built (you said no)\n');
+      return;
+    }
+    answers = asked;
+  } else {
+    answers = unattendedAnswers(resolved, identity, propose);
+  }
+
+  const request = buildRequest(flags, answers, settings, interactive);
+  // every given flag the answers do not carry, for the no-questions and resume command lines
+  const given = givenFlags(argv, { answers: answerFlags(answers), drop: ['--dry-run'] });
 
   if (flags.dryRun) {
     const plan = {
@@ -265,17 +264,17 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
       answers,
       machine: answers.machine,
       osImage: flags.osImage ? resolve(flags.osImage) : osImagePath(answers.outputDir, answers.os),
-      commandLine: commandLine(answers, carried),
+      commandLine: commandLine(answers, given),
       sources: Object.fromEntries(
         [...resolved].map(([k, r]) => [k, r.source === 'unset' ? 'unset' : `${r.source}${r.origin && r.origin !== 'built-in' ? ` (${r.origin})` : ''}`]),
       ),
     };
-    process.stdout.write(json ? `${JSON.stringify(plan)}\n` : `${summary(answers, carried)}\n${estimate(answers)}\n`);
+    process.stdout.write(json ? `${JSON.stringify(plan)}\n` : `${summary(answers, given)}\n${estimate(answers)}\n`);
     return;
   }
 
   const emit = json ? (e: RunEvent): void => void process.stdout.write(`${JSON.stringify(e)}\n`) : cacheLines(!!flags.explainCache, false);
-  const shell = shellCommand(machine, request.ssh);
+  const shell = shellCommand(request.machine, request.ssh);
   // --yes is about the wizard's answers; a failed stage is still asked about on a terminal
   const onStageError = failurePolicy(String(resolved.get('onError')!.value), canPrompt({ json }), shell);
   const renderer = flags.verbose ? 'verbose' : chooseRenderer({ json, quiet: flags.quiet });
@@ -310,7 +309,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
     const stopped = err instanceof StoppedAfterFailure ? err.decision : undefined;
     const code = reportError(err, {
       json: false,
-      resume: stopped === 'cleanup' ? undefined : (stage) => commandLine(answers, [...carried, '--resume-from', stage]),
+      resume: stopped === 'cleanup' ? undefined : (stage) => resumeCommand(argv, stage, answerFlags(answers)),
     });
     process.stderr.write(`run log: ${logDir}/run.log\n`);
     if (stopped === 'keep') process.stderr.write(`kept as it is: open a shell with ${shell}\n`);
@@ -323,7 +322,7 @@ async function runBuild(flags: BuildFlags, onExit: (code: number) => void, signa
   }
 }
 
-export function addBuildCommand(program: Command, onExit: (code: number) => void, signal: AbortSignal): void {
+export function addBuildCommand(program: Command, argv: readonly string[], onExit: (code: number) => void, signal: AbortSignal): void {
   const command = program
     .command('build')
     .description(
@@ -351,7 +350,7 @@ export function addBuildCommand(program: Command, onExit: (code: number) => void
     .action(async (flags: BuildFlags) => {
       try {
         await loadBuildModules();
-        await runBuild(flags, onExit, signal);
+        await runBuild(flags, argv, onExit, signal);
       } catch (err) {
         if (err instanceof Error && err.name === 'ExitPromptError') {
           process.stderr.write('\nstemforge: interrupted; nothing was built\n');

@@ -186,7 +186,7 @@ export function buildProgram(argv: readonly string[], onExit: (code: number) => 
   program.helpCommand('help [command]', "print a command's usage and flags");
 
   addOsImageCommand(program, argv, onExit, signal);
-  addBuildCommand(program, onExit, signal);
+  addBuildCommand(program, argv, onExit, signal);
   addStemcellCommand(program, argv, onExit, signal);
   addInspectVerifyCommands(program, onExit, signal);
   addVmCommands(program, onExit, signal);

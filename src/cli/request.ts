@@ -1,10 +1,12 @@
 // Helpers that turn the process's flags and environment into parts of a request.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { shellJoin } from '../machine/quote.js';
 import type { MonitSource } from '../pipeline/settings-file.js';
+import { optionSpecs } from '../settings/options.js';
 import type { CommandSettings } from '../settings/sources.js';
+import { checkInputFile } from '../settings/validate.js';
 import { UsageError } from '../util/errors.js';
 
 export interface ArchiveSettings {
@@ -41,31 +43,49 @@ export function proxyEnvironment(env: NodeJS.ProcessEnv): Record<string, string>
   return out;
 }
 
-/** The command line that resumes this run at `stage`: the same flags, --resume-from replaced. */
-export function resumeCommand(argv: readonly string[], stage: string): string {
-  const args = argv.slice(2);
-  const kept: string[] = [];
+/** The flags that take a value: every setting's, and the commands' own. */
+const valueFlags = new Set([...optionSpecs.map((s) => s.flag), '--os-image', '--resume-from', '--until']);
+
+/** The flags of `args` (after the command's name), each with its value when it takes one. */
+function flagGroups(args: readonly string[]): string[][] {
+  const groups: string[][] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === '--resume-from') {
-      i++;
-      continue;
-    }
-    if (arg.startsWith('--resume-from=') || arg === '--dry-run') continue;
-    kept.push(arg);
+    const takesValue = valueFlags.has(arg) && i + 1 < args.length;
+    groups.push(takesValue ? [arg, args[++i]!] : [arg]);
   }
-  return shellJoin(['stemforge', ...kept, '--resume-from', stage]);
+  return groups;
+}
+
+/** A flag's long name: `--out=x` → `--out`, `-y` → `--yes`. */
+function flagName(group: readonly string[]): string {
+  const name = group[0]!.split('=')[0]!;
+  return shortFlags[name] ?? name;
+}
+const shortFlags: Readonly<Record<string, string>> = { '-y': '--yes', '-v': '--verbose' };
+
+/** The flags of the command line in `argv` (node, script, command, flags…), flattened in their order, but those `answers` give and those in `drop`. */
+export function givenFlags(argv: readonly string[], options: { answers?: readonly (readonly string[])[]; drop?: readonly string[] }): string[] {
+  const skip = new Set([...(options.answers ?? []).map(flagName), ...(options.drop ?? [])]);
+  return flagGroups(argv.slice(3))
+    .filter((g) => !skip.has(flagName(g)))
+    .flat();
+}
+
+/**
+ * The command line that resumes this run at `stage`: `answers` (flag groups, e.g. what the
+ * wizard asked), then every other flag of the failed command but --resume-from and
+ * --dry-run, quoted for a shell.
+ */
+export function resumeCommand(argv: readonly string[], stage: string, answers: readonly (readonly string[])[] = []): string {
+  const command = argv[2];
+  const kept = givenFlags(argv, { answers, drop: ['--resume-from', '--dry-run'] });
+  return shellJoin(['stemforge', ...(command ? [command] : []), ...answers.flat(), ...kept, '--resume-from', stage]);
 }
 
 /** --monit-file (or STEMFORGE_MONIT_FILE): a local monit source tarball with its digest; absent = the pinned download. */
 export function monitSource(file: string | undefined): MonitSource | undefined {
   if (!file) return undefined;
-  let data: Buffer;
-  try {
-    if (!statSync(file).isFile()) throw new Error('not a file');
-    data = readFileSync(file);
-  } catch {
-    throw new UsageError(`--monit-file ${file}: no such file (a monit source tarball, e.g. monit-5.2.5.tar.gz)`);
-  }
-  return { file: resolve(file), sha256: createHash('sha256').update(data).digest('hex') };
+  checkInputFile(file, '--monit-file', 'name a monit source tarball (e.g. monit-5.2.5.tar.gz)');
+  return { file: resolve(file), sha256: createHash('sha256').update(readFileSync(file)).digest('hex') };
 }

@@ -1,11 +1,11 @@
 // `stemforge stemcell`: flags → a StemcellRequest; the work is in src/pipeline/stemcell.ts.
-import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { infrastructures } from '../catalog/infrastructures.js';
 import { findOperatingSystem } from '../catalog/planner.js';
+import type { OperatingSystem } from '../catalog/operating-systems.js';
 import type { AgentSource, StemcellRequest } from '../pipeline/stemcell.js';
 import type { CommandSettings } from '../settings/sources.js';
-import { agentInput } from '../settings/validate.js';
+import { agentInput, checkInputFile } from '../settings/validate.js';
 import { UsageError } from '../util/errors.js';
 import { reportError } from './errors.js';
 import { machineSpec, proxyOptions, sshKeys, sshOptions, vmOptionHelp, vmOptions } from './machine-options.js';
@@ -16,7 +16,7 @@ import { addSettingOptions } from './setting-options.js';
 
 interface StemcellFlags {
   [key: string]: unknown;
-  osImage: string;
+  osImage?: string;
   skipBlobstoreClis?: boolean;
   resumeFrom?: string;
   until?: string;
@@ -28,26 +28,31 @@ interface StemcellFlags {
 }
 
 function agentSource(settings: CommandSettings): AgentSource | undefined {
-  const agent = agentInput({ file: settings.string('agentFile'), url: settings.string('agentUrl'), sha256: settings.string('agentSha256') });
-  if (agent && 'file' in agent && !existsSync(agent.file)) throw new UsageError(`--agent-file ${agent.file}: no such file`);
-  return agent;
+  return agentInput({ file: settings.string('agentFile'), url: settings.string('agentUrl'), sha256: settings.string('agentSha256') });
 }
 
-/** stemcell's flags and settings → the request. */
-export async function stemcellRequest(flags: StemcellFlags, settings: CommandSettings, env: NodeJS.ProcessEnv = process.env): Promise<StemcellRequest> {
+/** The OS line: --os on this command line, else what the OS image's os-release says (a variable or stored default is meant for builds). */
+async function osLine(flags: StemcellFlags, settings: CommandSettings): Promise<OperatingSystem> {
+  const os = settings.resolved.get('os')?.source === 'flag' ? settings.string('os') : undefined;
+  if (os) return findOperatingSystem(os);
+  if (flags.osImage === undefined) throw new UsageError('missing --os-image FILE: the OS image to build the stemcells from (a dry run may name --os instead)');
+  checkInputFile(flags.osImage, '--os-image', 'name an OS image tarball (make one with stemforge os-image)');
   const { detectOsLine } = await import('../stemcell/os-image-file.js'); // tar: loaded when needed, not with the CLI
+  return detectOsLine(flags.osImage);
+}
+
+/** stemcell's flags and settings → the request, checked as the run checks it before it touches a machine (a dry run may go without --os-image when --os names the line). */
+export async function stemcellRequest(flags: StemcellFlags, settings: CommandSettings, env: NodeJS.ProcessEnv = process.env): Promise<StemcellRequest> {
+  const { checkStemcellRequest } = await import('../pipeline/stemcell.js'); // the pipeline: loaded when the command runs
   const iaas = settings.required('iaas') as string[];
   const version = String(settings.required('version'));
-  if (!existsSync(flags.osImage)) throw new UsageError(`--os-image ${flags.osImage}: no such file (make one with stemforge os-image)`);
   const buildTime = buildTimeFromEnv(env);
   const proxy = proxyOptions(settings, env);
-  // the image says which line it is: only --os on this command line overrides it, not a variable or a stored default meant for builds
-  const os = settings.resolved.get('os')?.source === 'flag' ? settings.string('os') : undefined;
-  return {
+  const request: StemcellRequest = {
     iaas,
     hypervisor: settings.string('hypervisor'),
     diskFormat: settings.string('diskFormat'),
-    os: os ? findOperatingSystem(os) : await detectOsLine(flags.osImage),
+    os: await osLine(flags, settings),
     osImage: flags.osImage,
     version,
     machine: machineSpec(settings),
@@ -66,6 +71,8 @@ export async function stemcellRequest(flags: StemcellFlags, settings: CommandSet
     stageEnv: { ...proxy, ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
     layers: layerOption(flags, settings),
   };
+  checkStemcellRequest(request, !!flags.dryRun);
+  return request;
 }
 
 export function addStemcellCommand(program: Command, argv: readonly string[], onExit: (code: number) => void, signal: AbortSignal): void {
@@ -75,7 +82,7 @@ export function addStemcellCommand(program: Command, argv: readonly string[], on
     { key: 'hypervisor', help: "the infrastructure's hypervisor (each has one; checked)" },
     { key: 'diskFormat', help: 'disk format when the infrastructure has several (default: its first)' },
   ]);
-  command.requiredOption('--os-image <file>', 'the OS image tarball (from stemforge os-image)');
+  command.option('--os-image <file>', 'the OS image tarball (from stemforge os-image); a --dry-run with --os plans without it');
   keys.push(
     ...addSettingOptions(command, [
       { key: 'os', help: 'the OS line of the OS image (default: read from its etc/os-release)' },

@@ -2,14 +2,15 @@
 // stemcell, the lookup (with the OS image's periodic rebuild), handing a cached file out to
 // the output folder, and storing what a build made.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { link, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { OperatingSystem } from '../catalog/operating-systems.js';
 import { planOsImage, type StemcellPlan } from '../catalog/planner.js';
 import { explainMiss, inputKey, phaseManifest } from '../cache/keys.js';
 import { ArtifactCache, type CacheEntry } from '../cache/store.js';
 import { treeManifest, type TreeManifest } from '../sync/tree-manifest.js';
+import { writeViaPart } from '../util/part-file.js';
 import { builderFolders, packageRoot } from '../util/paths.js';
 import { version } from '../util/version.js';
 import type { RunEvent } from './common.js';
@@ -148,15 +149,13 @@ export async function lookup(
 
 /** Put a cached artifact at `out` (a hard link when the cache is on the same file system, else a copy), with OUT.sha256 beside it. */
 export async function handOut(cache: ArtifactCache, entry: CacheEntry, out: string): Promise<void> {
-  await mkdir(dirname(out), { recursive: true });
-  const part = join(dirname(out), `.${basename(out)}.part`);
-  await rm(part, { force: true });
-  try {
-    await link(cache.blobPath(entry.digest), part);
-  } catch {
-    await pipeline(createReadStream(cache.blobPath(entry.digest)), createWriteStream(part, { mode: 0o644 }));
-  }
-  await rename(part, out);
+  await writeViaPart(out, async (part) => {
+    try {
+      await link(cache.blobPath(entry.digest), part);
+    } catch {
+      await pipeline(createReadStream(cache.blobPath(entry.digest)), createWriteStream(part, { mode: 0o644 }));
+    }
+  });
   await writeFile(`${out}.sha256`, `${entry.digest}  ${basename(out)}\n`);
 }
 

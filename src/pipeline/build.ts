@@ -13,6 +13,8 @@ import { stemcellFileName, stemcellName } from '../stemcell/naming.js';
 import { sha256File } from '../util/stream-hash.js';
 import { describeHit, handOut, lookup, osImageThroughCache, stemcellKey, store, type CacheKey, type CacheOptions } from './artifact-cache.js';
 import { runChecked } from '../machine/machine.js';
+import { vmLimits } from '../settings/options.js';
+import { checkInputFile, checkOutputFolder, checkVersion, positiveInteger } from '../settings/validate.js';
 import { HintedError, UsageError } from '../util/errors.js';
 import { StoppedAfterFailure, type RunEvent, type RunUi } from './common.js';
 import { osImagePhase, type OsImageRequest } from './os-image.js';
@@ -20,7 +22,7 @@ import { RunLog } from './run-log.js';
 import { sessionSteps, syncTo, type SessionCtx } from './session.js';
 import { withSteps, type AnyStep, type Step } from './steps.js';
 import type { StageRecord } from './stage-runner.js';
-import { stemcellPhase, type AgentSource, type BuiltStemcell, type StemcellRequest } from './stemcell.js';
+import { planStemcells, stemcellPhase, type AgentSource, type BuiltStemcell, type StemcellRequest } from './stemcell.js';
 
 export interface PreflightReport {
   ok: boolean;
@@ -173,18 +175,54 @@ function removeOnCleanup(dirs: string[], runLog: RunLog): Step<SessionCtx> {
   };
 }
 
-export async function build(request: BuildRequest, ui: RunUi, logDir: string): Promise<BuildResult> {
+/** The builder VM's size within the option table's bounds, however it was answered. */
+function checkVmSize(vm: BuildRequest['vm']): void {
+  const sizes = [
+    [vm.cpus, '--cpus', vmLimits.cpus],
+    [vm.memoryMiB, '--memory', vmLimits.memoryMiB],
+    [vm.diskGiB, '--disk-size', vmLimits.diskGiB],
+  ] as const;
+  for (const [value, flag, range] of sizes) if (value !== undefined) positiveInteger(value, flag, range);
+}
+
+/** What the checks of a build found: the OS line, which phase --resume-from names, and where the OS image is. */
+export interface CheckedBuild {
+  os: OperatingSystem;
+  phase: 'os-image' | 'stemcell' | undefined;
+  imagePath: string;
+  /** the OS image is given (--os-image) or a stemcell-stage resume reuses the last one */
+  given: boolean;
+}
+
+/**
+ * Every check a build makes before it touches a machine (or the cache, or the output folder),
+ * for the dry run and the run alike: the OS line, each infrastructure's plan (named once, its
+ * disk format and hypervisor), --resume-from's stage, the OS image, agent and output paths.
+ */
+export function checkBuildRequest(request: BuildRequest): CheckedBuild {
   const os = findOperatingSystem(request.os);
+  // the counter's proposal and the wizard's answers are checked as the flags are
+  checkVersion(request.version, '--version');
+  checkVmSize(request.vm);
+  planStemcells({ ...request, os, resumeFrom: undefined });
   const phase = resumePhase(request);
+  if (phase === 'os-image') planOsImage({ os: os.name, resumeFrom: request.resumeFrom });
+  if (phase === 'stemcell') planStemcells({ ...request, os });
   const imagePath = request.osImage ? resolve(request.osImage) : osImagePath(request.outputDir, os.name);
   const given = !!request.osImage || phase === 'stemcell';
-  if (given && !existsSync(imagePath)) {
+  if (request.osImage) checkInputFile(request.osImage, '--os-image', 'name an OS image tarball (make one with stemforge os-image)');
+  else if (given && !existsSync(imagePath))
     throw new UsageError(
-      request.osImage
-        ? `--os-image ${request.osImage}: no such file`
-        : `--resume-from ${request.resumeFrom} needs the OS image of the last build, ${imagePath}, and it is not there; build again without --resume-from`,
+      `--resume-from ${request.resumeFrom} needs the OS image of the last build, ${imagePath}, and it is not there; build again without --resume-from`,
     );
-  }
+  if (request.agent && 'file' in request.agent) checkInputFile(request.agent.file, '--agent-file', 'name the bosh-agent binary');
+  checkOutputFolder(request.outputDir, '--out');
+  if (request.cache?.enabled) checkOutputFolder(request.cache.dir, '--cache-dir');
+  return { os, phase, imagePath, given };
+}
+
+export async function build(request: BuildRequest, ui: RunUi, logDir: string): Promise<BuildResult> {
+  const { os, phase, imagePath, given } = checkBuildRequest(request);
   const runLog = new RunLog(logDir);
   const emit = (event: RunEvent): void => {
     runLog.write(event);

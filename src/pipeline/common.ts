@@ -1,8 +1,9 @@
 // Pieces every build command shares: the UI options, abort checks, fetching an artifact.
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, posix } from 'node:path';
+import { stat, writeFile } from 'node:fs/promises';
+import { basename, join, posix } from 'node:path';
 import { runChecked, type Machine } from '../machine/machine.js';
+import { writeViaPart } from '../util/part-file.js';
 import { userPaths } from '../util/paths.js';
 import { StageFailure, type StageRecord, type StageRunner, type StageStep } from './stage-runner.js';
 import type { RendererChoice } from './ui.js';
@@ -108,22 +109,15 @@ export function phaseSummary(selected: number, total: number, unwritten: number)
 
 /** Fetch a file of the build machine to OUT (streamed, via a .part file), checked against the build machine's own sha256, with OUT.sha256 beside it. */
 export async function fetchArtifact(machine: Machine, remote: string, out: string, what: string): Promise<{ sha256: string; bytes: number }> {
-  await mkdir(dirname(out), { recursive: true });
-  const part = join(dirname(out), `.${basename(out)}.part`);
   // the build machine's own digest, to check what arrived against
   const expected = (await runChecked(machine, ['sha256sum', '--', remote], { sudo: true })).split(/\s+/)[0];
-  try {
-    const fetched = await machine.fetchFile(remote, createWriteStream(part, { mode: 0o644 }), { sudo: true });
-    if (fetched.sha256 !== expected) {
-      throw new Error(`${what} arrived damaged: sha256 ${fetched.sha256}, the build machine has ${expected}`);
-    }
-    await rename(part, out);
-    await writeFile(`${out}.sha256`, `${fetched.sha256}  ${basename(out)}\n`);
-    return fetched;
-  } catch (err) {
-    await rm(part, { force: true });
-    throw err;
-  }
+  const fetched = await writeViaPart(out, async (part) => {
+    const got = await machine.fetchFile(remote, createWriteStream(part, { mode: 0o644 }), { sudo: true });
+    if (got.sha256 !== expected) throw new Error(`${what} arrived damaged: sha256 ${got.sha256}, the build machine has ${expected}`);
+    return got;
+  });
+  await writeFile(`${out}.sha256`, `${fetched.sha256}  ${basename(out)}\n`);
+  return fetched;
 }
 
 /** A new folder for one run's logs (stage logs, the run log), named by time and what runs. */

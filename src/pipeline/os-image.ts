@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { planOsImage, type OsImagePlan } from '../catalog/planner.js';
 import type { SshOptions, VmOptions } from '../machine/open.js';
 import { describeSpec, type MachineSpec } from '../machine/spec.js';
+import { checkOutputFile, checkOutputFolder } from '../settings/validate.js';
 import { UsageError } from '../util/errors.js';
 import { version } from '../util/version.js';
 import { buildLayout, type BuildLayout } from './layout.js';
@@ -88,8 +89,8 @@ function settingsFor(request: OsImageRequest, plan: OsImagePlan): Record<string,
   return osImageSettings(osSettingsInput(plan.os, request, version));
 }
 
-/** What a run would do, without touching anything. Secrets are redacted. */
-export function describeOsImage(request: OsImageRequest): OsImageDescription {
+/** What a run would do, unchecked. Secrets are redacted. */
+function describePlan(request: OsImageRequest): OsImageDescription {
   const plan = planOsImage(request);
   const layout = buildLayout(request.buildRoot, `os-image-${plan.os.name}`);
   const settings = { ...settingsFor(request, plan), bosh_users_password: '<redacted>' };
@@ -119,14 +120,28 @@ export interface OsImagePhase {
   buildDir: string;
 }
 
+/**
+ * What a run would do, after every check an OS-image run makes before it touches a machine
+ * (or the cache), for the dry run and the run alike: the OS line, the stage range, the stages written, --out (needed for
+ * a whole image; a file, not a folder), the cache folder. Returns the plan's description.
+ */
+export function describeOsImage(request: OsImageRequest): OsImageDescription {
+  const description = describePlan(request);
+  const phase = planOsImage(request).phases[0]!;
+  checkWritten(description.unwritten, request.allowUnwritten, description.os);
+  const complete = phase.selected.at(-1) === phase.stages.at(-1);
+  if (complete && !request.out) throw new UsageError('--out FILE is required: where to write the OS image (e.g. --out out/os-image.tgz)');
+  if (request.out) checkOutputFile(request.out, '--out');
+  if (request.cache?.enabled) checkOutputFolder(request.cache.dir, '--cache-dir');
+  return description;
+}
+
 export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string): OsImagePhase {
   const description = describeOsImage(request);
   const plan = planOsImage(request);
   const phase = plan.phases[0]!;
   const last = phase.selected.at(-1)!;
   const complete = last === phase.stages.at(-1);
-  checkWritten(description.unwritten, request.allowUnwritten, plan.os.name);
-  if (complete && !request.out) throw new UsageError('--out FILE is required: where to write the OS image');
   // With --until, an image is written only when asked for (--out): a partial one, for inspection.
   const archive = complete || !!request.out;
   const partialNote = complete ? '' : ` (partial: stopped after ${last})`;
@@ -197,6 +212,7 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
 }
 
 export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<OsImageResult> {
+  describeOsImage(request);
   const logDir = runLogDir(request.os);
   const options = request.cache;
   const plan = planOsImage(request);

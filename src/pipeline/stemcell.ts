@@ -12,6 +12,7 @@ import { describeSpec, type MachineSpec } from '../machine/spec.js';
 import { stemcellManifest, renderManifest } from '../stemcell/manifest.js';
 import { stemcellFileName, stemcellName } from '../stemcell/naming.js';
 import { sha256File } from '../util/stream-hash.js';
+import { checkInputFile, checkOutputFolder } from '../settings/validate.js';
 import { UsageError } from '../util/errors.js';
 import { builderCommit } from '../util/git-commit.js';
 import { packageRoot } from '../util/paths.js';
@@ -34,8 +35,8 @@ export interface StemcellRequest {
   diskFormat?: string;
   /** the OS line; read from the OS image's os-release by the caller when not given */
   os: OperatingSystem;
-  /** local path of the OS image tarball */
-  osImage: string;
+  /** local path of the OS image tarball; only a dry run may go without one (it plans from `os`) */
+  osImage?: string;
   version: string;
   machine: MachineSpec;
   ssh: SshOptions;
@@ -73,7 +74,8 @@ export interface PlannedStemcell {
 export interface StemcellDescription {
   command: 'stemcell';
   os: string;
-  osImage: string;
+  /** null: a dry run that planned from --os alone */
+  osImage: string | null;
   version: string;
   machine: string;
   buildRoot: string;
@@ -106,9 +108,11 @@ function inputsDir(buildRoot: string): string {
   return posix.join(buildRoot, 'inputs');
 }
 
-function plans(request: StemcellRequest): StemcellPlan[] {
+/** The plans of a run's infrastructures: each named once, and each with its disk format, hypervisor and stage range checked. */
+export function planStemcells(request: Pick<StemcellRequest, 'iaas' | 'os' | 'diskFormat' | 'hypervisor' | 'resumeFrom' | 'until'>): StemcellPlan[] {
   if (request.iaas.length === 0) throw new UsageError('name at least one infrastructure with --iaas');
-  if (new Set(request.iaas).size !== request.iaas.length) throw new UsageError(`--iaas names an infrastructure twice: ${request.iaas.join(', ')}`);
+  if (new Set(request.iaas).size !== request.iaas.length)
+    throw new UsageError(`--iaas names an infrastructure twice (${request.iaas.join(', ')}): name each once`);
   if (request.iaas.length > 1 && (request.resumeFrom || request.until)) {
     throw new UsageError('--resume-from and --until work on one infrastructure at a time: pass a single --iaas');
   }
@@ -135,7 +139,7 @@ function describeAgentSource(agent: AgentSource | undefined): string {
 
 /** What a run would do, without touching anything. */
 export function describeStemcell(request: StemcellRequest): StemcellDescription {
-  const stemcells = plans(request).map((plan) => {
+  const stemcells = planStemcells(request).map((plan) => {
     const id = { os: plan.os, infrastructure: plan.infrastructure, diskFormat: plan.diskFormat };
     const phases = plan.phases.map((phase) => ({
       name: phase.name,
@@ -154,7 +158,7 @@ export function describeStemcell(request: StemcellRequest): StemcellDescription 
   return {
     command: 'stemcell',
     os: request.os.name,
-    osImage: resolve(request.osImage),
+    osImage: request.osImage ? resolve(request.osImage) : null,
     version: request.version,
     machine: describeSpec(request.machine),
     buildRoot: request.buildRoot,
@@ -279,23 +283,43 @@ function stemcellBuild(
   return { step, built, complete, records: stages.records, buildDir: layout.buildDir };
 }
 
-export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: string): StemcellPhase {
+/** The selected stages of the plan that are not written yet. */
+function unwrittenStages(description: StemcellDescription): string[] {
+  return [...new Set(description.stemcells.flatMap((s) => s.unwritten))];
+}
+
+/**
+ * Every check a stemcell run makes before it touches a machine, for the dry run and the run
+ * alike: the plans (infrastructures, disk formats, hypervisors, stage ranges), the stages
+ * written, the OS image and agent files, the output folder. Returns the plan's description.
+ */
+export function checkStemcellRequest(request: StemcellRequest, dryRun = false): StemcellDescription {
   const description = describeStemcell(request);
-  const unwritten = [...new Set(description.stemcells.flatMap((s) => s.unwritten))];
-  checkWritten(unwritten, request.allowUnwritten);
+  checkWritten(unwrittenStages(description), request.allowUnwritten);
+  if (request.osImage !== undefined) checkInputFile(request.osImage, '--os-image', 'name an OS image tarball (make one with stemforge os-image)');
+  else if (!dryRun) throw new UsageError('missing --os-image FILE: the OS image to build the stemcells from (make one with stemforge os-image)');
+  if (request.agent && 'file' in request.agent) checkInputFile(request.agent.file, '--agent-file', 'name the bosh-agent binary');
+  checkOutputFolder(request.outputDir, '--out');
+  return description;
+}
+
+export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: string): StemcellPhase {
+  const description = checkStemcellRequest(request);
+  const osImage = request.osImage!;
+  const unwritten = unwrittenStages(description);
   const inputs = inputsDir(request.buildRoot);
   const commit = builderCommit(packageRoot);
   let sent: Inputs | undefined;
-  const builds = plans(request).map((plan, index) => stemcellBuild(request, ui, logDir, plan, description.stemcells[index]!, commit, () => sent!));
+  const builds = planStemcells(request).map((plan, index) => stemcellBuild(request, ui, logDir, plan, description.stemcells[index]!, commit, () => sent!));
 
   const steps: AnyStep<SessionCtx>[] = [
     {
       title: `Send the OS image and the agent to ${inputs}`,
       run: async (c, task) => {
-        task.output = `sha256 of ${request.osImage}`;
-        const imageSha = await sha256File(request.osImage);
+        task.output = `sha256 of ${osImage}`;
+        const imageSha = await sha256File(osImage);
         const osImageRemote = posix.join(inputs, `os-image-${imageSha}.tgz`);
-        const image = await sendInput(c.machine!, request.osImage, osImageRemote);
+        const image = await sendInput(c.machine!, osImage, osImageRemote);
         let agent = 'pinned download';
         let agentRemote: Inputs['agentRemote'];
         if (request.agent && 'file' in request.agent) {

@@ -1,13 +1,13 @@
 // Every setting a command takes, as data: its flag, its environment variable, whether a
 // settings file may hold it, and how a value is checked. The flags of every command, the
 // wizard, `config` and the resolver all read this one table.
-import { defaultProvider, defaultUpTimeoutMinutes, defaultVmSize, vagrantProviders } from '../catalog/builder-vm.js';
+import { defaultProvider, defaultUpTimeoutMinutes, defaultVmSize, minimumVmMemoryMiB, vagrantProviders } from '../catalog/builder-vm.js';
 import { infrastructures } from '../catalog/infrastructures.js';
 import { operatingSystems } from '../catalog/operating-systems.js';
 import { parseMachineSpec } from '../machine/spec.js';
 import { defaultBuildRoot, defaultPackageCacheRoot } from '../pipeline/layout.js';
 import { UnknownNameError, UsageError } from '../util/errors.js';
-import { archiveSchemes, checkAbsolutePath, checkSha256, checkUrl, checkVersion, downloadSchemes, positiveInteger } from './validate.js';
+import { archiveSchemes, checkAbsolutePath, checkSha256, checkUrl, checkVersion, downloadSchemes, positiveInteger, type IntegerRange } from './validate.js';
 
 export type SettingValue = string | number | string[];
 
@@ -23,6 +23,8 @@ export interface OptionSpec {
   /** may be kept in the user settings and the project file; the rest are flags and env only */
   stored: boolean;
   kind: 'string' | 'integer' | 'list';
+  /** an integer's bounds (default: 1 to any safe integer) */
+  range?: IntegerRange;
   /** the valid names, when the value is one of a fixed set */
   choices?: readonly string[];
   /** what the names are, for the commands' messages (unknown operating system 'x') */
@@ -37,6 +39,17 @@ export interface BuiltinDirs {
   cacheDir: string;
   outputDir: string;
 }
+
+/**
+ * The builder VM's bounds, for the flags, the variables, the settings files and (through the
+ * build's checks) the wizard's answers. The minimums are what a build needs; the maximums are
+ * far above any laptop or cloud VM, there to catch a typo before a provider does.
+ */
+export const vmLimits = {
+  cpus: { min: 1, max: 256 },
+  memoryMiB: { min: minimumVmMemoryMiB, max: 4 * 1024 * 1024 },
+  diskGiB: { min: 20, max: 64 * 1024 },
+} as const satisfies Record<string, IntegerRange>;
 
 const osNames = operatingSystems.map((o) => o.name);
 const iaasNames = infrastructures.map((i) => i.name);
@@ -141,6 +154,7 @@ export const optionSpecs: readonly OptionSpec[] = [
     env: 'STEMFORGE_CPUS',
     stored: true,
     kind: 'integer',
+    range: vmLimits.cpus,
     builtin: defaultVmSize.cpus,
     description: "the builder VM's CPUs",
   },
@@ -151,6 +165,7 @@ export const optionSpecs: readonly OptionSpec[] = [
     env: 'STEMFORGE_MEMORY',
     stored: true,
     kind: 'integer',
+    range: vmLimits.memoryMiB,
     builtin: defaultVmSize.memoryMiB,
     description: "the builder VM's memory in MiB",
   },
@@ -161,6 +176,7 @@ export const optionSpecs: readonly OptionSpec[] = [
     env: 'STEMFORGE_DISK_SIZE',
     stored: true,
     kind: 'integer',
+    range: vmLimits.diskGiB,
     builtin: defaultVmSize.diskGiB,
     description: "the builder VM's disk in GiB",
   },
@@ -190,6 +206,7 @@ export const optionSpecs: readonly OptionSpec[] = [
     env: 'STEMFORGE_VM_TIMEOUT',
     stored: true,
     kind: 'integer',
+    range: { min: 1, max: 24 * 60 },
     description: `vagrant: bound for bringing the VM up and provisioning it (default ${defaultUpTimeoutMinutes})`,
   },
   {
@@ -267,6 +284,7 @@ export const optionSpecs: readonly OptionSpec[] = [
     env: 'STEMFORGE_OS_IMAGE_MAX_AGE',
     stored: true,
     kind: 'integer',
+    range: { min: 1, max: 10 * 365 },
     builtin: 7,
     description: 'days a cached OS image is used before it is rebuilt (security updates); not with BUILD_TIME',
   },
@@ -277,6 +295,7 @@ export const optionSpecs: readonly OptionSpec[] = [
     env: 'STEMFORGE_LAYER_LIMIT',
     stored: true,
     kind: 'integer',
+    range: { min: 1, max: 64 * 1024 },
     builtin: 30,
     description: 'GiB the stage layers may take on the build machine (the least recently used go first)',
   },
@@ -379,7 +398,7 @@ function subjectOf(spec: OptionSpec, where: string): string {
 export function parseOptionValue(spec: OptionSpec, raw: unknown, where: string, naming: 'key' | 'noun' = 'key'): SettingValue {
   let value: SettingValue;
   if (spec.kind === 'integer') {
-    value = positiveInteger(raw, subjectOf(spec, where));
+    value = positiveInteger(raw, subjectOf(spec, where), spec.range);
   } else if (spec.kind === 'list') {
     const items = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(',') : undefined;
     if (!items) throw new UsageError(`${where}: ${spec.key} takes a comma-separated list, not ${JSON.stringify(raw)}`);
@@ -403,7 +422,7 @@ export function parseOptionValue(spec: OptionSpec, raw: unknown, where: string, 
 export function settingsSchema(): Record<string, unknown> {
   const properties: Record<string, unknown> = {};
   for (const spec of optionSpecs.filter((s) => s.stored)) {
-    if (spec.kind === 'integer') properties[spec.key] = { type: 'integer', minimum: 1 };
+    if (spec.kind === 'integer') properties[spec.key] = { type: 'integer', minimum: spec.range?.min ?? 1, maximum: spec.range?.max ?? Number.MAX_SAFE_INTEGER };
     else if (spec.kind === 'list') properties[spec.key] = { type: 'array', items: spec.choices ? { enum: spec.choices } : { type: 'string' }, minItems: 1 };
     else properties[spec.key] = spec.choices ? { enum: spec.choices } : { type: 'string', minLength: 1 };
   }

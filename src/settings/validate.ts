@@ -2,6 +2,8 @@
 // settings-file value; everything else that takes such a value (the wizard, the request
 // helpers) calls the same function. `subject` names where the value came from: the flag
 // (`--cpus`), or a variable or file with the setting's key (`STEMFORGE_CPUS: cpus`).
+import { statSync } from 'node:fs';
+import { dirname, posix, resolve } from 'node:path';
 import { versionPattern } from '../stemcell/naming.js';
 import { UsageError } from '../util/errors.js';
 
@@ -13,10 +15,20 @@ export const downloadSchemes = ['http', 'https'] as const;
 const schemeList = (schemes: readonly string[]): string =>
   schemes.length === 2 ? schemes.join(' or ') : `${schemes.slice(0, -1).join(', ')} or ${schemes.at(-1)}`;
 
-/** A whole number above 0, from a flag's text or a JSON number. */
-export function positiveInteger(raw: unknown, subject: string): number {
+/** Bounds of a whole number; without `max` any safe integer. */
+export interface IntegerRange {
+  min: number;
+  max?: number;
+}
+
+/** A whole number within `range` (at least 1 by default), from a flag's text or a JSON number. */
+export function positiveInteger(raw: unknown, subject: string, range: IntegerRange = { min: 1 }): number {
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${subject} takes a whole number above 0, not '${String(raw)}'`);
+  const max = range.max ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(n) || n < range.min || n > max) {
+    const wanted = range.max === undefined ? (range.min === 1 ? 'above 0' : `of at least ${range.min}`) : `from ${range.min} to ${range.max}`;
+    throw new UsageError(`${subject} takes a whole number ${wanted}, not '${String(raw)}'`);
+  }
   return n;
 }
 
@@ -37,14 +49,99 @@ export function checkSha256(value: string, subject: string): void {
   if (!/^[0-9a-f]{64}$/.test(value)) throw new UsageError(`${subject} '${value}' is not 64 lowercase hex digits`);
 }
 
-/** A stemcell version: digits and dots. */
+/** Digits a part of a stemcell version may have: the counter adds one to it and compares parts as numbers, exact only well below 2^53. */
+export const maxVersionPartDigits = 9;
+
+/** A stemcell version: digits and dots, each part of at most maxVersionPartDigits digits. */
 export function checkVersion(value: string, subject: string): void {
   if (!versionPattern.test(value)) throw new UsageError(`${subject} '${value}' is not digits and dots (e.g. 1.622)`);
+  const long = value.split('.').find((part) => part.length > maxVersionPartDigits);
+  if (long) throw new UsageError(`${subject} '${value}': the part '${long}' is longer than ${maxVersionPartDigits} digits; use smaller numbers (e.g. 1.622)`);
 }
 
-/** A folder on the build machine: an absolute path. */
+/** Folders of the build machine's system: the build removes folders below its root, and its stages write there. */
+const systemFolders = new Set([
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/media',
+  '/mnt',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/srv',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/usr/bin',
+  '/usr/lib',
+  '/usr/local',
+  '/usr/sbin',
+  '/usr/share',
+  '/var',
+  '/var/cache',
+  '/var/lib',
+  '/var/log',
+  '/var/tmp',
+]);
+
+/** A folder on the build machine: an absolute path, without '..', and not a system folder. */
 export function checkAbsolutePath(value: string, subject: string): void {
   if (!value.startsWith('/')) throw new UsageError(`${subject} must be an absolute path on the build machine, not '${value}'`);
+  if (value.split('/').includes('..')) throw new UsageError(`${subject} '${value}' has a '..' component; name the folder directly`);
+  const folder = posix.normalize(value).replace(/(.)\/+$/, '$1');
+  if (systemFolders.has(folder)) {
+    throw new UsageError(`${subject} '${value}' is a system folder of the build machine; name a folder of stemforge's own (e.g. /var/lib/stemforge)`);
+  }
+}
+
+/** What is at `path` locally: a file, a folder, something else, or nothing. */
+function kindOf(path: string): 'file' | 'folder' | 'other' | 'missing' {
+  try {
+    const stat = statSync(path);
+    return stat.isFile() ? 'file' : stat.isDirectory() ? 'folder' : 'other';
+  } catch {
+    return 'missing';
+  }
+}
+
+/** A local file the build reads: it must exist and be a regular file. `hint` says what the flag wants. */
+export function checkInputFile(path: string, subject: string, hint: string): void {
+  const kind = kindOf(path);
+  if (kind === 'file') return;
+  const what = kind === 'missing' ? 'no such file' : kind === 'folder' ? 'is a folder, not a file' : 'is not a regular file';
+  throw new UsageError(`${subject} ${path}: ${what}; ${hint}`);
+}
+
+/** The nearest existing folder above `path` must be a folder (a file in the way makes mkdir fail later). */
+function checkParents(path: string, subject: string): void {
+  for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
+    const kind = kindOf(dir);
+    if (kind === 'folder') return;
+    if (kind !== 'missing') throw new UsageError(`${subject} ${path}: ${dir} is a file, not a folder; name a path below a folder`);
+    if (dirname(dir) === dir) return;
+  }
+}
+
+/** A local folder the build writes to (made when missing): nothing but a folder may be there. */
+export function checkOutputFolder(path: string, subject: string): void {
+  const kind = kindOf(path);
+  if (kind !== 'folder' && kind !== 'missing') throw new UsageError(`${subject} ${path} is a file, not a folder; name a folder (it is made when missing)`);
+  checkParents(path, subject);
+}
+
+/** A local file the build writes (replaced when there): not a folder, and below a folder. */
+export function checkOutputFile(path: string, subject: string): void {
+  if (kindOf(path) === 'folder') throw new UsageError(`${subject} ${path} is a folder; name the file to write (e.g. ${posix.join(path, 'os-image.tgz')})`);
+  checkParents(path, subject);
 }
 
 /** Where the agent comes from: a file, or a URL with its digest, or (nothing given) the pinned release. */

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import { HintedError } from '../util/errors.js';
-import { chooseFirmware, findOvmf, type Firmware } from './firmware.js';
+import { chooseFirmware, findOvmf, missingBootPart, type Firmware } from './firmware.js';
 import { checkStemcell, readStemcell, type StemcellInspection } from './inspect.js';
 import {
   type DiskImageFormat,
@@ -206,6 +206,12 @@ export async function prepareBoot(file: string, dir: string, options: PrepareOpt
   // firmware and accelerator
   const head = actual === 'raw' ? await readHead(disk, MiB) : await qemuImgHead(disk, join(dir, 'head.raw'), MiB, actual);
   const { firmware, reason: firmwareReason } = chooseFirmware(head, cloud);
+  const missing = missingBootPart(head, firmware);
+  if (missing)
+    throw new HintedError(
+      `${wanted.member} cannot boot with ${firmware} (${firmwareReason}): ${missing}`,
+      `rebuild the stemcell; stemforge inspect ${file} shows what it holds`,
+    );
   progress(`firmware: ${firmware} (${firmwareReason})`);
   const firmwareArgs = await firmwareArgsFor(firmware, dir);
   const kvm = await probeKvm(dir);

@@ -45,6 +45,20 @@ export function chooseFirmware(head: Buffer, cloudProperties: Record<string, unk
   return table ?? { firmware: 'bios', reason: 'no MBR signature; trying BIOS' };
 }
 
+/**
+ * What the disk lacks to boot with `firmware`, or undefined: BIOS runs the boot sector only
+ * when it ends in the MBR signature 0x55AA (bytes 510-511); EFI loads its boot loader from an
+ * EFI system partition. Without either the firmware finds nothing, and a boot would only wait.
+ */
+export function missingBootPart(head: Buffer, firmware: Firmware): string | undefined {
+  const signed = head.length >= sector && head[510] === 0x55 && head[511] === 0xaa;
+  if (firmware === 'bios') return signed ? undefined : 'no boot sector (no MBR signature 0x55AA at byte 510)';
+  if (partitionTableFirmware(head)?.firmware === 'efi') return undefined;
+  return signed
+    ? 'no EFI system partition (neither a GPT EF00 partition nor an MBR partition of type ef)'
+    : 'no partition table (no MBR signature 0x55AA at byte 510), so no EFI system partition';
+}
+
 /** OVMF firmware and its variable store template, where distributions put them. */
 const ovmfPairs: [string, string][] = [
   ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_VARS_4M.fd'],

@@ -56,6 +56,17 @@ const sshdPattern = /Started[^\n]*OpenBSD Secure Shell server|Listening on[^\n]*
 // answers within seconds of that line even under TCG; one without never does, and waiting longer proves nothing
 const bannerGraceMs = 30_000;
 const consoleTailLines = 40;
+// The firmware's words when the disk does not boot: SeaBIOS's; OVMF's failed boot option of a
+// device that is no network card (a network option's path has MAC(, IPv4(, IPv6( or Uri(): the
+// disk is the only other device, and after it OVMF would spend minutes on PXE and HTTP boot
+// before its shell or its "no bootable option".
+const noBootPattern =
+  /No bootable (?:option or )?device[^\r\n]*|Boot failed[^\r\n]*|BdsDxe: failed to load Boot[0-9A-F]{4} "[^"\r\n]*" from (?![^\r\n]*(?:MAC\(|IPv[46]\(|Uri\())[^\r\n]*|UEFI Interactive Shell[^\r\n]*/;
+
+/** The console's line saying the firmware found nothing to boot, or undefined. */
+export function firmwareGaveUp(consoleText: string): string | undefined {
+  return noBootPattern.exec(consoleText)?.[0].trim();
+}
 
 /**
  * The first line sshd sends on 127.0.0.1:port, or undefined. Slirp accepts at once and closes when the guest
@@ -178,6 +189,11 @@ async function boot(request: VerifyBootRequest, context: BootContext): Promise<V
     if (result.sshdStartedSeconds === undefined && sshdPattern.test(consoleText)) {
       result.sshdStartedSeconds = seconds();
       progress(`the console says sshd started after ${result.sshdStartedSeconds} s`);
+    }
+    const gaveUp = firmwareGaveUp(consoleText);
+    if (gaveUp) {
+      result.error = `the firmware found nothing to boot after ${seconds()} s (the console says: ${gaveUp}); the disk's boot loader is missing or broken: rebuild the stemcell`;
+      break;
     }
     const exit = qemu.exited();
     if (exit) {

@@ -2,7 +2,8 @@
 // catalog and from what this machine has (the caller's doctor findings); defaults come from
 // the settings' sources; an answer given as a flag is not asked again.
 import { checkbox, confirm, input, number, select, Separator } from '@inquirer/prompts';
-import { defaultVmSize, minimumVmMemoryMiB, providerFacts } from '../catalog/builder-vm.js';
+import { defaultVmSize, providerFacts } from '../catalog/builder-vm.js';
+import { vmLimits } from '../settings/options.js';
 import { infrastructures, tryItLocally } from '../catalog/infrastructures.js';
 import { parseMachineSpec } from '../machine/spec.js';
 import { checkSha256, checkUrl, checkVersion, downloadSchemes, promptCheck } from '../settings/validate.js';
@@ -82,13 +83,21 @@ export function vmSizeWarning(what: 'cpus' | 'memory', value: number, host: Host
   return undefined;
 }
 
-/** The refusal of a memory size below the builder VM's minimum, or true. */
-export function checkVmMemory(value: number | undefined): true | string {
-  if (value === undefined || !Number.isInteger(value)) return 'type a whole number of MiB';
-  return value >= minimumVmMemoryMiB
-    ? true
-    : `at least ${minimumVmMemoryMiB} MiB: debootstrap and the kernel's initramfs need it; type ${minimumVmMemoryMiB} or more`;
+/** A size answer within the builder VM's bounds (the option table's, which the build checks again), or the refusal. */
+function checkVmSize(what: keyof typeof vmLimits, unit: string, why: string): (value: number | undefined) => true | string {
+  const { min, max } = vmLimits[what];
+  return (value) => {
+    if (value === undefined || !Number.isInteger(value)) return `type a whole number of ${unit}`;
+    if (value < min) return `at least ${min} ${unit}${why}; type ${min} or more`;
+    if (value > max) return `at most ${max} ${unit}; type a smaller number`;
+    return true;
+  };
 }
+
+/** The refusal of a memory size outside the builder VM's bounds, or true. */
+export const checkVmMemory = checkVmSize('memoryMiB', 'MiB', ": debootstrap and the kernel's initramfs need it");
+const checkVmCpus = checkVmSize('cpus', 'CPUs', '');
+const checkVmDisk = checkVmSize('diskGiB', 'GiB', ': the chroot, its layers and the disk images need it');
 
 /** Ask what is missing; resolves to undefined when the user declines the summary. */
 export async function askBuildAnswers(w: WizardInput): Promise<BuildAnswers | undefined> {
@@ -170,17 +179,16 @@ export async function askBuildAnswers(w: WizardInput): Promise<BuildAnswers | un
 
   let { cpus = defaultVmSize.cpus, memory = defaultVmSize.memoryMiB, diskSize = defaultVmSize.diskGiB } = d;
   if (machine.startsWith('vagrant')) {
-    const size = { required: true, min: 1 } as const;
     const warn = (line: string | undefined): void => void (line && say(line));
     if (ask('cpus')) {
-      cpus = (await number({ message: 'Builder VM CPUs', default: cpus, ...size }, ctx))!;
+      cpus = (await number({ message: 'Builder VM CPUs', default: cpus, required: true, validate: checkVmCpus }, ctx))!;
       warn(vmSizeWarning('cpus', cpus, w.host));
     }
     if (ask('memory')) {
       memory = (await number({ message: 'Builder VM memory (MiB)', default: memory, required: true, validate: checkVmMemory }, ctx))!;
       warn(vmSizeWarning('memory', memory, w.host));
     }
-    if (ask('diskSize')) diskSize = (await number({ message: 'Builder VM disk (GiB)', default: diskSize, ...size, min: 20 }, ctx))!;
+    if (ask('diskSize')) diskSize = (await number({ message: 'Builder VM disk (GiB)', default: diskSize, required: true, validate: checkVmDisk }, ctx))!;
   }
 
   if (ask('version')) say(versionIntro);

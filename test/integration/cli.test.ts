@@ -77,6 +77,8 @@ describe('stemforge CLI', () => {
       buildRoot,
       '--resume-from',
       'bosh_users',
+      '--out',
+      join(buildRoot, 'jammy.tgz'),
       '--dry-run',
       '--json',
     ]);
@@ -103,7 +105,7 @@ describe('stemforge CLI', () => {
   });
 
   it('the human dry run lists the stages in order, marking the ones with a config.sh', () => {
-    const r = stemforge(['os-image', '--os', 'debian-bookworm', '--machine', 'local', '--dry-run']);
+    const r = stemforge(['os-image', '--os', 'debian-bookworm', '--machine', 'local', '--out', join(tmpdir(), 'never-written.tgz'), '--dry-run']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, / 1\. base_debootstrap {2}\(config\.sh\)/);
     assert.match(r.stdout, /27\. clean_machine_id$/m);
@@ -193,7 +195,7 @@ describe('stemforge CLI', () => {
     [
       'a bad --cpus',
       ['--os', 'debian-bookworm', '--machine', 'vagrant:libvirt', '--cpus', 'two', '--dry-run'],
-      /--cpus takes a whole number above 0, not 'two'/,
+      /--cpus takes a whole number from 1 to 256, not 'two'/,
     ],
     ['a missing --os', ['--machine', 'local'], /required option '--os <name>' not specified/],
     [

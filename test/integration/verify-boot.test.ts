@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { chooseFirmware, partitionTableFirmware } from '../../src/stemcell/firmware.js';
-import type { VerifyBootResult } from '../../src/stemcell/verify-boot.js';
+import { chooseFirmware, findOvmf, missingBootPart, partitionTableFirmware } from '../../src/stemcell/firmware.js';
+import { firmwareGaveUp, type VerifyBootResult } from '../../src/stemcell/verify-boot.js';
 import { hasCommand, pidAlive, qemuPidOf } from '../helpers/processes.js';
 import { stemforgeSpawn, stemforgeSync } from '../helpers/stemcell-cli.js';
 import { rawImage, rawTar, stemcellTarball } from '../helpers/stemcell-tarball.js';
@@ -28,6 +28,16 @@ function freshTmp(name: string): string {
   const dir = join(sandbox, `tmp-${name}`);
   mkdirSync(dir);
   return dir;
+}
+
+/** A disk SeaBIOS boots and that never gets anywhere: a boot sector of `jmp $`, signed 0x55AA. */
+function hangingDisk(bytes = 1024 * 1024): Buffer {
+  const disk = Buffer.alloc(bytes);
+  disk[0] = 0xeb;
+  disk[1] = 0xfe;
+  disk[510] = 0x55;
+  disk[511] = 0xaa;
+  return disk;
 }
 
 before(() => {
@@ -68,6 +78,29 @@ describe('firmware choice (partition table, stemcell.MF)', () => {
     assert.equal(partitionTableFirmware(gpt([biosBoot, esp, linux]))?.firmware, 'efi');
     assert.match(partitionTableFirmware(gpt([biosBoot, esp, linux]))?.reason ?? '', /partition 2/);
     assert.equal(partitionTableFirmware(gpt([biosBoot, linux]))?.firmware, 'bios');
+  });
+
+  it('what a disk lacks to boot: the MBR signature for BIOS, an EFI system partition for EFI', () => {
+    assert.match(missingBootPart(Buffer.alloc(4096), 'bios') ?? '', /no boot sector \(no MBR signature 0x55AA at byte 510\)/);
+    assert.equal(missingBootPart(mbr([0x83]), 'bios'), undefined);
+    assert.equal(missingBootPart(gpt([biosBoot, linux]), 'bios'), undefined, 'a protective MBR is signed');
+    assert.match(missingBootPart(mbr([0x83]), 'efi') ?? '', /no EFI system partition/);
+    assert.match(missingBootPart(gpt([biosBoot, linux]), 'efi') ?? '', /no EFI system partition/);
+    assert.match(missingBootPart(Buffer.alloc(4096), 'efi') ?? '', /no partition table/);
+    assert.equal(missingBootPart(gpt([biosBoot, esp, linux]), 'efi'), undefined);
+    assert.equal(missingBootPart(mbr([0xef, 0x83]), 'efi'), undefined);
+  });
+
+  it("the console's word that the firmware gave up: the disk's failed boot option, not a network card's, nor a boot that loads", () => {
+    // lines as OVMF and SeaBIOS print them
+    const disk = 'BdsDxe: failed to load Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x1,0x0): Not Found';
+    assert.equal(firmwareGaveUp(`\x1b[2J${disk}\r\nBdsDxe: loading Boot0002`), disk);
+    const pxe =
+      'BdsDxe: failed to load Boot0002 "UEFI PXEv4 (MAC:525400123456)" from PciRoot(0x0)/Pci(0x2,0x0)/MAC(525400123456,0x1)/IPv4(0.0.0.0,0x0,DHCP,0.0.0.0,0.0.0.0,0.0.0.0): Not Found';
+    assert.equal(firmwareGaveUp(pxe), undefined);
+    assert.equal(firmwareGaveUp('BdsDxe: loading Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x1,0x0)\r\nWelcome to GRUB!'), undefined);
+    assert.equal(firmwareGaveUp('Booting from Hard Disk...\nBoot failed: not a bootable disk\n'), 'Boot failed: not a bootable disk');
+    assert.equal(firmwareGaveUp('No bootable device.'), 'No bootable device.');
   });
 
   it('no table: BIOS, unless stemcell.MF says boot_mode uefi', () => {
@@ -159,11 +192,81 @@ describe('stemforge verify --boot: refusals before any boot', { skip: noQemu }, 
   });
 });
 
+describe('stemforge verify --boot: a disk without a boot sector or EFI system partition fails before QEMU', { skip: noQemu }, () => {
+  it('a raw root.img of zeros: no MBR signature, exit 1 at once, no QEMU, the temp dir removed', () => {
+    const path = join(scratch, 'zeros.tgz');
+    writeFileSync(path, stemcellTarball({ image: rawImage(Buffer.alloc(1024 * 1024)) }));
+    const tmp = freshTmp('zeros');
+    const started = Date.now();
+    const r = stemforgeSync(['verify', path, '--boot', '--timeout', '5'], { TMPDIR: tmp });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /root\.img cannot boot with bios \(no MBR signature; trying BIOS\): no boot sector \(no MBR signature 0x55AA at byte 510\)/);
+    assert.match(r.stderr, /what to do: rebuild the stemcell/);
+    assert.doesNotMatch(r.stderr, /QEMU pid/);
+    assert.ok(Date.now() - started < 60_000, 'not the 5 minutes of the timeout');
+    assert.deepEqual(readdirSync(tmp), []);
+  });
+
+  it('a qcow2 root.img of zeros is read through qemu-img and refused the same way', () => {
+    const qcow = join(scratch, 'zeros.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', qcow, '64M']);
+    const path = join(scratch, 'zeros-qcow2.tgz');
+    writeFileSync(path, stemcellTarball({ diskFormat: 'qcow2', image: rawImage(readFileSync(qcow)) }));
+    const r = stemforgeSync(['verify', path, '--boot', '--timeout', '5'], { TMPDIR: freshTmp('zeros-qcow2') });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no boot sector/);
+    assert.doesNotMatch(r.stderr, /QEMU pid/);
+  });
+
+  it('an EFI stemcell (boot_mode uefi) whose disk has an MBR but no EFI system partition', () => {
+    const mbr = hangingDisk();
+    mbr[446 + 4] = 0x83;
+    const path = join(scratch, 'uefi-no-esp.tgz');
+    writeFileSync(path, stemcellTarball({ image: rawImage(mbr), editManifest: (m) => void (m.cloud_properties.boot_mode = 'uefi') }));
+    const r = stemforgeSync(['verify', path, '--boot', '--timeout', '5'], { TMPDIR: freshTmp('uefi-no-esp') });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /root\.img cannot boot with efi \(stemcell\.MF cloud_properties\.boot_mode is uefi\): no EFI system partition/);
+    assert.doesNotMatch(r.stderr, /QEMU pid/);
+  });
+});
+
+describe('stemforge verify --boot: the firmware finds nothing to boot (real QEMU, OVMF)', { skip: noQemu }, () => {
+  it('a GPT disk whose EFI system partition holds no file system: fails once the console shows the firmware gave up, not at the timeout', async (t) => {
+    if (!(await findOvmf())) return t.skip('no OVMF firmware (apt-get install ovmf)');
+    // protective MBR, GPT header at LBA 1, entries at LBA 2; partition 1 is an ESP of zeros
+    const disk = Buffer.alloc(8 * 1024 * 1024);
+    disk[446 + 4] = 0xee;
+    disk[510] = 0x55;
+    disk[511] = 0xaa;
+    disk.write('EFI PART', 512, 'latin1');
+    disk.writeBigUInt64LE(2n, 512 + 72);
+    disk.writeUInt32LE(128, 512 + 80);
+    disk.writeUInt32LE(128, 512 + 84);
+    Buffer.from('28732ac11ff8d211ba4b00a0c93ec93b', 'hex').copy(disk, 1024);
+    disk.writeBigUInt64LE(2048n, 1024 + 32);
+    disk.writeBigUInt64LE(16000n, 1024 + 40);
+    const path = join(scratch, 'empty-esp.tgz');
+    writeFileSync(path, stemcellTarball({ image: rawImage(disk) }));
+    const started = Date.now();
+    const r = stemforgeSync(['verify', path, '--boot', '--timeout', '10', '--json'], { TMPDIR: freshTmp('empty-esp') });
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /QEMU pid \d+/, 'QEMU ran');
+    const result = JSON.parse(r.stdout) as VerifyBootResult;
+    assert.equal(result.firmware, 'efi');
+    assert.match(
+      result.error ?? '',
+      /^the firmware found nothing to boot after [\d.]+ s \(the console says: BdsDxe: failed to load Boot0001 "[^"]*" from PciRoot\([^)]*\)\/Pci\([^)]*\): Not Found\)/,
+    );
+    assert.ok(seconds < 150, `ended after ${seconds} s, at the disk's failed boot option, before OVMF's minutes of network boot`);
+  });
+});
+
 describe('stemforge verify --boot: a disk that does not boot', { skip: noQemu }, () => {
   let blank: string;
   before(() => {
-    blank = join(scratch, 'blank.tgz');
-    writeFileSync(blank, stemcellTarball({ image: rawImage(Buffer.alloc(1024 * 1024)) }));
+    blank = join(scratch, 'hanging.tgz');
+    writeFileSync(blank, stemcellTarball({ image: rawImage(hangingDisk()) }));
   });
 
   it('times out with exit 1, keeps the console log and prints its path', () => {
@@ -177,8 +280,10 @@ describe('stemforge verify --boot: a disk that does not boot', { skip: noQemu },
   });
 
   it('a qcow2 stemcell goes the same way: qcow2 checked, its partition table read, an overlay booted', () => {
-    const qcow = join(scratch, 'blank.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', qcow, '64M']);
+    const raw = join(scratch, 'hanging.raw');
+    writeFileSync(raw, hangingDisk(64 * 1024 * 1024));
+    const qcow = join(scratch, 'hanging.qcow2');
+    execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, qcow]);
     const path = join(scratch, 'blank-qcow2.tgz');
     writeFileSync(path, stemcellTarball({ diskFormat: 'qcow2', image: rawImage(readFileSync(qcow)) }));
     const tmp = freshTmp('qcow2');

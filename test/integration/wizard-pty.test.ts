@@ -316,7 +316,12 @@ describe('the build wizard in a terminal', { skip, timeout: 120_000 }, () => {
     await pty.waitFor(asking('Builder VM CPUs'));
     pty.type('4096');
     pty.sendKeys('Enter');
-    await pty.waitFor(/^warning: 4096 CPUs is more than this machine's \d+; the VM runs/m);
+    await pty.waitFor(/at most 256 CPUs; type a smaller number/);
+    assert.doesNotMatch(pty.capture(), /^✔ Builder VM CPUs/m, 'refused, still asking');
+    pty.sendKeys('BSpace', 'BSpace', 'BSpace', 'BSpace');
+    pty.type('256');
+    pty.sendKeys('Enter');
+    await pty.waitFor(/^warning: 256 CPUs is more than this machine's \d+; the VM runs/m);
 
     await pty.waitFor(asking('Builder VM memory (MiB)'));
     pty.type('1024');

@@ -617,7 +617,7 @@ describe('doctor: the command', () => {
     assert.equal(r.code, 1);
     const bad = await doctor(['--cpus', 'two'], fakeProbe());
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--cpus takes a whole number above 0, not 'two'/);
+    assert.match(bad.stderr, /--cpus takes a whole number from 1 to 256, not 'two'/);
     const machine = await doctor(['--machine', 'docker', '--json'], fakeProbe());
     assert.equal(machine.code, 2);
     assert.deepEqual(JSON.parse(machine.stdout), { ok: false, error: machine.stderr.replace(/^stemforge: error: /, '').trim(), usage: true });

@@ -213,7 +213,7 @@ describe('an invalid value gets the same message from every command', () => {
   const image = join(packageRoot, 'package.json');
   const base: Record<string, string[]> = {
     build: ['build', '--yes', '--iaas', 'aws', '--os', 'debian-bookworm', '--dry-run'],
-    'os-image': ['os-image', '--os', 'debian-bookworm', '--dry-run'],
+    'os-image': ['os-image', '--os', 'debian-bookworm', '--out', 'os-image.tgz', '--dry-run'],
     stemcell: ['stemcell', '--iaas', 'aws', '--os', 'debian-bookworm', '--version', '1.0', '--os-image', image, '--dry-run'],
     doctor: ['doctor'],
     'vm up': ['vm', 'up'],
@@ -222,14 +222,14 @@ describe('an invalid value gets the same message from every command', () => {
     {
       what: 'a flag that is no positive integer',
       args: ['--cpus', 'two'],
-      message: "--cpus takes a whole number above 0, not 'two'",
+      message: "--cpus takes a whole number from 1 to 256, not 'two'",
       commands: ['build', 'os-image', 'stemcell', 'doctor', 'vm up'],
     },
     {
       what: 'a variable that is no positive integer',
       args: [],
       env: { STEMFORGE_MEMORY: '4G' },
-      message: "STEMFORGE_MEMORY: memory takes a whole number above 0, not '4G'",
+      message: "STEMFORGE_MEMORY: memory takes a whole number from 2048 to 4194304, not '4G'",
       commands: ['build', 'os-image', 'stemcell', 'doctor', 'vm up'],
     },
     {

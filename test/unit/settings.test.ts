@@ -64,7 +64,7 @@ describe('checked values', () => {
         e instanceof UsageError && /STEMFORGE_OS: unknown os 'ubuntu-bionic'; valid choices: ubuntu-jammy, ubuntu-noble, debian-bookworm/.test(e.message),
     );
     assert.throws(() => parseOptionValue(optionSpec('iaas'), 'aws,nimbus', '--iaas'), /unknown iaas 'nimbus'; valid choices: aws/);
-    assert.throws(() => parseOptionValue(optionSpec('cpus'), '0', '--cpus'), /whole number above 0/);
+    assert.throws(() => parseOptionValue(optionSpec('cpus'), '0', '--cpus'), /whole number from 1 to 256/);
     assert.throws(() => parseOptionValue(optionSpec('machine'), 'vagrant:qemu', '--machine'), /valid forms: vagrant, vagrant:virtualbox/);
     assert.throws(() => parseOptionValue(optionSpec('mirror'), 'gopher://x', '--mirror'), /scheme/);
     assert.deepEqual(parseOptionValue(optionSpec('iaas'), ' aws, warden ,', '--iaas'), ['aws', 'warden']);
