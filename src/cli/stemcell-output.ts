@@ -8,7 +8,7 @@ export function printStemcellDescription(d: StemcellDescription, json: boolean):
     return;
   }
   const lines = [
-    `Plan: stemcell ${d.version} from ${d.osImage} (${d.os})`,
+    `Plan: stemcell ${d.version} from ${d.osImage ?? 'the OS image the run names (--os-image)'} (${d.os})`,
     `  machine:        ${d.machine}`,
     `  agent:          ${d.agent}`,
     `  blobstore CLIs: ${d.blobstoreClis}`,
