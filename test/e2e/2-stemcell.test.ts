@@ -9,7 +9,7 @@
 // the stemcells get a named test stand-in, and the agent steps are skipped, saying why. The
 // warden stemcell, whose disk is a tarball of its root, is built and checked by the build e2e.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,11 +17,11 @@ import { findInfrastructure, findOperatingSystem, planStemcell } from '../../src
 import { packageRoot } from '../../src/util/paths.js';
 import { osImageFixture } from '../helpers/os-image-fixture.js';
 import { buildOverSshUnavailable, startSshd, type TestSshd } from '../helpers/sshd.js';
+import { stemforgeSpawn, type CliResult } from '../helpers/stemcell-cli.js';
 import { ImageView } from '../spec/image.js';
 import { stemcellChecksFor } from '../spec/stemcell-spec.js';
 
 const skip = buildOverSshUnavailable();
-const cli = join(packageRoot, 'bin', 'stemforge.js');
 const debian = findOperatingSystem('debian-bookworm');
 const version = '0.0.1';
 // boot: 'agent' boots it with the real agent (verify --agent); 'efi' boots it with OVMF and
@@ -35,22 +35,8 @@ const realAgent = process.env.STEMFORGE_TEST_AGENT || undefined;
 const agentFile = realAgent ?? join(packageRoot, 'test', 'fixtures', 'test-agent.sh');
 const noRealAgent = realAgent ? false : 'STEMFORGE_TEST_AGENT is not set: the stemcells carry the test stand-in agent, so the real agent cannot be verified';
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, CI: 'true', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The real CLI as CI runs it, output collected. */
+const runCli = (args: string[]): Promise<CliResult> => stemforgeSpawn(args, { CI: 'true' }).done;
 
 describe('stemforge stemcell (debian-bookworm over ssh)', { skip, timeout: 75 * 60_000 }, () => {
   let sshd: TestSshd;

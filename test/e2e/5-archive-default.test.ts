@@ -7,36 +7,21 @@
 // archive the real debootstrap of this machine takes by default and its security pocket, and
 // the loopback archive must never have been asked.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runChecked } from '../../src/machine/machine.js';
-import { packageRoot } from '../../src/util/paths.js';
 import { debootstrapDefaultArchive, oracleUnavailable } from '../helpers/debootstrap-oracle.js';
 import { buildOverSshUnavailable, connectToSshd, startSshd, type TestSshd } from '../helpers/sshd.js';
+import { stemforgeSpawn, type CliResult } from '../helpers/stemcell-cli.js';
 
 const skip = buildOverSshUnavailable() ?? oracleUnavailable();
-const cli = join(packageRoot, 'bin', 'stemforge.js');
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, CI: 'true', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The real CLI as CI runs it, output collected. */
+const runCli = (args: string[]): Promise<CliResult> => stemforgeSpawn(args, { CI: 'true' }).done;
 
 const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
