@@ -1,6 +1,7 @@
 // How failures reach the user: one clear message (what, why, what to do) and an exit code;
 // never a stack trace unless STEMFORGE_DEBUG=1 asks for it.
 import { inspect } from 'node:util';
+import { runLogOf } from '../pipeline/run-log.js';
 import { StageFailure } from '../pipeline/stage-runner.js';
 import { HintedError, UsageError } from '../util/errors.js';
 
@@ -56,6 +57,11 @@ export function reportError(err: unknown, options: ReportOptions): number {
     const message = thrownMessage(err);
     write(`stemforge: error: ${message}`);
     Object.assign(json, { error: message });
+  }
+  const runLog = runLogOf(err);
+  if (runLog) {
+    write(`run log: ${runLog}`);
+    json.runLog = runLog;
   }
   debugStack(err);
   if (options.json) process.stdout.write(`${JSON.stringify(json)}\n`);

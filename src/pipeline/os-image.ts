@@ -13,6 +13,7 @@ import { monitSourceRemote, osImageSettings, osSettingsInput, type MonitSource }
 import { stageFiles } from './stage-files.js';
 import type { StageRecord } from './stage-runner.js';
 import { fetchArtifact, runLogDir, sendInput, type RunUi } from './common.js';
+import { withRunLog } from './run-log.js';
 import { checkWritten, stagePhase } from './stage-phase.js';
 import { runSession, type SessionCtx } from './session.js';
 import { withSteps, type AnyStep } from './steps.js';
@@ -211,7 +212,7 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
   };
 }
 
-export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<OsImageResult> {
+export async function buildOsImage(request: OsImageRequest, outer: RunUi): Promise<OsImageResult> {
   describeOsImage(request);
   const logDir = runLogDir(request.os);
   const options = request.cache;
@@ -219,23 +220,25 @@ export async function buildOsImage(request: OsImageRequest, ui: RunUi): Promise<
   const whole = !request.resumeFrom && !request.until && plan.phases[0]!.selected.length === plan.phases[0]!.stages.length;
   // the cache holds whole images only: a resumed or cut-short run neither reads nor fills it
   const cache = options?.enabled && whole && request.out ? new ArtifactCache(options.dir) : undefined;
-  return withSteps({ renderer: ui.renderer, signal: ui.signal, emit: ui.emit }, async (run) => {
-    const out = request.out ? resolve(request.out) : undefined;
-    const cached =
-      cache && options && out
-        ? await osImageThroughCache(run, cache, options, request, {
-            machine: describeSpec(request.machine),
-            out,
-            refresh: options.refreshOsImage,
-            emit: ui.emit,
-          })
-        : undefined;
-    if (cached?.entry) {
-      const entry = cached.entry;
-      return { out, sha256: entry.digest, bytes: entry.size, records: [], logDir, skipped: [], partial: false, cached: describeHit(entry) };
-    }
-    const phase = osImagePhase(request, ui, logDir);
-    await runSession(run, request, ui, logDir, [...phase.steps, ...(cached ? [cached.store(() => phase.result().sha256)] : [])]);
-    return phase.result();
-  });
+  return withRunLog(logDir, outer, (ui) =>
+    withSteps({ renderer: ui.renderer, signal: ui.signal, emit: ui.emit }, async (run) => {
+      const out = request.out ? resolve(request.out) : undefined;
+      const cached =
+        cache && options && out
+          ? await osImageThroughCache(run, cache, options, request, {
+              machine: describeSpec(request.machine),
+              out,
+              refresh: options.refreshOsImage,
+              emit: ui.emit,
+            })
+          : undefined;
+      if (cached?.entry) {
+        const entry = cached.entry;
+        return { out, sha256: entry.digest, bytes: entry.size, records: [], logDir, skipped: [], partial: false, cached: describeHit(entry) };
+      }
+      const phase = osImagePhase(request, ui, logDir);
+      await runSession(run, request, ui, logDir, [...phase.steps, ...(cached ? [cached.store(() => phase.result().sha256)] : [])]);
+      return phase.result();
+    }),
+  );
 }

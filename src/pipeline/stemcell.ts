@@ -18,6 +18,7 @@ import { builderCommit } from '../util/git-commit.js';
 import { packageRoot } from '../util/paths.js';
 import { version as stemforgeVersion } from '../util/version.js';
 import { fetchArtifact, runLogDir, sendInput, type RunUi } from './common.js';
+import { withRunLog } from './run-log.js';
 import { runSession, type SessionCtx } from './session.js';
 import { withSteps, type AnyStep, type Step } from './steps.js';
 import { buildLayout, type BuildLayout } from './layout.js';
@@ -352,11 +353,13 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
   };
 }
 
-export async function buildStemcells(request: StemcellRequest, ui: RunUi): Promise<StemcellResult> {
+export async function buildStemcells(request: StemcellRequest, outer: RunUi): Promise<StemcellResult> {
   const logDir = runLogDir(`stemcell-${request.os.name}`);
-  const phase = stemcellPhase(request, ui, logDir);
-  return withSteps({ renderer: ui.renderer, signal: ui.signal, emit: ui.emit }, async (run) => {
-    await runSession(run, request, ui, logDir, phase.steps);
-    return phase.result();
+  return withRunLog(logDir, outer, (ui) => {
+    const phase = stemcellPhase(request, ui, logDir);
+    return withSteps({ renderer: ui.renderer, signal: ui.signal, emit: ui.emit }, async (run) => {
+      await runSession(run, request, ui, logDir, phase.steps);
+      return phase.result();
+    });
   });
 }

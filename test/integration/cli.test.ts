@@ -2,7 +2,7 @@
 // exit code for each kind of bad input.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -350,4 +350,31 @@ describe('stemforge CLI', () => {
       assert.match(r.stderr, /ssh authentication as root on 127\.0\.0\.1:\d+ failed/);
     });
   });
+});
+
+describe('a failure outside any stage names the run log', () => {
+  // no key anywhere (no agent, an empty home): the Connect step fails before any traffic
+  for (const command of ['os-image', 'stemcell'] as const) {
+    it(`${command}: "run log: PATH" on stderr, and the log records the failure`, () => {
+      const scratch = mkdtempSync(join(tmpdir(), 'sf-runlog-'));
+      const image = join(scratch, 'os-image.tgz');
+      writeFileSync(image, '');
+      const args =
+        command === 'os-image'
+          ? ['os-image', '--os', 'debian-bookworm', '--out', join(scratch, 'out', 'os.tgz'), '--no-cache']
+          : ['stemcell', '--iaas', 'aws', '--os', 'debian-bookworm', '--os-image', image, '--version', '1.0', '--out', join(scratch, 'out')];
+      const r = stemforge([...args, '--machine', 'ssh://nobody@127.0.0.1:1'], {
+        env: { HOME: join(scratch, 'home'), XDG_STATE_HOME: join(scratch, 'state'), SSH_AUTH_SOCK: '' },
+      });
+      try {
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /^stemforge: error: no SSH key to log in to 127\.0\.0\.1/m);
+        const path = /^run log: (.+)$/m.exec(r.stderr)?.[1];
+        assert.ok(path?.startsWith(join(scratch, 'state')), r.stderr);
+        assert.match(readFileSync(path!, 'utf8'), /"type":"note","text":"failed: no SSH key to log in/);
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    });
+  }
 });
