@@ -18,7 +18,7 @@ import { checkInputFile, checkOutputFolder, checkVersion, positiveInteger } from
 import { HintedError, UsageError } from '../util/errors.js';
 import { StoppedAfterFailure, type RunEvent, type RunUi } from './common.js';
 import { osImagePhase, type OsImageRequest } from './os-image.js';
-import { RunLog } from './run-log.js';
+import { noteFailure, RunLog } from './run-log.js';
 import { sessionSteps, syncTo, type SessionCtx } from './session.js';
 import { withSteps, type AnyStep, type Step } from './steps.js';
 import type { StageRecord } from './stage-runner.js';
@@ -236,7 +236,7 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
   const cache = cacheOptions ? new ArtifactCache(cacheOptions.dir) : undefined;
   const stemcells = stemcellCache(request, os, machineLabel);
 
-  return withSteps({ renderer: ui.renderer, signal: ui.signal, emit, taskEvents: true }, async (run) => {
+  const finished = withSteps({ renderer: ui.renderer, signal: ui.signal, emit, taskEvents: true }, async (run) => {
     // --- the OS image: given, cached, or built by the os-image phase (and then stored)
     const cachedOs =
       !given && cache && cacheOptions
@@ -312,5 +312,9 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
       logDir,
       runLog: runLog.path,
     };
+  });
+  return finished.catch((err: unknown) => {
+    noteFailure(runLog, err);
+    throw err;
   });
 }

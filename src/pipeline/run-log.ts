@@ -18,6 +18,11 @@ export class RunLog {
   }
 }
 
+/** Record in the run log why the run ended early. */
+export function noteFailure(log: RunLog, err: unknown): void {
+  log.write({ type: 'note', text: `failed: ${err instanceof Error ? err.message : String(err)}` });
+}
+
 /** The run log an error escaped from, when one was kept (reportError prints its path). */
 export function runLogOf(err: unknown): string | undefined {
   const path = typeof err === 'object' && err !== null ? (err as { runLog?: unknown }).runLog : undefined;
@@ -38,7 +43,7 @@ export async function withRunLog<T>(dir: string, ui: RunUi, body: (ui: RunUi) =>
   try {
     return await body({ ...ui, emit });
   } catch (err) {
-    log.write({ type: 'note', text: `failed: ${err instanceof Error ? err.message : String(err)}` });
+    noteFailure(log, err);
     if (typeof err === 'object' && err !== null && runLogOf(err) === undefined) Object.defineProperty(err, 'runLog', { value: log.path, enumerable: false });
     throw err;
   }

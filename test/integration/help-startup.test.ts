@@ -107,6 +107,54 @@ describe('a reader that stops reading', () => {
     });
   }
 
+  it(
+    'a build whose NDJSON reader goes away mid-run stops as after Ctrl-C: its steps unwind, exit 130, and it says why',
+    { skip: process.getuid?.() === 0 ? false : 'builds on this machine need root' },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sf-epipe-'));
+      const image = join(dir, 'os-image.tgz');
+      writeFileSync(image, '');
+      const child = spawn(
+        process.execPath,
+        [
+          cli,
+          'build',
+          '--json',
+          '--yes',
+          '--machine',
+          'local',
+          '--iaas',
+          'warden',
+          '--os',
+          'debian-bookworm',
+          '--os-image',
+          image,
+          '--skip-doctor',
+          '--skip-blobstore-clis',
+        ].concat(['--agent-file', image, '--out', join(dir, 'out'), '--build-root', join(dir, 'root'), '--cache-dir', join(dir, 'cache')]),
+        { env: { ...env, XDG_STATE_HOME: join(dir, 'state') }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      // as `| head -1`: the first event is read, then the reader is gone
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      try {
+        assert.equal(code, 130, stderr);
+        assert.match(stderr, /^stemforge: the reader of stdout went away \(broken pipe\): stopping the current stage and cleaning up$/m);
+        const runLog = /^run log: (.+)$/m.exec(stderr)?.[1];
+        assert.ok(runLog, stderr);
+        const events = readFileSync(runLog, 'utf8');
+        assert.match(events, /"type":"note","text":"failed: interrupted"/);
+        // it stopped where it was: the OS image (an empty stand-in) was never sent
+        assert.doesNotMatch(events, /Send the OS image/);
+        assert.ok(!readFileSync('/proc/self/mounts', 'utf8').includes(dir), 'nothing stays mounted');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
   it('`stemforge --help | head -1` in a real shell pipeline', () => {
     const r = spawnSync('bash', ['-c', 'set -o pipefail; "$0" "$1" --help | head -1', process.execPath, cli], { env, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
