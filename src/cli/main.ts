@@ -136,7 +136,7 @@ const overview: Readonly<Record<string, { group: string; summary: string }>> = {
   'os-image': { group: 'One phase at a time:', summary: 'the OS-image phase alone: an OS image tarball' },
   stemcell: { group: 'One phase at a time:', summary: 'the stemcell phase alone, from an OS image' },
   vm: { group: lastGroup, summary: 'the Vagrant builder VM: up, status, ssh, halt…' },
-  config: { group: lastGroup, summary: 'user settings: get, set, unset, list, show' },
+  config: { group: lastGroup, summary: 'user settings: get, set, unset, list, show, reset' },
   version: { group: lastGroup, summary: 'the stemcell version counters: list, set' },
   cache: { group: lastGroup, summary: 'the artifact cache: ls, info, verify, prune…' },
   completion: { group: lastGroup, summary: 'a shell completion script: bash, zsh or fish' },
