@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import { HintedError } from '../util/errors.js';
+import { terminalText } from '../util/terminal-text.js';
 import { chooseFirmware, findOvmf, missingBootPart, type Firmware } from './firmware.js';
 import { checkStemcell, readStemcell, type StemcellInspection } from './inspect.js';
 import {
@@ -299,7 +300,11 @@ export async function startQemuWithPorts(
   return last;
 }
 
-/** The last lines of a console log, without carriage returns and terminal escapes (systemd's status lines use ESC M too). */
+/**
+ * The last lines of a console log (read byte for byte as latin1), for people: without carriage
+ * returns and terminal escapes (systemd's status lines use ESC M too), decoded as the UTF-8 the
+ * guest wrote, and with any other control character the guest sent shown escaped.
+ */
 export function tail(text: string, lines: number): string[] {
   return (
     text
@@ -311,6 +316,7 @@ export function tail(text: string, lines: number): string[] {
       .split('\n')
       .filter((l, i, all) => l !== '' || i < all.length - 1)
       .slice(-lines)
+      .map((l) => terminalText(Buffer.from(l, 'latin1').toString('utf8')))
   );
 }
 

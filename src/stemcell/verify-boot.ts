@@ -7,6 +7,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { terminalText } from '../util/terminal-text.js';
 import type { Firmware } from './firmware.js';
 import { exitGuard, keepConsoleLog, prepareBoot, qemuBaseArgs, qemuSandbox, requireQemu, startQemuWithPorts, tail, type PreparedBoot } from './boot-prep.js';
 import { stopProcess, type QemuProcess } from './qemu.js';
@@ -206,7 +207,7 @@ async function boot(request: VerifyBootRequest, context: BootContext): Promise<V
       if (banner) {
         result.bootSeconds = seconds();
         result.sshBanner = banner;
-        progress(`sshd answered after ${result.bootSeconds} s: ${banner}`);
+        progress(`sshd answered after ${result.bootSeconds} s: ${terminalText(banner)}`);
       }
     }
     if (result.multiUserSeconds !== undefined && result.bootSeconds !== undefined) {
