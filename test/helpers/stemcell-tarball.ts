@@ -128,3 +128,13 @@ export function stemcellTarball(spec: StemcellSpec = {}): Buffer {
     .map(([name, body]) => ({ name: `${spec.prefix ?? ''}${name}`, body }));
   return gzipSync(rawTar(entries));
 }
+
+/** A disk SeaBIOS boots and that never gets anywhere: a boot sector of `jmp $`, signed 0x55AA. */
+export function hangingDisk(bytes = 1024 * 1024): Buffer {
+  const disk = Buffer.alloc(bytes);
+  disk[0] = 0xeb;
+  disk[1] = 0xfe;
+  disk[510] = 0x55;
+  disk[511] = 0xaa;
+  return disk;
+}

@@ -1,5 +1,5 @@
 // `stemforge verify --agent` with QEMU but without a real stemcell: refusals (warden, formats we cannot
-// boot), usage errors, and blank disks that never answer, which still show what the guest is given (the
+// boot), usage errors, and disks that boot into a hang and never answer, which still show what the guest is given (the
 // netdev with its relay or the config drive, the NIC's mac, the sandbox) and that everything is cleaned up.
 // A real agent run takes minutes under TCG; that is the e2e suite's job.
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { VerifyAgentResult } from '../../src/stemcell/verify-agent.js';
 import { hasCommand, pidAlive, qemuPidOf } from '../helpers/processes.js';
 import { stemforgeSpawn, stemforgeSync } from '../helpers/stemcell-cli.js';
-import { rawImage, rawTar, stemcellTarball } from '../helpers/stemcell-tarball.js';
+import { hangingDisk, rawImage, rawTar, stemcellTarball } from '../helpers/stemcell-tarball.js';
 
 const noQemu = ['qemu-system-x86_64', 'qemu-img', 'openssl'].every(hasCommand) ? undefined : 'qemu-system-x86_64, qemu-img and openssl are needed';
 const noMtools = noQemu ?? (hasCommand('mkfs.vfat') && hasCommand('mcopy') ? undefined : 'dosfstools and mtools are needed for the config drive');
@@ -83,7 +83,7 @@ describe('stemforge verify --agent: refusals and usage', { skip: noQemu }, () =>
 describe('stemforge verify --agent: blank disks that never answer', { skip: noQemu }, () => {
   it('aws: a metadata relay by guestfwd cmd:, spawn allowed for it only; times out at ping with exit 1, log kept, temp dir gone', async () => {
     const path = join(scratch, 'aws-blank.tgz');
-    writeFileSync(path, stemcellTarball({ iaas: 'aws', diskFormat: 'raw', image: rawImage(Buffer.alloc(1024 * 1024)) }));
+    writeFileSync(path, stemcellTarball({ iaas: 'aws', diskFormat: 'raw', image: rawImage(hangingDisk()) }));
     const tmp = freshTmp('aws-blank');
     const run = stemforgeSpawn(['verify', path, '--agent', '--json', '--timeout', '0.25'], { TMPDIR: tmp });
     const pid = await qemuPidOf(run);
@@ -119,8 +119,10 @@ describe('stemforge verify --agent: blank disks that never answer', { skip: noQe
   });
 
   it('openstack: a read-only config drive, no spawn; Ctrl-C stops QEMU and removes the temp dir', { skip: noMtools }, async () => {
-    const qcow = join(scratch, 'blank.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', qcow, '64M']);
+    const raw = join(scratch, 'hanging.raw');
+    writeFileSync(raw, hangingDisk(64 * 1024 * 1024));
+    const qcow = join(scratch, 'hanging.qcow2');
+    execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, qcow]);
     const path = join(scratch, 'openstack-blank.tgz');
     writeFileSync(path, stemcellTarball({ iaas: 'openstack', diskFormat: 'qcow2', image: rawImage(readFileSync(qcow)) }));
     const tmp = freshTmp('openstack-blank');

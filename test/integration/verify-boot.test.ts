@@ -13,7 +13,7 @@ import { chooseFirmware, findOvmf, missingBootPart, partitionTableFirmware } fro
 import { firmwareGaveUp, type VerifyBootResult } from '../../src/stemcell/verify-boot.js';
 import { hasCommand, pidAlive, qemuPidOf } from '../helpers/processes.js';
 import { stemforgeSpawn, stemforgeSync } from '../helpers/stemcell-cli.js';
-import { rawImage, rawTar, stemcellTarball } from '../helpers/stemcell-tarball.js';
+import { hangingDisk, rawImage, rawTar, stemcellTarball } from '../helpers/stemcell-tarball.js';
 
 const noQemu =
   !hasCommand('qemu-system-x86_64') || !hasCommand('qemu-img')
@@ -28,16 +28,6 @@ function freshTmp(name: string): string {
   const dir = join(sandbox, `tmp-${name}`);
   mkdirSync(dir);
   return dir;
-}
-
-/** A disk SeaBIOS boots and that never gets anywhere: a boot sector of `jmp $`, signed 0x55AA. */
-function hangingDisk(bytes = 1024 * 1024): Buffer {
-  const disk = Buffer.alloc(bytes);
-  disk[0] = 0xeb;
-  disk[1] = 0xfe;
-  disk[510] = 0x55;
-  disk[511] = 0xaa;
-  return disk;
 }
 
 before(() => {
