@@ -1,6 +1,7 @@
 // The doctor's checks, one function each. They learn about the host only through the
 // DoctorProbe, and every warn or fail says what to do about it.
 import type { VagrantProvider } from '../catalog/builder-vm.js';
+import { operatingSystems } from '../catalog/operating-systems.js';
 import { defaultPath } from '../machine/machine.js';
 import type { SshOptions } from '../machine/open.js';
 import type { MachineSpec } from '../machine/spec.js';
@@ -365,6 +366,16 @@ export function checkLocalHost(probe: DoctorProbe): CheckResult {
   return result('local-host', title, 'ok', 'Linux, running as root');
 }
 
+/** The OS lines whose debootstrap script (named on debootstrap's command line) this host's debootstrap lacks. */
+async function linesWithoutScript(probe: DoctorProbe): Promise<string[]> {
+  const scripts = `${probe.env('DEBOOTSTRAP_DIR') || '/usr/share/debootstrap'}/scripts`;
+  const lacking: string[] = [];
+  for (const os of operatingSystems) {
+    if (!(await probe.access(`${scripts}/${os.debootstrapScript}`, accessModes.read))) lacking.push(`${os.name} ('${os.debootstrapScript}')`);
+  }
+  return lacking;
+}
+
 export async function checkDebootstrap(probe: DoctorProbe): Promise<CheckResult> {
   const title = 'debootstrap';
   if (probe.platform() !== 'linux') return result('debootstrap', title, 'skip', 'only a Linux host runs debootstrap');
@@ -374,7 +385,18 @@ export async function checkDebootstrap(probe: DoctorProbe): Promise<CheckResult>
     if (!(await probe.access(path, accessModes.execute))) continue;
     const run = await probe.run(path, ['--version']);
     const version = run === 'missing' ? undefined : /^debootstrap (\S+)/m.exec(run.stdout)?.[1];
-    return result('debootstrap', title, 'ok', version ? `${version} (${path})` : path);
+    const detail = version ? `${version} (${path})` : path;
+    const lacking = await linesWithoutScript(probe);
+    if (lacking.length > 0) {
+      return result(
+        'debootstrap',
+        title,
+        'warn',
+        `${detail} has no script for ${lacking.join(', ')}: those lines cannot be built here`,
+        'install a newer debootstrap (apt-get install debootstrap)',
+      );
+    }
+    return result('debootstrap', title, 'ok', detail);
   }
   return result('debootstrap', title, 'fail', 'not installed', 'install it (Debian/Ubuntu: apt-get install debootstrap), or run scripts/install-build-deps.sh');
 }

@@ -445,11 +445,19 @@ describe('doctor: ssh and local machines', () => {
     assert.match(user.fix!, /sudo stemforge/);
 
     const sbin = defaultPath.split(':').find((d) => d.endsWith('/usr/sbin'))!;
-    const found = fakeProbe({
-      access: async (path) => path === `${sbin}/debootstrap`,
-      tools: { [`${sbin}/debootstrap --version`]: observed.debootstrapVersion },
-    });
-    assert.equal((await checkDebootstrap(found)).detail, `1.0.128+nmu2+deb12u2 (${sbin}/debootstrap)`);
+    const scripts = '/usr/share/debootstrap/scripts';
+    const withScripts = (present: string[]) =>
+      fakeProbe({
+        access: async (path) => path === `${sbin}/debootstrap` || present.some((name) => path === `${scripts}/${name}`),
+        tools: { [`${sbin}/debootstrap --version`]: observed.debootstrapVersion },
+      });
+    const found = await checkDebootstrap(withScripts(['gutsy', 'sid']));
+    assert.deepEqual([found.status, found.detail], ['ok', `1.0.128+nmu2+deb12u2 (${sbin}/debootstrap)`]);
+    // a debootstrap without the Ubuntu lines' script cannot build them: said, not failed
+    const noGutsy = await checkDebootstrap(withScripts(['sid']));
+    assert.equal(noGutsy.status, 'warn');
+    assert.match(noGutsy.detail, /has no script for ubuntu-jammy \('gutsy'\), ubuntu-noble \('gutsy'\): those lines cannot be built here$/);
+    assert.match(noGutsy.fix!, /apt-get install debootstrap/);
     const missing = await checkDebootstrap(fakeProbe({ access: async () => false }));
     assert.equal(missing.status, 'fail');
     assert.match(missing.fix!, /apt-get install debootstrap/);
