@@ -99,160 +99,180 @@ export const checkVmMemory = checkVmSize('memoryMiB', 'MiB', ": debootstrap and 
 const checkVmCpus = checkVmSize('cpus', 'CPUs', '');
 const checkVmDisk = checkVmSize('diskGiB', 'GiB', ': the chroot, its layers and the disk images need it');
 
+/** What every question needs: the wizard's input, where prompts write, and which answers to ask. */
+interface Asking {
+  w: WizardInput;
+  ctx: { output: NodeJS.WritableStream };
+  say: (line: string) => void;
+  ask: (key: keyof BuildAnswers) => boolean;
+}
+
+async function askInfrastructures(a: Asking): Promise<string[]> {
+  const d = a.w.defaults;
+  if (!a.ask('iaas')) return d.iaas!;
+  a.say(stemcellIntro);
+  return checkbox(
+    {
+      message: 'Infrastructure(s) to build for (space selects, enter confirms)',
+      choices: infrastructureChoices(d.iaas ?? []),
+      required: true,
+      pageSize: infrastructures.length,
+    },
+    a.ctx,
+  );
+}
+
+/** Asked only for one infrastructure with several formats. */
+async function askDiskFormat(a: Asking, iaas: readonly string[]): Promise<string | undefined> {
+  const given = a.w.defaults.diskFormat;
+  const formats = iaas.length === 1 ? infrastructures.find((i) => i.name === iaas[0])!.diskFormats : [];
+  if (!a.ask('diskFormat') || formats.length < 2) return given;
+  return select(
+    {
+      message: `Disk format for ${iaas[0]}`,
+      choices: formats.map((f, n) => ({ value: f, name: n === 0 ? `${f} (default)` : f })),
+      default: given ?? formats[0],
+    },
+    a.ctx,
+  );
+}
+
+async function askOs(a: Asking): Promise<string> {
+  const given = a.w.defaults.os;
+  if (!a.ask('os')) return given!;
+  return select({ message: 'OS line (the Linux release inside the stemcell)', choices: osChoices(), default: given }, a.ctx);
+}
+
+/** The build machine, and for an SSH host its key: a Vagrant provider this host has, an SSH host, or this Linux machine. */
+async function askMachine(a: Asking): Promise<{ machine: string; identity?: string }> {
+  const { w } = a;
+  const d = w.defaults;
+  const machine = d.machine ?? 'vagrant';
+  if (!a.ask('machine')) return { machine, identity: d.identity };
+  const offer = providerOffer(w.host, w.providers, w.vagrantInstalled);
+  const linux = w.host.platform === 'linux';
+  const choices = [
+    ...offer.usable.map((p) => ({ value: `vagrant:${p.provider}`, name: `Vagrant VM, ${providerFacts[p.provider].label} (${p.note})` })),
+    ...(offer.installHint ? [new Separator(offer.installHint)] : []),
+    { value: 'ssh', name: 'An SSH host (ssh://user@host[:port]), an x86_64 Linux machine' },
+    // this machine only where it can be one: a Linux host
+    ...(linux ? [{ value: 'local', name: 'This machine (Linux, as root)', disabled: w.localUnavailable ?? false }] : []),
+  ];
+  const enabled = choices.flatMap((c) => ('value' in c && !('disabled' in c && c.disabled) ? [c.value] : []));
+  const wanted = machine.startsWith('ssh://') ? 'ssh' : machine === 'vagrant' ? `vagrant:${offer.usable[0]?.provider}` : machine;
+  const preferred = enabled.includes(wanted) ? wanted : enabled[0];
+  const kind = await select({ message: 'Build machine (where the build runs)', choices, default: preferred }, a.ctx);
+  if (kind !== 'ssh') return { machine: kind, identity: d.identity };
+  const checkMachine = promptCheck((v, subject) => parseMachineSpec(v, subject));
+  const address = await input(
+    {
+      message: 'SSH address',
+      default: d.machine?.startsWith('ssh://') ? d.machine : undefined,
+      validate: (v) => (v.startsWith('ssh://') ? checkMachine(v) : 'form: ssh://user@host[:port]'),
+    },
+    a.ctx,
+  );
+  const key = await input(
+    {
+      message: 'Private key file (empty: ssh-agent, then ~/.ssh/id_*)',
+      default: d.identity,
+      validate: (v) =>
+        v === '' ? true : (fileProblem(expandHome(v, w.home), 'give the private key of the SSH host, or leave it empty for ssh-agent') ?? true),
+    },
+    a.ctx,
+  );
+  return { machine: address, identity: key ? expandHome(key, w.home) : undefined };
+}
+
+/** The builder VM's size, asked only for a Vagrant machine; above this host's is a warning, outside the bounds a refusal. */
+async function askVmSize(a: Asking, machine: string): Promise<{ cpus: number; memory: number; diskSize: number }> {
+  const { w } = a;
+  let { cpus = defaultVmSize.cpus, memory = defaultVmSize.memoryMiB, diskSize = defaultVmSize.diskGiB } = w.defaults;
+  if (!machine.startsWith('vagrant')) return { cpus, memory, diskSize };
+  const warn = (line: string | undefined): void => void (line && a.say(line));
+  if (a.ask('cpus')) {
+    cpus = (await number({ message: 'Builder VM CPUs', default: cpus, required: true, validate: checkVmCpus }, a.ctx))!;
+    warn(vmSizeWarning('cpus', cpus, w.host));
+  }
+  if (a.ask('memory')) {
+    memory = (await number({ message: 'Builder VM memory (MiB)', default: memory, required: true, validate: checkVmMemory }, a.ctx))!;
+    warn(vmSizeWarning('memory', memory, w.host));
+  }
+  if (a.ask('diskSize')) diskSize = (await number({ message: 'Builder VM disk (GiB)', default: diskSize, required: true, validate: checkVmDisk }, a.ctx))!;
+  return { cpus, memory, diskSize };
+}
+
+async function askVersion(a: Asking, os: string, iaas: readonly string[]): Promise<string> {
+  const given = a.w.defaults.version;
+  if (!a.ask('version')) return given!;
+  a.say(versionIntro);
+  return input({ message: 'Stemcell version', default: given ?? a.w.proposeVersion(os, iaas), validate: promptCheck(checkVersion) }, a.ctx);
+}
+
+async function askAgent(a: Asking): Promise<AgentAnswer> {
+  const given: AgentAnswer = a.w.defaults.agent ?? { kind: 'pinned' };
+  if (!a.ask('agent')) return given;
+  const kind = await select(
+    {
+      message: 'BOSH agent',
+      choices: [
+        { value: 'pinned', name: 'the pinned release (downloaded, sha256 checked)' },
+        { value: 'file', name: 'a binary on this machine' },
+        { value: 'url', name: 'a URL with its sha256' },
+      ],
+      default: given.kind,
+    },
+    a.ctx,
+  );
+  if (kind === 'file') {
+    const file = await input(
+      {
+        message: 'Agent binary',
+        default: given.kind === 'file' ? given.file : undefined,
+        required: true,
+        validate: (v) => fileProblem(expandHome(v, a.w.home), 'give the path of a bosh-agent binary, or choose the pinned release') ?? true,
+      },
+      a.ctx,
+    );
+    return { kind, file: expandHome(file, a.w.home) };
+  }
+  if (kind === 'url') {
+    const url = await input({ message: 'Agent URL', required: true, validate: promptCheck((v, subject) => checkUrl(v, subject, downloadSchemes)) }, a.ctx);
+    const sha256 = await input({ message: 'Its sha256', required: true, validate: promptCheck(checkSha256) }, a.ctx);
+    return { kind, url, sha256 };
+  }
+  return { kind: 'pinned' };
+}
+
+async function askOutputDir(a: Asking): Promise<string> {
+  const given = a.w.defaults.outputDir;
+  if (!a.ask('outputDir')) return given!;
+  const home = a.w.home;
+  const answer = await input(
+    { message: 'Output folder', default: given ?? 'out', required: true, validate: (v) => outputFolderProblem(expandHome(v, home)) ?? true },
+    a.ctx,
+  );
+  return expandHome(answer, home);
+}
+
 /** Ask what is missing; resolves to undefined when the user declines the summary. */
 export async function askBuildAnswers(w: WizardInput): Promise<BuildAnswers | undefined> {
   const ctx = { output: w.output ?? process.stderr };
-  const d = w.defaults;
-  const ask = <K extends keyof BuildAnswers>(key: K): boolean => !w.fixed.has(key);
-  if (w.hostNote) ctx.output.write(`${w.hostNote}\n`);
+  const a: Asking = { w, ctx, say: (line) => void ctx.output.write(`${line}\n`), ask: (key) => !w.fixed.has(key) };
+  if (w.hostNote) a.say(w.hostNote);
 
-  const say = (line: string): void => void ctx.output.write(`${line}\n`);
-  const home = w.home;
-  if (ask('iaas')) say(stemcellIntro);
-  const iaas = ask('iaas')
-    ? await checkbox(
-        {
-          message: 'Infrastructure(s) to build for (space selects, enter confirms)',
-          choices: infrastructureChoices(d.iaas ?? []),
-          required: true,
-          pageSize: infrastructures.length,
-        },
-        ctx,
-      )
-    : d.iaas!;
-
-  let diskFormat = d.diskFormat;
-  const formats = iaas.length === 1 ? infrastructures.find((i) => i.name === iaas[0])!.diskFormats : [];
-  if (ask('diskFormat') && formats.length > 1) {
-    diskFormat = await select(
-      {
-        message: `Disk format for ${iaas[0]}`,
-        choices: formats.map((f, n) => ({ value: f, name: n === 0 ? `${f} (default)` : f })),
-        default: diskFormat ?? formats[0],
-      },
-      ctx,
-    );
-  }
-
-  const os = ask('os') ? await select({ message: 'OS line (the Linux release inside the stemcell)', choices: osChoices(), default: d.os }, ctx) : d.os!;
-
-  const checkMachine = promptCheck((v, subject) => parseMachineSpec(v, subject));
-  let machine = d.machine ?? 'vagrant';
-  let identity = d.identity;
-  if (ask('machine')) {
-    const offer = providerOffer(w.host, w.providers, w.vagrantInstalled);
-    const linux = w.host.platform === 'linux';
-    const choices = [
-      ...offer.usable.map((p) => ({ value: `vagrant:${p.provider}`, name: `Vagrant VM, ${providerFacts[p.provider].label} (${p.note})` })),
-      ...(offer.installHint ? [new Separator(offer.installHint)] : []),
-      { value: 'ssh', name: 'An SSH host (ssh://user@host[:port]), an x86_64 Linux machine' },
-      // this machine only where it can be one: a Linux host
-      ...(linux ? [{ value: 'local', name: 'This machine (Linux, as root)', disabled: w.localUnavailable ?? false }] : []),
-    ];
-    const enabled = choices.flatMap((c) => ('value' in c && !('disabled' in c && c.disabled) ? [c.value] : []));
-    const wanted = machine.startsWith('ssh://') ? 'ssh' : machine === 'vagrant' ? `vagrant:${offer.usable[0]?.provider}` : machine;
-    const preferred = enabled.includes(wanted) ? wanted : enabled[0];
-    const kind = await select({ message: 'Build machine (where the build runs)', choices, default: preferred }, ctx);
-    if (kind === 'ssh') {
-      machine = await input(
-        {
-          message: 'SSH address',
-          default: d.machine?.startsWith('ssh://') ? d.machine : undefined,
-          validate: (v) => (v.startsWith('ssh://') ? checkMachine(v) : 'form: ssh://user@host[:port]'),
-        },
-        ctx,
-      );
-      const key = await input(
-        {
-          message: 'Private key file (empty: ssh-agent, then ~/.ssh/id_*)',
-          default: identity,
-          validate: (v) =>
-            v === '' ? true : (fileProblem(expandHome(v, home), 'give the private key of the SSH host, or leave it empty for ssh-agent') ?? true),
-        },
-        ctx,
-      );
-      identity = key ? expandHome(key, home) : undefined;
-    } else {
-      machine = kind;
-    }
-  }
-
-  let { cpus = defaultVmSize.cpus, memory = defaultVmSize.memoryMiB, diskSize = defaultVmSize.diskGiB } = d;
-  if (machine.startsWith('vagrant')) {
-    const warn = (line: string | undefined): void => void (line && say(line));
-    if (ask('cpus')) {
-      cpus = (await number({ message: 'Builder VM CPUs', default: cpus, required: true, validate: checkVmCpus }, ctx))!;
-      warn(vmSizeWarning('cpus', cpus, w.host));
-    }
-    if (ask('memory')) {
-      memory = (await number({ message: 'Builder VM memory (MiB)', default: memory, required: true, validate: checkVmMemory }, ctx))!;
-      warn(vmSizeWarning('memory', memory, w.host));
-    }
-    if (ask('diskSize')) diskSize = (await number({ message: 'Builder VM disk (GiB)', default: diskSize, required: true, validate: checkVmDisk }, ctx))!;
-  }
-
-  if (ask('version')) say(versionIntro);
-  const version = ask('version')
-    ? await input(
-        {
-          message: 'Stemcell version',
-          default: d.version ?? w.proposeVersion(os, iaas),
-          validate: promptCheck(checkVersion),
-        },
-        ctx,
-      )
-    : d.version!;
-
-  let agent: AgentAnswer = d.agent ?? { kind: 'pinned' };
-  if (ask('agent')) {
-    const kind = await select(
-      {
-        message: 'BOSH agent',
-        choices: [
-          { value: 'pinned', name: 'the pinned release (downloaded, sha256 checked)' },
-          { value: 'file', name: 'a binary on this machine' },
-          { value: 'url', name: 'a URL with its sha256' },
-        ],
-        default: agent.kind,
-      },
-      ctx,
-    );
-    if (kind === 'file') {
-      const file = await input(
-        {
-          message: 'Agent binary',
-          default: agent.kind === 'file' ? agent.file : undefined,
-          required: true,
-          validate: (v) => fileProblem(expandHome(v, home), 'give the path of a bosh-agent binary, or choose the pinned release') ?? true,
-        },
-        ctx,
-      );
-      agent = { kind, file: expandHome(file, home) };
-    } else if (kind === 'url') {
-      const url = await input({ message: 'Agent URL', required: true, validate: promptCheck((v, subject) => checkUrl(v, subject, downloadSchemes)) }, ctx);
-      const sha256 = await input({ message: 'Its sha256', required: true, validate: promptCheck(checkSha256) }, ctx);
-      agent = { kind, url, sha256 };
-    } else agent = { kind: 'pinned' };
-  }
-
-  const outputDir = ask('outputDir')
-    ? expandHome(
-        await input(
-          {
-            message: 'Output folder',
-            default: d.outputDir ?? 'out',
-            required: true,
-            validate: (v) => outputFolderProblem(expandHome(v, home)) ?? true,
-          },
-          ctx,
-        ),
-        home,
-      )
-    : d.outputDir!;
+  const iaas = await askInfrastructures(a);
+  const diskFormat = await askDiskFormat(a, iaas);
+  const os = await askOs(a);
+  const { machine, identity } = await askMachine(a);
+  const { cpus, memory, diskSize } = await askVmSize(a, machine);
+  const version = await askVersion(a, os, iaas);
+  const agent = await askAgent(a);
+  const outputDir = await askOutputDir(a);
 
   const answers: BuildAnswers = { iaas, diskFormat, os, machine, identity, cpus, memory, diskSize, version, agent, outputDir };
   if (w.confirm === false) return answers;
-  say(`\n${w.summary(answers)}`);
-  if (w.estimate) say(w.estimate(answers));
+  a.say(`\n${w.summary(answers)}`);
+  if (w.estimate) a.say(w.estimate(answers));
   return (await confirm({ message: 'Build this?', default: true }, ctx)) ? answers : undefined;
 }
