@@ -304,8 +304,14 @@ export function checkStemcellRequest(request: StemcellRequest, dryRun = false): 
   return description;
 }
 
+/**
+ * The stemcell phase's steps. Its request was checked where it entered (checkStemcellRequest for
+ * `stemcell`, checkBuildRequest for `build`, whose OS image exists only once its own phase has
+ * run): here only what the steps themselves need, the stages written.
+ */
 export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: string): StemcellPhase {
-  const description = checkStemcellRequest(request);
+  const description = describeStemcell(request);
+  checkWritten(unwrittenStages(description), request.allowUnwritten);
   const osImage = request.osImage!;
   const unwritten = unwrittenStages(description);
   const inputs = inputsDir(request.buildRoot);
@@ -354,6 +360,7 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
 }
 
 export async function buildStemcells(request: StemcellRequest, outer: RunUi): Promise<StemcellResult> {
+  checkStemcellRequest(request);
   const logDir = runLogDir(`stemcell-${request.os.name}`);
   return withRunLog(logDir, outer, (ui) => {
     const phase = stemcellPhase(request, ui, logDir);

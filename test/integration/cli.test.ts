@@ -354,17 +354,25 @@ describe('stemforge CLI', () => {
 
 describe('a failure outside any stage names the run log', () => {
   // no key anywhere (no agent, an empty home): the Connect step fails before any traffic
-  for (const command of ['os-image', 'stemcell'] as const) {
+  // build: its OS image is made by its own first phase, so a missing one is no error before the run
+  for (const command of ['os-image', 'stemcell', 'build'] as const) {
     it(`${command}: "run log: PATH" on stderr, and the log records the failure`, () => {
       const scratch = mkdtempSync(join(tmpdir(), 'sf-runlog-'));
       const image = join(scratch, 'os-image.tgz');
       writeFileSync(image, '');
-      const args =
-        command === 'os-image'
-          ? ['os-image', '--os', 'debian-bookworm', '--out', join(scratch, 'out', 'os.tgz'), '--no-cache']
-          : ['stemcell', '--iaas', 'aws', '--os', 'debian-bookworm', '--os-image', image, '--version', '1.0', '--out', join(scratch, 'out')];
+      const args = {
+        'os-image': ['os-image', '--os', 'debian-bookworm', '--out', join(scratch, 'out', 'os.tgz'), '--no-cache'],
+        stemcell: ['stemcell', '--iaas', 'aws', '--os', 'debian-bookworm', '--os-image', image, '--version', '1.0', '--out', join(scratch, 'out')],
+        build: ['build', '--yes', '--iaas', 'warden', '--os', 'debian-bookworm', '--skip-doctor', '--skip-blobstore-clis', '--out', join(scratch, 'out')],
+      }[command];
       const r = stemforge([...args, '--machine', 'ssh://nobody@127.0.0.1:1'], {
-        env: { HOME: join(scratch, 'home'), XDG_STATE_HOME: join(scratch, 'state'), SSH_AUTH_SOCK: '' },
+        env: {
+          HOME: join(scratch, 'home'),
+          XDG_STATE_HOME: join(scratch, 'state'),
+          STEMFORGE_CONFIG_DIR: join(scratch, 'config'),
+          STEMFORGE_CACHE_DIR: join(scratch, 'cache'),
+          SSH_AUTH_SOCK: '',
+        },
       });
       try {
         assert.equal(r.code, 1, r.stderr);
