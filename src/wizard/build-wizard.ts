@@ -84,7 +84,7 @@ export function vmSizeWarning(what: 'cpus' | 'memory', value: number, host: Host
 }
 
 /** A size answer within the builder VM's bounds (the option table's, which the build checks again), or the refusal. */
-function checkVmSize(what: keyof typeof vmLimits, unit: string, why: string): (value: number | undefined) => true | string {
+function vmAnswerCheck(what: keyof typeof vmLimits, unit: string, why: string): (value: number | undefined) => true | string {
   const { min, max } = vmLimits[what];
   return (value) => {
     if (value === undefined || !Number.isInteger(value)) return `type a whole number of ${unit}`;
@@ -95,9 +95,9 @@ function checkVmSize(what: keyof typeof vmLimits, unit: string, why: string): (v
 }
 
 /** The refusal of a memory size outside the builder VM's bounds, or true. */
-export const checkVmMemory = checkVmSize('memoryMiB', 'MiB', ": debootstrap and the kernel's initramfs need it");
-const checkVmCpus = checkVmSize('cpus', 'CPUs', '');
-const checkVmDisk = checkVmSize('diskGiB', 'GiB', ': the chroot, its layers and the disk images need it');
+export const checkVmMemory = vmAnswerCheck('memoryMiB', 'MiB', ": debootstrap and the kernel's initramfs need it");
+const checkVmCpus = vmAnswerCheck('cpus', 'CPUs', '');
+const checkVmDisk = vmAnswerCheck('diskGiB', 'GiB', ': the chroot, its layers and the disk images need it');
 
 /** What every question needs: the wizard's input, where prompts write, and which answers to ask. */
 interface Asking {
