@@ -23,6 +23,13 @@ export interface ArchitectureFacts {
    * "rosetta", mounted by the guest at one of these). Only for amd64 programs.
    */
   rosettaPaths: readonly string[];
+  /** Debian's multiarch folder name (usr/lib/TRIPLET) */
+  triplet: string;
+  /**
+   * GRUB in the OS image (system_grub): the *-bin packages only (tools and modules, nothing
+   * that installs to a disk) and the platforms whose modules go to /boot/grub
+   */
+  grub: { packages: readonly string[]; platforms: readonly string[] };
 }
 
 export const architectureFacts: Record<Architecture, ArchitectureFacts> = {
@@ -32,8 +39,19 @@ export const architectureFacts: Record<Architecture, ArchitectureFacts> = {
     elfMachine: 0x3e,
     qemuCpu: 'x86_64',
     rosettaPaths: ['/media/psf/RosettaLinux/rosetta', '/media/rosetta/rosetta', '/mnt/rosetta/rosetta'],
+    triplet: 'x86_64-linux-gnu',
+    grub: { packages: ['grub2-common', 'grub-pc-bin', 'grub-efi-amd64-bin'], platforms: ['i386-pc', 'x86_64-efi'] },
   },
-  arm64: { machine: 'aarch64', node: 'arm64', elfMachine: 0xb7, qemuCpu: 'aarch64', rosettaPaths: [] },
+  arm64: {
+    machine: 'aarch64',
+    node: 'arm64',
+    elfMachine: 0xb7,
+    qemuCpu: 'aarch64',
+    rosettaPaths: [],
+    triplet: 'aarch64-linux-gnu',
+    // UEFI is the only firmware of arm64 VMs
+    grub: { packages: ['grub2-common', 'grub-efi-arm64-bin'], platforms: ['arm64-efi'] },
+  },
 };
 
 /** The architecture a `uname -m` answer names, if stemforge knows it. */

@@ -1,4 +1,5 @@
 // The settings file every stage sources (bash `key='value'` lines), built from the plan.
+import { architectureFacts } from '../catalog/architectures.js';
 import { posix } from 'node:path';
 import { blobstoreCliPins, monitSourcePin } from '../catalog/pins.js';
 import { agentJsonFor, kernelCmdline, kernelCmdlineExtra } from '../catalog/agent-settings.js';
@@ -84,6 +85,12 @@ export function osImageSettings(input: OsImageSettingsInput): Record<string, str
     os_suite: os.suite,
     os_version: os.version,
     os_arch: os.arch,
+    // how a build machine of another architecture runs the image's programs (stages/lib/emulation.bash)
+    target_elf_machine: String(architectureFacts[os.arch].elfMachine),
+    target_qemu_cpu: architectureFacts[os.arch].qemuCpu,
+    target_rosetta_paths: architectureFacts[os.arch].rosettaPaths.join(' '),
+    grub_packages: architectureFacts[os.arch].grub.packages.join(' '),
+    grub_platforms: architectureFacts[os.arch].grub.platforms.join(' '),
     os_keyring: os.keyring,
     os_components: os.components.join(' '),
     mirror: input.mirror ?? '',

@@ -7,6 +7,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
 marker="$work/base_debootstrap.done"
 fingerprint="$os_name $os_suite $os_arch variant=${debootstrap_variant:-default} include=${debootstrap_include:-} components=$os_components"
 
+# debootstrap_log_tail: the end of debootstrap's own log, which says which package failed.
+debootstrap_log_tail() {
+  if [ -f "$chroot/debootstrap/debootstrap.log" ]; then tail -n 30 "$chroot/debootstrap/debootstrap.log" >&2; fi
+}
+
 # mounts_under DIR: mount points at or below DIR on the build machine.
 mounts_under() {
   awk -v dir="$1" '$2 == dir || index($2, dir "/") == 1 { print $2 }' /proc/self/mounts
@@ -35,10 +40,17 @@ else
   # debootstrap started down with it, so nothing keeps the namespace (or the chroot) busy.
   if ! with_package_cache_lock unshare --mount --propagation private --fork --pid --kill-child -- \
     debootstrap "${args[@]}"; then
-    if [ -f "$chroot/debootstrap/debootstrap.log" ]; then
-      tail -n 30 "$chroot/debootstrap/debootstrap.log" >&2
-    fi
+    debootstrap_log_tail
     fail "debootstrap of $os_suite failed (the chroot is left for inspection and will be removed on the next run)"
+  fi
+  if image_is_foreign; then
+    # --foreign only unpacked the packages: their own (emulated) programs configure them
+    log "debootstrap second stage: configuring the $os_arch packages through the emulator"
+    if ! unshare --mount --propagation private --fork --pid --kill-child -- \
+      chroot "$chroot" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 /debootstrap/debootstrap --second-stage; then
+      debootstrap_log_tail
+      fail "debootstrap's second stage of $os_suite/$os_arch failed (the chroot is left for inspection and will be removed on the next run)"
+    fi
   fi
   [ -f "$chroot/etc/os-release" ] || fail "debootstrap finished but $chroot/etc/os-release is missing"
   leftover=$(mounts_under "$chroot")

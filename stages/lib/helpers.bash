@@ -163,6 +163,9 @@ resolve_mirror() {
 debootstrap_command_args() {
   debootstrap_script_file > /dev/null || exit 1
   printf '%s\n' --arch="$os_arch" --keyring="$os_keyring" --components="${os_components// /,}" --cache-dir="$chroot_pkg_cache"
+  # another architecture's packages are unpacked here and configured by their own programs,
+  # under emulation, in a second stage inside the chroot (base_debootstrap)
+  if image_is_foreign; then printf '%s\n' --foreign; fi
   if [ -n "${debootstrap_variant:-}" ]; then printf '%s\n' --variant="$debootstrap_variant"; fi
   if [ -n "${debootstrap_include:-}" ]; then printf '%s\n' --include="$debootstrap_include"; fi
   printf '%s\n' "$os_suite" "$chroot" "$mirror" "$debootstrap_script"

@@ -51,3 +51,11 @@ fi
 
 source "$lib_dir/helpers.bash"
 source "$lib_dir/chroot.bash"
+source "$lib_dir/emulation.bash"
+
+# An image of another architecture: config.sh checks that an emulator is there, apply.sh
+# registers it before any of the image's programs runs (every stage, so a resumed build
+# on a rebooted machine has it too).
+if [ -n "${os_arch:-}" ] && image_is_foreign; then
+  if [ "$stage_script" = config.sh ]; then require_image_emulator; else ensure_image_emulation; fi
+fi

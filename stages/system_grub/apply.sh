@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Installs the GRUB tools and modules for BIOS and UEFI boot, without installing a bootloader
+# Installs the GRUB tools and modules for the architecture's firmware (BIOS and UEFI on amd64), without installing a bootloader
 # or a kernel: the stemcell phase writes both into the disk image it assembles.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
 
-# The *-bin packages carry grub-install, grub-mkimage and the modules; grub-pc and
-# grub-efi-amd64 would also try to install to a disk from their maintainer scripts, and an
-# OS image has no disk.
-pkg_install grub2-common grub-pc-bin grub-efi-amd64-bin
+# The *-bin packages (grub_packages, per architecture) carry grub-install, grub-mkimage and
+# the modules; grub-pc and grub-efi-amd64 would also try to install to a disk from their
+# maintainer scripts, and an OS image has no disk.
+read -ra packages <<< "$grub_packages"
+pkg_install "${packages[@]}"
 drop_apt_lists
 assert_no_chroot_processes
 
 # The modules under /boot/grub, where the GRUB core image of the stemcell looks for them.
-for platform in i386-pc x86_64-efi; do
+read -ra platforms <<< "$grub_platforms"
+for platform in "${platforms[@]}"; do
   src="$chroot/usr/lib/grub/$platform"
   [ -f "$src/normal.mod" ] || fail "GRUB $platform modules are missing from the image"
   mkdir -p "$chroot/boot/grub/$platform"

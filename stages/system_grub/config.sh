@@ -3,3 +3,5 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/prelude.bash"
 
 persist_package_cache
+assert_value grub_packages
+assert_value grub_platforms

@@ -35,6 +35,7 @@ else
     || fail "$os_image_tgz is not an OS image (no etc/os-release, bin/sh or dpkg status at its top)"
   grep -qx "VERSION_CODENAME=$os_suite" "$tmp/etc/os-release" \
     || fail "$os_image_tgz is not a $os_name image: $(grep -E '^(ID|VERSION_CODENAME)=' "$tmp/etc/os-release" | tr '\n' ' ')"
+  assert_image_architecture "$tmp"
   rm -f "$source_stamp"
   if [ -e "$rootfs" ]; then
     assert_nothing_mounted_below "$rootfs"

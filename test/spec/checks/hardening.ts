@@ -1,5 +1,6 @@
 // Checks for the hardening stages: PAM and password policy, su, ttys, syslog, cron, audit.
 import assert from 'node:assert/strict';
+import { architectureFacts } from '../../../src/catalog/architectures.js';
 import type { Check, ImageView } from '../image.js';
 
 /** One active rule of a pam.d file. */
@@ -45,9 +46,8 @@ function findRule(rules: PamRule[], type: string, module: string, arg?: string):
 
 /** The image's PAM module directory (the one with pam_unix.so). */
 export function pamModuleDir(img: ImageView): string {
-  const dir = ['usr/lib/x86_64-linux-gnu/security', 'lib/x86_64-linux-gnu/security', 'usr/lib/security', 'lib/security'].find((d) =>
-    img.exists(`${d}/pam_unix.so`),
-  );
+  const triplet = architectureFacts[img.os.arch].triplet;
+  const dir = [`usr/lib/${triplet}/security`, `lib/${triplet}/security`, 'usr/lib/security', 'lib/security'].find((d) => img.exists(`${d}/pam_unix.so`));
   assert.ok(dir, 'no pam_unix.so in the image');
   return dir;
 }

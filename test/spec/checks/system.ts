@@ -1,22 +1,24 @@
 // Checks for the system stages: grub packages, vim, machine-id.
 import assert from 'node:assert/strict';
+import { architectureFacts } from '../../../src/catalog/architectures.js';
 import type { Check } from '../image.js';
 
 export const systemChecks: Check[] = [
   {
     stages: ['system_grub'],
-    title: 'GRUB tools and BIOS/UEFI modules present, no bootloader package and no kernel',
+    title: "GRUB tools and the architecture's BIOS/UEFI modules present, no bootloader package and no kernel",
     covers: ['os.grub.menu-lst'],
     run(img) {
-      for (const p of ['grub2-common', 'grub-pc-bin', 'grub-efi-amd64-bin']) assert.ok(img.installed(p), p);
-      for (const p of ['grub-pc', 'grub-efi-amd64']) assert.ok(!img.installed(p), `${p} would install to a disk`);
+      const grub = architectureFacts[img.os.arch].grub;
+      for (const p of grub.packages) assert.ok(img.installed(p), p);
+      for (const p of ['grub-pc', 'grub-efi-amd64', 'grub-efi-arm64']) assert.ok(!img.installed(p), `${p} would install to a disk`);
       const kernels = [...img.packages()].filter(([name, status]) => name.startsWith('linux-image-') && status === 'installed');
       assert.deepEqual(kernels, []);
       assert.deepEqual(
         img.list('boot').filter((f) => /^(vmlinuz|initrd)/.test(f)),
         [],
       );
-      for (const platform of ['i386-pc', 'x86_64-efi']) {
+      for (const platform of grub.platforms) {
         assert.ok(img.exists(`boot/grub/${platform}/normal.mod`), `${platform} modules`);
         assert.ok(img.exists(`boot/grub/${platform}/linux.mod`), `${platform} linux loader`);
       }
