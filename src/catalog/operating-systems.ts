@@ -1,5 +1,6 @@
 // Operating-system lines stemforge can build, as data. The planner and the settings file
 // read these; nothing else should branch on an OS name.
+import type { Architecture } from './architectures.js';
 
 export type Distro = 'ubuntu' | 'debian';
 
@@ -11,7 +12,14 @@ export interface OperatingSystem {
   suite: string;
   /** e.g. 22.04; used in manifests and names later */
   version: string;
-  arch: 'amd64';
+  /** the image's architecture: amd64 for every stemcell; another one through osForArchitecture */
+  arch: Architecture;
+  /**
+   * the architectures an OS image of the line can be built for, with what differs from the
+   * amd64 entry. Only lines tested on an architecture list it: arm64 is built here, on an amd64
+   * machine, through qemu-user (the mirror of an amd64 build on an Apple Silicon VM).
+   */
+  architectures: Partial<Record<Architecture, Partial<Pick<OperatingSystem, 'kernelPackages'>>>>;
   /**
    * the debootstrap script that builds the line, passed by name on debootstrap's command line:
    * an older debootstrap may lack the suite's own link to it (Debian 12's has none for noble).
@@ -186,6 +194,7 @@ function renames(list: readonly string[], changes: Readonly<Record<string, strin
 const ubuntu = {
   distro: 'ubuntu',
   arch: 'amd64',
+  architectures: { amd64: {} },
   debootstrapScript: 'gutsy',
   keyring: '/usr/share/keyrings/ubuntu-archive-keyring.gpg',
   components: ['main', 'universe', 'multiverse'],
@@ -248,6 +257,7 @@ export const operatingSystems: readonly OperatingSystem[] = [
     suite: 'bookworm',
     version: '12',
     arch: 'amd64',
+    architectures: { amd64: {}, arm64: { kernelPackages: ['linux-image-arm64'] } },
     debootstrapScript: 'sid',
     keyring: '/usr/share/keyrings/debian-archive-keyring.gpg',
     components: ['main'],

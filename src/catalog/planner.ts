@@ -1,6 +1,7 @@
 // The pure planner: a request becomes ordered phases of ordered stages. No I/O here.
 import { UnknownNameError, UsageError } from '../util/errors.js';
 import { infrastructures, packageStages, stemcellStages, type DiskFormat, type Infrastructure } from './infrastructures.js';
+import { architectures, type Architecture } from './architectures.js';
 import { operatingSystems, type OperatingSystem } from './operating-systems.js';
 import { notRerunnable } from './stage-traits.js';
 
@@ -33,6 +34,21 @@ export function findOperatingSystem(name: string): OperatingSystem {
       operatingSystems.map((o) => o.name),
     );
   return os;
+}
+
+/** The line built for another architecture (the catalog's entries are amd64); unknown ones list the line's. */
+export function osForArchitecture(os: OperatingSystem, arch: string): OperatingSystem {
+  if (!architectures.includes(arch as Architecture)) throw new UnknownNameError('architecture', arch, architectures);
+  if (!(arch in os.architectures)) {
+    const lines = operatingSystems.filter((o) => arch in o.architectures).map((o) => o.name);
+    throw new UsageError(`${os.name} is built for ${Object.keys(os.architectures).join(', ')} only; ${arch} OS images: ${lines.join(', ')}`);
+  }
+  return { ...os, ...os.architectures[arch as Architecture], arch: arch as Architecture };
+}
+
+/** How an OS image's files and folders are named: the line, and its architecture when it is not amd64. */
+export function osImageLabel(os: OperatingSystem): string {
+  return os.arch === 'amd64' ? os.name : `${os.name}-${os.arch}`;
 }
 
 export function findInfrastructure(name: string): Infrastructure {
@@ -74,8 +90,8 @@ export function checkResumable(stages: readonly string[], resumeFrom: string | u
   );
 }
 
-export function planOsImage(request: { os: string; resumeFrom?: string; until?: string }): OsImagePlan {
-  const os = findOperatingSystem(request.os);
+export function planOsImage(request: { os: string; arch?: string; resumeFrom?: string; until?: string }): OsImagePlan {
+  const os = osForArchitecture(findOperatingSystem(request.os), request.arch ?? 'amd64');
   const stages = [...os.osImageStages];
   const selected = selectStages(stages, request);
   checkResumable(stages, request.resumeFrom);

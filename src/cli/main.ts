@@ -25,6 +25,7 @@ import { addVmCommands } from './vm-command.js';
 interface OsImageFlags {
   [key: string]: unknown;
   out?: string;
+  arch?: string;
   resumeFrom?: string;
   until?: string;
   allowUnwritten?: boolean;
@@ -43,6 +44,7 @@ export function osImageRequest(flags: OsImageFlags, settings: CommandSettings, e
   const proxy = proxyOptions(settings, env);
   return {
     os: String(settings.required('os')),
+    arch: flags.arch,
     machine: machineSpec(settings),
     ssh: sshOptions(settings),
     vm: vmOptions(settings, proxy),
@@ -74,6 +76,10 @@ function addOsImageCommand(program: Command, argv: readonly string[], onExit: (c
   ];
   osImage
     .option('--out <file>', 'where to write the OS image (.tgz)')
+    .option(
+      '--arch <arch>',
+      "the image's CPU architecture: amd64 (default; what stemcells are made from) or arm64 (debian-bookworm; an OS image only, whose programs run under emulation on an amd64 build machine)",
+    )
     .option('--resume-from <stage>', 'keep the existing chroot and run from this stage on')
     .option('--until <stage>', 'stop after this stage (no OS image is written)')
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')

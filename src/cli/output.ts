@@ -8,7 +8,7 @@ export function printOsImageDescription(d: OsImageDescription, json: boolean): v
     return;
   }
   const lines = [
-    `Plan: os-image ${d.os}`,
+    `Plan: os-image ${d.os}${d.arch === 'amd64' ? '' : ` (${d.arch})`}`,
     `  machine:    ${d.machine}`,
     `  build dir:  ${d.buildDir}`,
     `  output:     ${d.out ?? '(none)'}`,

@@ -6,7 +6,7 @@ import { link, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { OperatingSystem } from '../catalog/operating-systems.js';
-import { planOsImage, type StemcellPlan } from '../catalog/planner.js';
+import { osImageLabel, planOsImage, type StemcellPlan } from '../catalog/planner.js';
 import { explainMiss, inputKey, phaseManifest } from '../cache/keys.js';
 import { ArtifactCache, type CacheEntry } from '../cache/store.js';
 import { treeManifest, type TreeManifest } from '../sync/tree-manifest.js';
@@ -63,10 +63,11 @@ function archiveSource(request: { mirror?: string; snapshotMirror?: string; buil
 
 export interface OsKeyRequest extends OsSettingsRequest {
   os: string;
+  arch?: string;
 }
 
 async function osImageKey(request: OsKeyRequest, machine: string): Promise<CacheKey> {
-  const plan = planOsImage({ os: request.os });
+  const plan = planOsImage({ os: request.os, arch: request.arch });
   const settings = osImageSettings(osSettingsInput(plan.os, request, version));
   const manifest = phaseManifest({
     phase: 'os-image',
@@ -75,7 +76,7 @@ async function osImageKey(request: OsKeyRequest, machine: string): Promise<Cache
     settings,
     extra: { archive: archiveSource(request, plan.os, machine) },
   });
-  return { key: inputKey(manifest), manifest, label: plan.os.name, name: `os-image-${plan.os.name}.tgz` };
+  return { key: inputKey(manifest), manifest, label: osImageLabel(plan.os), name: `os-image-${osImageLabel(plan.os)}.tgz` };
 }
 
 export interface StemcellKeyRequest extends OsKeyRequest {

@@ -2,7 +2,7 @@
 // the build → configure pass → apply pass → archive the chroot → fetch it. Whatever
 // happens, mounts below the build directory are released and the connection closed.
 import { resolve } from 'node:path';
-import { planOsImage, type OsImagePlan } from '../catalog/planner.js';
+import { osImageLabel, planOsImage, type OsImagePlan } from '../catalog/planner.js';
 import type { SshOptions, VmOptions } from '../machine/open.js';
 import { describeSpec, type MachineSpec } from '../machine/spec.js';
 import { checkOutputFile, checkOutputFolder } from '../settings/validate.js';
@@ -24,6 +24,8 @@ export type { RunUi } from './common.js';
 
 export interface OsImageRequest {
   os: string;
+  /** the image's architecture (--arch); amd64 when absent, as every stemcell */
+  arch?: string;
   machine: MachineSpec;
   ssh: SshOptions;
   /** the builder VM's settings, for --machine vagrant */
@@ -64,6 +66,7 @@ export interface PlannedStage {
 export interface OsImageDescription {
   command: 'os-image';
   os: string;
+  arch: string;
   machine: string;
   buildRoot: string;
   buildDir: string;
@@ -93,7 +96,7 @@ function settingsFor(request: OsImageRequest, plan: OsImagePlan): Record<string,
 /** What a run would do, unchecked. Secrets are redacted. */
 function describePlan(request: OsImageRequest): OsImageDescription {
   const plan = planOsImage(request);
-  const layout = buildLayout(request.buildRoot, `os-image-${plan.os.name}`);
+  const layout = buildLayout(request.buildRoot, `os-image-${osImageLabel(plan.os)}`);
   const settings = { ...settingsFor(request, plan), bosh_users_password: '<redacted>' };
   const phases = plan.phases.map((phase) => ({
     name: phase.name,
@@ -103,6 +106,7 @@ function describePlan(request: OsImageRequest): OsImageDescription {
   return {
     command: 'os-image',
     os: plan.os.name,
+    arch: plan.os.arch,
     machine: describeSpec(request.machine),
     buildRoot: request.buildRoot,
     buildDir: layout.buildDir,
@@ -147,10 +151,10 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
   const archive = complete || !!request.out;
   const partialNote = complete ? '' : ` (partial: stopped after ${last})`;
   const out = request.out ? resolve(request.out) : undefined;
-  const layout: BuildLayout = buildLayout(request.buildRoot, `os-image-${plan.os.name}`);
+  const layout: BuildLayout = buildLayout(request.buildRoot, `os-image-${osImageLabel(plan.os)}`);
   const remoteImage = `${layout.buildDir}/os-image.tgz`;
   const stages = stagePhase({
-    group: plan.os.name,
+    group: osImageLabel(plan.os),
     layout,
     logDir,
     stages: phase.stages,
@@ -174,7 +178,7 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
   const steps: AnyStep<SessionCtx>[] = [
     stages.prepare,
     {
-      title: `OS image phase: ${plan.os.name} (${stages.summary})`,
+      title: `OS image phase: ${osImageLabel(plan.os)} (${stages.summary})`,
       steps: [stages.configure, ...stages.apply],
     },
     {
@@ -214,9 +218,9 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
 
 export async function buildOsImage(request: OsImageRequest, outer: RunUi): Promise<OsImageResult> {
   describeOsImage(request);
-  const logDir = runLogDir(request.os);
-  const options = request.cache;
   const plan = planOsImage(request);
+  const logDir = runLogDir(osImageLabel(plan.os));
+  const options = request.cache;
   const whole = !request.resumeFrom && !request.until && plan.phases[0]!.selected.length === plan.phases[0]!.stages.length;
   // the cache holds whole images only: a resumed or cut-short run neither reads nor fills it
   const cache = options?.enabled && whole && request.out ? new ArtifactCache(options.dir) : undefined;

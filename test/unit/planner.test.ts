@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkResumable, planOsImage, planStemcell, selectStages } from '../../src/catalog/planner.js';
+import { checkResumable, findOperatingSystem, osForArchitecture, osImageLabel, planOsImage, planStemcell, selectStages } from '../../src/catalog/planner.js';
 import { notRerunnable } from '../../src/catalog/stage-traits.js';
 import { operatingSystems } from '../../src/catalog/operating-systems.js';
+import { osImageSettings } from '../../src/pipeline/settings-file.js';
 import { UnknownNameError, UsageError } from '../../src/util/errors.js';
 
 describe('planOsImage', () => {
@@ -95,5 +96,41 @@ describe('planStemcell', () => {
       () => planStemcell({ os: 'ubuntu-jammy', iaas: 'digitalocean' }),
       /unknown infrastructure 'digitalocean'; valid choices: aws, alicloud, azure, google, openstack, vsphere, vcloud, warden, cloudstack, softlayer/,
     );
+  });
+});
+
+describe('an OS image of another architecture', () => {
+  it('arm64 debian-bookworm: its own kernel package, the same stages, named apart from amd64', () => {
+    const plan = planOsImage({ os: 'debian-bookworm', arch: 'arm64' });
+    assert.equal(plan.os.arch, 'arm64');
+    assert.deepEqual(plan.os.kernelPackages, ['linux-image-arm64']);
+    assert.deepEqual(plan.phases[0]!.stages, planOsImage({ os: 'debian-bookworm' }).phases[0]!.stages);
+    assert.equal(osImageLabel(plan.os), 'debian-bookworm-arm64');
+    assert.equal(osImageLabel(planOsImage({ os: 'debian-bookworm' }).os), 'debian-bookworm');
+    const settings = osImageSettings({ os: plan.os, stemforgeVersion: '0', usersPassword: 'x', packageCacheRoot: '/c', buildRoot: '/b' });
+    assert.equal(settings.os_arch, 'arm64');
+    assert.equal(settings.target_elf_machine, '183');
+    assert.equal(settings.target_qemu_cpu, 'aarch64');
+    assert.equal(settings.grub_platforms, 'arm64-efi');
+    assert.equal(
+      osImageSettings({ os: findOperatingSystem('debian-bookworm'), stemforgeVersion: '0', usersPassword: 'x', packageCacheRoot: '/c', buildRoot: '/b' })
+        .grub_platforms,
+      'i386-pc x86_64-efi',
+    );
+  });
+
+  it('an architecture a line is not built for names the lines that are; an unknown one lists the known', () => {
+    assert.throws(
+      () => planOsImage({ os: 'ubuntu-jammy', arch: 'arm64' }),
+      /^UsageError: ubuntu-jammy is built for amd64 only; arm64 OS images: debian-bookworm$/,
+    );
+    assert.throws(
+      () => osForArchitecture(findOperatingSystem('debian-bookworm'), 'riscv64'),
+      (e: unknown) => e instanceof UnknownNameError && e.message === "unknown architecture 'riscv64'; valid choices: amd64, arm64",
+    );
+  });
+
+  it('every line is built for amd64, the stemcells’ architecture', () => {
+    for (const os of operatingSystems) assert.ok('amd64' in os.architectures, os.name);
   });
 });
