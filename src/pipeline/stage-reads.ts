@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../util/paths.js';
 
 /** Sourced by every stage through prelude.bash. */
-const coreLibrary = ['prelude.bash', 'helpers.bash', 'chroot.bash'];
+const coreLibrary = ['prelude.bash', 'helpers.bash', 'chroot.bash', 'emulation.bash'];
 
 interface LibraryFile {
   name: string;

@@ -1,8 +1,9 @@
 // Layer keys and the settings each stage reads, on the real stages of the checkout.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planStemcell } from '../../src/catalog/planner.js';
+import { findOperatingSystem, planOsImage, planStemcell } from '../../src/catalog/planner.js';
 import { layerKeys } from '../../src/pipeline/layers.js';
+import { osImageSettings } from '../../src/pipeline/settings-file.js';
 import { StageReads } from '../../src/pipeline/stage-reads.js';
 import { treeManifest, type TreeManifest } from '../../src/sync/tree-manifest.js';
 import { builderFolders, packageRoot } from '../../src/util/paths.js';
@@ -26,8 +27,32 @@ describe('settings a stage reads', () => {
     assert.ok(reads.settingsFor('system_kernel', Object.keys(settings)).includes('kernel_packages'));
     assert.ok(reads.settingsFor('bosh_go_agent', Object.keys(settings)).includes('agent_json'));
     const library = reads.libraryFor('bosh_go_agent');
-    for (const core of ['prelude.bash', 'helpers.bash', 'chroot.bash']) assert.ok(library.includes(core), core);
+    for (const core of ['prelude.bash', 'helpers.bash', 'chroot.bash', 'emulation.bash']) assert.ok(library.includes(core), core);
     for (const program of ['layers.bash', 'stage-job.bash', 'release-mounts.bash']) assert.ok(!library.includes(program), program);
+  });
+});
+
+describe('layer keys of an image of another architecture', () => {
+  it('every stage reads the architecture: no layer of an amd64 image is ever an arm64 one', () => {
+    const osStages = planOsImage({ os: 'debian-bookworm' }).phases[0]!.stages;
+    const amd64 = osImageSettings({
+      os: findOperatingSystem('debian-bookworm'),
+      stemforgeVersion: '0',
+      usersPassword: 'x',
+      packageCacheRoot: '/c',
+      buildRoot: '/b',
+    });
+    const arm64 = osImageSettings({
+      os: planOsImage({ os: 'debian-bookworm', arch: 'arm64' }).os,
+      stemforgeVersion: '0',
+      usersPassword: 'x',
+      packageCacheRoot: '/c',
+      buildRoot: '/b',
+    });
+    const a = layerKeys({ phase: 'os-image' }, osStages, tree, amd64, reads);
+    const b = layerKeys({ phase: 'os-image' }, osStages, tree, arm64, reads);
+    for (const stage of osStages) assert.ok(reads.settingsFor(stage, ['os_arch', 'target_elf_machine']).length === 2, stage);
+    assert.ok(a.every((k, i) => k !== b[i]));
   });
 });
 
