@@ -17,16 +17,16 @@ binfmt_dir=${binfmt_dir:-/proc/sys/fs/binfmt_misc}
 # that binfmt_misc passes the program's own argv[0] (the P flag)
 qemu_binfmt_dir=${qemu_binfmt_dir:-/usr/libexec/qemu-binfmt}
 
-# build_machine_arch: this machine's architecture in Debian's names.
+# build_machine_arch: the architecture this machine's kernel runs natively, in Debian's names.
+# The kernel's, not dpkg's: an entry for the kernel's own machine would send every native
+# program on the machine through the emulator.
 build_machine_arch() {
-  if command -v dpkg > /dev/null; then
-    dpkg --print-architecture
-    return
-  fi
-  case "$(uname -m)" in
+  local m
+  m=$(uname -m)
+  case "$m" in
     x86_64) echo amd64 ;;
     aarch64 | arm64) echo arm64 ;;
-    *) uname -m ;;
+    *) echo "$m" ;;
   esac
 }
 

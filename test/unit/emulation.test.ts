@@ -3,7 +3,7 @@
 // what it writes to binfmt_misc (a folder standing in for /proc/sys/fs/binfmt_misc, so the
 // commands are read back instead of changing this machine's kernel; the real registration
 // is exercised by test/e2e/6-foreign-arch.test.ts). An arm64 build machine cannot exist
-// here: a stand-in `dpkg` on PATH says "arm64" where a test needs one.
+// here: a stand-in `uname` on PATH says "aarch64" where a test needs one.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -61,11 +61,11 @@ function pattern(arch: 'amd64' | 'arm64'): { magic: Buffer; mask: Buffer } {
   return { magic: unescape(magic!), mask: unescape(mask!) };
 }
 
-/** A bin folder with stand-ins: `dpkg` answering ARCH, and any other names given. */
-function standInBin(name: string, arch: string, others: string[] = []): string {
+/** A bin folder with stand-ins: `uname` answering MACHINE, and any other names given. */
+function standInBin(name: string, machine: string, others: string[] = []): string {
   const bin = join(dir, name);
   mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, 'dpkg'), `#!/bin/sh\necho ${arch}\n`, { mode: 0o755 });
+  writeFileSync(join(bin, 'uname'), `#!/bin/sh\necho ${machine}\n`, { mode: 0o755 });
   for (const o of others) writeFileSync(join(bin, o), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
   return `${bin}:${process.env.PATH}`;
 }
@@ -106,7 +106,7 @@ describe('the emulator a build machine uses', () => {
   const rosettaSettings = { ...settingsFor('amd64'), target_rosetta_paths: `${join(dir, 'absent')} ${rosetta}` };
 
   it('Rosetta first, when the VM shares it (an arm64 machine building amd64)', () => {
-    const r = bash(rosettaSettings, 'image_emulator', standInBin('arm-rosetta', 'arm64', ['qemu-x86_64-static']));
+    const r = bash(rosettaSettings, 'image_emulator', standInBin('arm-rosetta', 'aarch64', ['qemu-x86_64-static']));
     assert.equal(r.out, `rosetta ${rosetta} CF\n`);
   });
 
@@ -114,7 +114,7 @@ describe('the emulator a build machine uses', () => {
     const plain = join(dir, 'rosetta-plain');
     writeFileSync(plain, '');
     chmodSync(plain, 0o644);
-    const path = standInBin('arm-qemu', 'arm64', ['qemu-x86_64-static']);
+    const path = standInBin('arm-qemu', 'aarch64', ['qemu-x86_64-static']);
     const r = bash({ ...rosettaSettings, target_rosetta_paths: plain, qemu_binfmt_dir: join(dir, 'none') }, 'image_emulator', path);
     assert.equal(r.out, `qemu-user ${join(dir, 'arm-qemu', 'qemu-x86_64-static')} F\n`);
   });
@@ -130,7 +130,7 @@ describe('the emulator a build machine uses', () => {
   it('none at all: the config check names the package to install', () => {
     const bin = join(dir, 'bare');
     mkdirSync(bin, { recursive: true });
-    for (const tool of ['bash', 'dpkg', 'cat', 'sed', 'tr']) {
+    for (const tool of ['bash', 'uname', 'cat', 'sed', 'tr']) {
       const which = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
       if (which) copyFileSync(which, join(bin, tool));
       chmodSync(join(bin, tool), 0o755);
