@@ -36,7 +36,7 @@ export function findOperatingSystem(name: string): OperatingSystem {
   return os;
 }
 
-/** The line built for another architecture (the catalog's entries are amd64); unknown ones list the line's. */
+/** The line built for another architecture (the catalog's entries are amd64): an unknown one lists the known, one the line is not built for names the lines that are. */
 export function osForArchitecture(os: OperatingSystem, arch: string): OperatingSystem {
   if (!architectures.includes(arch as Architecture)) throw new UnknownNameError('architecture', arch, architectures);
   if (!(arch in os.architectures)) {

@@ -78,7 +78,7 @@ function addOsImageCommand(program: Command, argv: readonly string[], onExit: (c
     .option('--out <file>', 'where to write the OS image (.tgz)')
     .option(
       '--arch <arch>',
-      "the image's CPU architecture: amd64 (default; what stemcells are made from) or arm64 (debian-bookworm; an OS image only, whose programs run under emulation on an amd64 build machine)",
+      "the image's CPU architecture: amd64 (default; what stemcells are made from) or arm64 (debian-bookworm; an OS image only). The image's programs run under emulation on a build machine of another architecture",
     )
     .option('--resume-from <stage>', 'keep the existing chroot and run from this stage on')
     .option('--until <stage>', 'stop after this stage (no OS image is written)')

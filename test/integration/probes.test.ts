@@ -142,6 +142,16 @@ const probes: Probe[] = [
   { what: 'os-image: --out a folder', args: osImage('--out', 'a-folder'), message: /--out a-folder is a folder; name the file to write/ },
   { what: 'os-image: no --out', args: osImage(), message: /--out FILE is required: where to write the OS image/ },
   {
+    what: 'os-image: --arch unknown',
+    args: osImage('--out', 'x.tgz', '--arch', 'riscv64'),
+    message: /unknown architecture 'riscv64'; valid choices: amd64, arm64/,
+  },
+  {
+    what: 'os-image: --arch a line is not built for',
+    args: ['os-image', '--os', 'ubuntu-jammy', '--machine', nowhere, '--out', 'x.tgz', '--arch', 'arm64'],
+    message: /ubuntu-jammy is built for amd64 only; arm64 OS images: debian-bookworm/,
+  },
+  {
     what: 'os-image: --resume-from an unknown stage',
     args: osImage('--out', 'x.tgz', '--resume-from', 'nosuch'),
     message: /unknown stage for --resume-from 'nosuch'; valid choices: base_debootstrap, /,
