@@ -19,6 +19,7 @@ packages=(
   qemu-utils bzip2      # qcow2, vhd, vmdk; the vhdx stemcell
   libxml2-utils         # xmllint checks the OVF descriptor
   qemu-system-x86 ovmf  # stemforge verify --boot (BIOS and UEFI)
+  qemu-user-static      # an image of another architecture (--arch arm64; tests: e2e 6)
   zsh fish              # tests: shell completion
   tmux                  # tests: the wizard in a pseudo-terminal
   shellcheck            # npm run lint: the shell scripts (scripts/lint-shell.sh)
