@@ -57,6 +57,9 @@ export const defaultBoxes: Record<VagrantProvider, Partial<Record<HostArch, stri
   libvirt: { x64: 'generic/ubuntu2204' },
 };
 
+/** The first Vagrant that picks a box's build for the host architecture (box_architecture :auto): older ones cannot fetch the arm64 box. */
+export const multiArchBoxesSinceVagrant = '2.4.0';
+
 /** The default box of a provider on a host architecture, if there is one. */
 export function defaultBoxFor(provider: VagrantProvider, hostArch: string): string | undefined {
   return hostArch === 'x64' || hostArch === 'arm64' ? defaultBoxes[provider][hostArch] : undefined;

@@ -9,7 +9,7 @@ import {
   stemcellArchitecture,
   type Architecture,
 } from '../catalog/architectures.js';
-import { arm64VmProviders, arm64VmSupport, defaultBoxFor, providerFacts, type VagrantProvider } from '../catalog/builder-vm.js';
+import { arm64VmProviders, arm64VmSupport, defaultBoxFor, multiArchBoxesSinceVagrant, providerFacts, type VagrantProvider } from '../catalog/builder-vm.js';
 import { operatingSystems } from '../catalog/operating-systems.js';
 import { defaultPath } from '../machine/machine.js';
 import type { SshOptions } from '../machine/open.js';
@@ -305,6 +305,19 @@ function arm64TooOld(probe: DoctorProbe, provider: VagrantProvider, version: str
   );
 }
 
+/** On an arm64 host, a Vagrant too old to pick the arm64 build of the default box. */
+function arm64VagrantTooOld(probe: DoctorProbe, provider: VagrantProvider, vagrant: VagrantFound): CheckResult | undefined {
+  if (probe.arch() !== 'arm64' || vagrant.kind !== 'found' || versionAtLeast(vagrant.version, multiArchBoxesSinceVagrant)) return undefined;
+  if (arm64VmSupport(provider, probe.platform()) !== 'yes') return undefined;
+  return result(
+    'provider',
+    `Provider ${provider}`,
+    'fail',
+    `Vagrant ${vagrant.version} cannot choose the arm64 build of a box; ${multiArchBoxesSinceVagrant} is the first that does`,
+    `upgrade Vagrant to ${multiArchBoxesSinceVagrant} or newer`,
+  );
+}
+
 async function runFirst(probe: DoctorProbe, tool: ProviderTool): Promise<{ command: string; output: string } | undefined> {
   for (const command of tool.commands(probe)) {
     const run = await probe.run(command, tool.args);
@@ -341,7 +354,7 @@ export async function checkProvider(probe: DoctorProbe, provider: VagrantProvide
   const version = tool.parse(ran.output);
   if (!version) return fail(`cannot read ${name}'s version from ${ran.command}: ${tail(ran.output)}`, `check the ${name} installation, ${other}`);
   parts.push(`${name} ${version}`);
-  const tooOld = arm64TooOld(probe, provider, version);
+  const tooOld = arm64TooOld(probe, provider, version) ?? arm64VagrantTooOld(probe, provider, vagrant);
   if (tooOld) return tooOld;
   const needed = vagrantNeededFor(provider, version);
   if (needed && vagrant.kind === 'found' && !versionAtLeast(vagrant.version, needed)) {

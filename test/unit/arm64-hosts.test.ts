@@ -106,6 +106,16 @@ describe('arm64 hosts: providers and boxes per host system and architecture', ()
     assert.equal(old.fix, 'upgrade VirtualBox to 7.1 or newer (with Vagrant 2.4.2 or newer), or use --machine vagrant:parallels or vagrant:vmware_desktop');
     const current = await checkProvider(mac('arm64', '7.1.4r165100\n'), 'virtualbox', { kind: 'found', version: '2.4.3' });
     assert.deepEqual([current.status, current.detail], ['ok', 'VirtualBox 7.1.4']);
+    // a Vagrant that cannot pick the arm64 build of the box fails too, on arm64 only
+    const plugins = { 'vagrant plugin list --machine-readable': '1,,plugin-name,vagrant-parallels\n1,vagrant-parallels,plugin-version,2.4.3\n' };
+    const prl = (arch: string) => standInHost({ ...hosts.appleSilicon, arch, tools: { ...plugins, 'prlctl --version': 'prlctl version 20.1.1 (55740)\n' } });
+    const oldVagrant = await checkProvider(prl('arm64'), 'parallels', { kind: 'found', version: '2.3.7' });
+    assert.deepEqual(
+      [oldVagrant.status, oldVagrant.detail, oldVagrant.fix],
+      ['fail', 'Vagrant 2.3.7 cannot choose the arm64 build of a box; 2.4.0 is the first that does', 'upgrade Vagrant to 2.4.0 or newer'],
+    );
+    assert.equal((await checkProvider(prl('arm64'), 'parallels', { kind: 'found', version: '2.4.0' })).status, 'ok');
+    assert.equal((await checkProvider(prl('x64'), 'parallels', { kind: 'found', version: '2.3.7' })).status, 'ok');
     // the rule is about arm64: the same 7.0 on an Intel Mac builds
     assert.equal((await checkProvider(mac('x64', '7.0.20r163906\n'), 'virtualbox', { kind: 'found', version: '2.4.3' })).status, 'ok');
   });
