@@ -32,10 +32,16 @@ export function providerChoiceTag(host: Pick<HostFacts, 'arch'>): string {
   return host.arch === 'arm64' ? ', native arm64 VM, recommended' : '';
 }
 
+/** A provider as the install line names it: on arm64 with the first release that runs arm64 VMs, where there is one. */
+function installName(provider: VagrantProvider, arch: string): string {
+  const { label, arm64Vm } = providerFacts[provider];
+  return arch === 'arm64' && arm64Vm?.since ? `${label} ${arm64Vm.since} or newer` : label;
+}
+
 export function providerOffer(host: Pick<HostFacts, 'platform' | 'arch'>, found: readonly ProviderChoice[], vagrantInstalled: boolean): ProviderOffer {
   const possible = possibleProviders(host);
   const usable = possible.flatMap((p) => found.filter((f) => f.provider === p && f.usable && vagrantInstalled));
-  const missing = possible.filter((p) => !usable.some((u) => u.provider === p)).map((p) => providerFacts[p].label);
+  const missing = possible.filter((p) => !usable.some((u) => u.provider === p)).map((p) => installName(p, host.arch));
   if (missing.length === 0) return { usable };
   const list = missing.length === 1 ? missing[0] : `${missing.slice(0, -1).join(', ')} or ${missing.at(-1)}`;
   // the doctor names plugins and versions; here only what to install

@@ -233,7 +233,7 @@ describe('arm64 hosts: the build host note and the machine question', () => {
     assert.deepEqual(names(hosts.appleSilicon, ['parallels', 'vmware_desktop']), [
       'Vagrant VM, Parallels (parallels 1.0, native arm64 VM, recommended)',
       'Vagrant VM, VMware (vmware_desktop 1.0, native arm64 VM, recommended)',
-      'Also usable once installed: VirtualBox (stemforge doctor says what is missing)',
+      'Also usable once installed: VirtualBox 7.1 or newer (stemforge doctor says what is missing)',
       'An SSH host (ssh://user@host[:port]), a Linux machine (x86_64, or arm64 with qemu-user-static)',
     ]);
     assert.deepEqual(names(hosts.linux, ['libvirt']), [

@@ -97,7 +97,8 @@ describe('wizard: providers this host can have', () => {
       offer.usable.map((p) => p.provider),
       ['parallels', 'vmware_desktop'],
     );
-    assert.equal(offer.installHint, 'Also usable once installed: VirtualBox (stemforge doctor says what is missing)');
+    // installed but older than 7.1, or not installed: the line says which release works
+    assert.equal(offer.installHint, 'Also usable once installed: VirtualBox 7.1 or newer (stemforge doctor says what is missing)');
   });
 });
 
