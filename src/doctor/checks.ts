@@ -119,7 +119,6 @@ export function emulationResult(where: string, name: string, arch: Architecture 
 
 /** This host's emulators for the image's programs, looked up as a local build would (the stages' PATH). */
 async function localEmulators(probe: DoctorProbe): Promise<EmulatorsFound> {
-  const found: EmulatorsFound = {};
   for (const path of architectureFacts[image].rosettaPaths) {
     if (await probe.access(path, accessModes.execute)) return { rosetta: path };
   }
@@ -127,7 +126,7 @@ async function localEmulators(probe: DoctorProbe): Promise<EmulatorsFound> {
     const path = `${dir}/${qemuUserProgram(image)}`;
     if (await probe.access(path, accessModes.execute)) return { qemu: path };
   }
-  return found;
+  return {};
 }
 
 /** The Vagrant builder VM is the host's architecture: say what that means for the amd64 image. */
