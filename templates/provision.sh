@@ -5,6 +5,24 @@
 # Proxy settings arrive as http_proxy/https_proxy/no_proxy in the environment.
 set -euo pipefail
 
+# The packages the stages need on this VM, one a line. GRUB is not among them: the stages run
+# the image's own GRUB tools in its chroot. A VM that is not amd64 (arm64 on an Apple Silicon
+# or arm64 Linux host) runs the amd64 image's programs through binfmt_misc: qemu-user-static
+# is the emulator where the hypervisor shares no Rosetta, and binfmt-support manages entries.
+selected_packages() {
+  printf '%s\n' debootstrap debian-archive-keyring # base_debootstrap (Debian lines)
+  printf '%s\n' e2fsprogs dosfstools mtools fdisk   # disk images: ext4, the ESP, partition tables
+  printf '%s\n' qemu-utils                          # qemu-img: qcow2, vhd, vmdk
+  printf '%s\n' rsync tar gzip pigz xz-utils zstd bzip2 ca-certificates util-linux procps
+  if [ "$(dpkg --print-architecture)" != amd64 ]; then printf '%s\n' qemu-user-static binfmt-support; fi
+}
+
+# --print-packages: the selection alone, nothing installed (for tests and the curious)
+if [ "${1:-}" = --print-packages ]; then
+  selected_packages
+  exit 0
+fi
+
 marker=/var/lib/stemforge/provisioned
 self_sha=$(sha256sum "$0" | cut -d' ' -f1)
 if [ -f "$marker" ] && [ "$(cat "$marker")" = "$self_sha" ]; then
@@ -12,16 +30,7 @@ if [ -f "$marker" ] && [ "$(cat "$marker")" = "$self_sha" ]; then
   exit 0
 fi
 
-packages=(
-  debootstrap debian-archive-keyring   # base_debootstrap (Debian lines)
-  e2fsprogs dosfstools mtools fdisk    # disk images: ext4, the ESP, partition tables
-  qemu-utils                           # qemu-img: qcow2, vhd, vmdk
-  rsync tar gzip pigz xz-utils zstd bzip2 ca-certificates util-linux procps
-)
-case "$(dpkg --print-architecture)" in
-  amd64) packages+=(grub-pc-bin grub-efi-amd64-bin) ;;
-  arm64) packages+=(grub-efi-arm64-bin) ;;
-esac
+mapfile -t packages < <(selected_packages)
 
 installed() {
   dpkg-query -W -f='${Status}\n' "$@" 2>/dev/null | grep -c '^install ok installed$' || true

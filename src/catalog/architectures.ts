@@ -63,3 +63,11 @@ export function architectureOfMachine(unameM: string): Architecture | undefined 
 export function architectureOfNode(arch: string): Architecture | undefined {
   return architectures.find((a) => architectureFacts[a].node === arch);
 }
+
+/** Debian's and Ubuntu's package of the qemu-user emulators, registered in binfmt_misc by the stages. */
+export const qemuUserPackage = 'qemu-user-static';
+
+/** The qemu-user emulator that runs programs of this architecture (from qemuUserPackage). */
+export function qemuUserProgram(arch: Architecture): string {
+  return `qemu-${architectureFacts[arch].qemuCpu}-static`;
+}

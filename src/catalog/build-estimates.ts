@@ -18,7 +18,9 @@
 //   25 GiB) next to an unpacked chroot; a packed stemcell is about 0.5 GB.
 // - Builder VM: a first `vagrant up` here took 37 s before provisioning; provisioning
 //   installs the build tools (download-bound), so a new VM is a few minutes.
-// - Emulation (libvirt with qemu on an arm64 host): about 10x slower, as the README says.
+// - A whole emulated VM (libvirt with --libvirt-driver qemu): about 10x slower, as the README says.
+// - An arm64 build machine (Apple Silicon's builder VM): the image's amd64 programs run through
+//   Rosetta or qemu-user, the machine's own tools natively; see chrootEmulationFactor.
 
 export const buildEstimates = {
   /** a new builder VM: boot and provisioning (a VM that exists already is up in under a minute) */
@@ -44,6 +46,12 @@ export const buildEstimates = {
     /** one packed stemcell, on the build machine and again here */
     packedGB: 0.5,
   },
-  /** how much slower stages run under software emulation */
+  /** how much slower stages run in a whole emulated VM (libvirt with --libvirt-driver qemu) */
   emulationFactor: 10,
 } as const;
+
+/**
+ * How much slower a phase's stages run on an arm64 build machine, where only the image's
+ * amd64 programs (the chroot) are emulated. measured: see bench/… (3 until that benchmark sets it)
+ */
+export const chrootEmulationFactor = 3;

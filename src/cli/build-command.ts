@@ -1,6 +1,7 @@
 // `stemforge build`: flags (each also an environment variable and, where it makes sense, a
 // setting) → answers (asked by the wizard on a terminal) → one build request.
 import { resolve } from 'node:path';
+import { providerFacts } from '../catalog/builder-vm.js';
 import { Option, type Command } from 'commander';
 import type * as DoctorChecks from '../doctor/checks.js';
 import type * as Doctor from '../doctor/doctor.js';
@@ -24,7 +25,7 @@ import type { BuildAnswers, ProviderChoice } from '../wizard/build-wizard.js';
 import type * as BuildWizard from '../wizard/build-wizard.js';
 import { catalogHelp } from '../wizard/choice-text.js';
 import { estimateLine } from '../wizard/estimate.js';
-import { thisHost } from '../wizard/host.js';
+import { thisHost, type HostFacts } from '../wizard/host.js';
 import { expandHome, fileProblem } from '../wizard/paths.js';
 import { possibleProviders } from '../wizard/providers.js';
 import type { PromptingTask } from '../wizard/on-error.js';
@@ -109,10 +110,21 @@ function checkedIdentity(settings: CommandSettings): string | undefined {
   return path;
 }
 
-function hostNote(): string | undefined {
-  if (process.arch !== 'arm64') return undefined;
-  const where = process.platform === 'darwin' ? 'Apple Silicon' : 'an arm64 host';
-  return `Note: this is ${where}. Stemcells here are amd64: VirtualBox, Parallels and VMware run only arm64 guests on it, so build over ssh:// on an x86_64 machine, or with libvirt and --libvirt-driver qemu (emulated, about 10x slower).`;
+/**
+ * A plain word for an arm64 host, shown before the questions: the builder VM is arm64 there
+ * and the amd64 stemcell's programs run emulated; which providers do that, or where else to build.
+ */
+export function hostNote(host: Pick<HostFacts, 'platform' | 'arch'>): string | undefined {
+  if (host.arch !== 'arm64') return undefined;
+  const emulated =
+    "the stemcell stays amd64: its programs run through Rosetta where the VM shares it, else qemu-user-static (installed in the VM), so the build's stages take longer than on an x86_64 machine";
+  const natives = possibleProviders(host).map((p) => (p === 'virtualbox' ? 'VirtualBox 7.1 or newer' : providerFacts[p].label));
+  if (host.platform === 'darwin') return `Note: this is Apple Silicon. The builder VM runs arm64 natively (${natives.join(', ')}); ${emulated}.`;
+  const ssh = 'build over ssh:// on a Linux machine (x86_64, or arm64 with qemu-user-static)';
+  if (host.platform === 'linux') {
+    return `Note: this is an arm64 Linux host. libvirt runs an arm64 builder VM under KVM (name an arm64 box with --box), or build here as root with qemu-user-static installed, or ${ssh}; the stemcell stays amd64 and its programs run emulated, so the stages take longer.`;
+  }
+  return `Note: this is an arm64 ${host.platform === 'win32' ? 'Windows' : host.platform} host. No Vagrant provider here runs an arm64 builder VM that stemforge supports: ${ssh}.`;
 }
 
 function localUnavailable(): string | undefined {
@@ -238,7 +250,7 @@ async function runBuild(flags: BuildFlags, argv: readonly string[], onExit: (cod
       ...(await providerChoices()),
       host: thisHost(),
       localUnavailable: localUnavailable(),
-      hostNote: hostNote(),
+      hostNote: hostNote(thisHost()),
       proposeVersion: propose,
       // the no-questions line repeats every flag given that the answers do not carry
       summary: (a) => summary(a, givenFlags(argv, { answers: answerFlags(a), drop: ['--dry-run'] })),

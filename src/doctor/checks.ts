@@ -1,6 +1,15 @@
 // The doctor's checks, one function each. They learn about the host only through the
 // DoctorProbe, and every warn or fail says what to do about it.
-import type { VagrantProvider } from '../catalog/builder-vm.js';
+import {
+  architectureFacts,
+  architectureOfMachine,
+  architectureOfNode,
+  qemuUserPackage,
+  qemuUserProgram,
+  stemcellArchitecture,
+  type Architecture,
+} from '../catalog/architectures.js';
+import { arm64VmProviders, arm64VmSupport, defaultBoxFor, multiArchBoxesSinceVagrant, providerFacts, type VagrantProvider } from '../catalog/builder-vm.js';
 import { operatingSystems } from '../catalog/operating-systems.js';
 import { defaultPath } from '../machine/machine.js';
 import type { SshOptions } from '../machine/open.js';
@@ -17,7 +26,7 @@ import {
 } from './parse.js';
 import { cacheFolderFault } from '../cache/folder.js';
 import { versionAtLeast } from '../util/dotted-version.js';
-import { accessModes, type DoctorProbe, type SshEndpoint } from './probe.js';
+import { accessModes, type DoctorProbe, type EmulatorsFound, type SshCheck, type SshEndpoint } from './probe.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -78,35 +87,112 @@ const providerNames: Record<VagrantProvider, string> = {
   hyperv: 'Hyper-V',
 };
 
-/** Stemcells are amd64: say plainly which build machines can make one on this host. */
-export function checkArch(probe: DoctorProbe, machine: MachineSpec): CheckResult {
-  const title = 'Host architecture';
-  const hostArch = probe.arch();
-  const elsewhere = 'build on an x86_64 machine with --machine ssh://user@host';
-  if (machine.kind === 'ssh') return result('arch', title, 'skip', 'the build runs on the ssh machine, which must be x86_64');
-  if (hostArch === 'x64') return result('arch', title, 'ok', 'x86_64, as the amd64 stemcells are');
-  if (machine.kind === 'local') {
-    return result('arch', title, 'fail', `a local build runs in this ${hostArch} host's kernel; stemcells are amd64`, elsewhere);
-  }
-  if (hostArch !== 'arm64') {
-    return result('arch', title, 'warn', `${hostArch} hosts are untested; stemcells are amd64`, elsewhere);
-  }
-  if (machine.provider === 'libvirt') {
-    return result(
-      'arch',
-      title,
-      'warn',
-      'on arm64, libvirt runs the amd64 builder VM only under software emulation (about 10x slower)',
-      `pass --libvirt-driver qemu with an amd64 box (--box NAME), or ${elsewhere}`,
-    );
-  }
+const systemNames: Partial<Record<NodeJS.Platform, string>> = { darwin: 'macOS', linux: 'Linux', win32: 'Windows' };
+const systemName = (platform: NodeJS.Platform): string => systemNames[platform] ?? platform;
+
+const archTitle = 'Architecture';
+const image = stemcellArchitecture;
+const imageMachine = architectureFacts[image].machine;
+const emulatorFix = `install ${qemuUserPackage} on it (Debian/Ubuntu: apt-get install ${qemuUserPackage})`;
+
+/**
+ * How a build machine of architecture `arch` (its `uname -m` as `name`) runs the image's
+ * programs: natively, through Rosetta or qemu-user (binfmt_misc, registered by the stages),
+ * or not at all. `where` names the machine in the line.
+ */
+export function emulationResult(where: string, name: string, arch: Architecture | undefined, found: EmulatorsFound): CheckResult {
+  if (arch === image) return result('arch', archTitle, 'ok', `${where} is ${name}, as the ${image} stemcells: no emulation`);
+  const untested = `build on an ${imageMachine} or arm64 Linux machine`;
+  if (arch === undefined)
+    return result('arch', archTitle, 'warn', `${where} is ${name}, which stemforge has not been tested on; stemcells are ${image}`, untested);
+  const runs = `${where} is ${name}: the image's ${image} programs run through`;
+  if (found.rosetta) return result('arch', archTitle, 'ok', `${runs} Rosetta (${found.rosetta})`);
+  if (found.qemu) return result('arch', archTitle, 'ok', `${runs} ${qemuUserPackage} (${found.qemu})`);
   return result(
     'arch',
-    title,
+    archTitle,
     'fail',
-    `${providerNames[machine.provider]} on an arm64 host (Apple Silicon) runs only arm64 guests; stemcells are amd64`,
-    `${elsewhere}, or use --machine vagrant:libvirt --libvirt-driver qemu (software emulation, about 10x slower)`,
+    `${where} is ${name} and has no emulator for the image's ${image} programs (no Rosetta, no ${qemuUserProgram(image)} on PATH)`,
+    emulatorFix,
   );
+}
+
+/** This host's emulators for the image's programs, looked up as a local build would (the stages' PATH). */
+async function localEmulators(probe: DoctorProbe): Promise<EmulatorsFound> {
+  for (const path of architectureFacts[image].rosettaPaths) {
+    if (await probe.access(path, accessModes.execute)) return { rosetta: path };
+  }
+  for (const dir of defaultPath.split(':')) {
+    const path = `${dir}/${qemuUserProgram(image)}`;
+    if (await probe.access(path, accessModes.execute)) return { qemu: path };
+  }
+  return {};
+}
+
+/** The Vagrant builder VM is the host's architecture: say what that means for the amd64 image. */
+function vagrantArch(probe: DoctorProbe, provider: VagrantProvider): CheckResult {
+  const hostArch = probe.arch();
+  const platform = probe.platform();
+  if (hostArch === 'x64') return result('arch', archTitle, 'ok', `${imageMachine} builder VM, as this host: no emulation`);
+  if (hostArch !== 'arm64') {
+    return result(
+      'arch',
+      archTitle,
+      'warn',
+      `${hostArch} hosts are untested; stemcells are ${image}`,
+      `build on an ${imageMachine} machine with --machine ssh://user@host`,
+    );
+  }
+  const label = providerFacts[provider].label;
+  if (arm64VmSupport(provider, platform) === 'no') {
+    return result('arch', archTitle, 'fail', `${label} runs no arm64 builder VM on an arm64 ${systemName(platform)} host`, nativeFix(platform));
+  }
+  const since = providerFacts[provider].arm64Vm?.since;
+  const vm = `arm64 builder VM${since ? ` (${label} ${since} or newer)` : ''}`;
+  const emulated = `the image's ${image} programs run through Rosetta if the VM shares it, else ${qemuUserPackage}, which provisioning installs`;
+  if (!defaultBoxFor(provider, hostArch)) {
+    return result(
+      'arch',
+      archTitle,
+      'warn',
+      `${vm}; ${emulated}; stemforge has no default arm64 ${provider} box`,
+      `name an arm64 Ubuntu 24.04 or Debian 12 box for ${provider} with --box NAME (a VM made earlier keeps its box)`,
+    );
+  }
+  return result('arch', archTitle, 'ok', `${vm}; ${emulated}`);
+}
+
+/** What runs a native arm64 builder VM on an arm64 host of this system, as a fix. */
+function nativeFix(platform: NodeJS.Platform): string {
+  const ssh = `--machine ssh://user@host (a Linux machine: ${imageMachine}, or arm64 with ${qemuUserPackage})`;
+  const natives = arm64VmProviders(platform).map((p) => {
+    const since = providerFacts[p].arm64Vm?.since;
+    return `vagrant:${p}${since ? ` (${providerFacts[p].label} ${since} or newer)` : ''}`;
+  });
+  return natives.length > 0 ? `use --machine ${natives.join(', ')}: a native arm64 VM; or ${ssh}` : `build on another machine with ${ssh}`;
+}
+
+/**
+ * Which architecture the build runs on and how the image's amd64 programs run there: this
+ * host (local), the ssh machine (its answer to the ssh check), or the builder VM, which is
+ * the host's architecture.
+ */
+export async function checkArch(probe: DoctorProbe, machine: MachineSpec, remote?: Promise<SshCheck>): Promise<CheckResult> {
+  switch (machine.kind) {
+    case 'vagrant':
+      return vagrantArch(probe, machine.provider);
+    case 'local': {
+      if (probe.platform() !== 'linux') return result('arch', archTitle, 'skip', 'a local build needs a Linux host (see Local machine)');
+      const arch = architectureOfNode(probe.arch());
+      const name = arch ? architectureFacts[arch].machine : probe.arch();
+      return emulationResult('this host', name, arch, arch === image ? {} : await localEmulators(probe));
+    }
+    case 'ssh': {
+      const check = remote ? await remote : undefined;
+      if (!check?.ok) return result('arch', archTitle, 'skip', "the ssh machine's architecture is read once it logs in (see SSH machine)");
+      return emulationResult('the ssh machine', check.machine, architectureOfMachine(check.machine), check.emulators);
+    }
+  }
 }
 
 export type VagrantFound = { kind: 'missing' } | { kind: 'unreadable'; output: string } | { kind: 'found'; version: string };
@@ -198,6 +284,39 @@ export function vagrantNeededFor(provider: VagrantProvider, providerVersion: str
     .reduce<{ from: string; vagrant: string } | undefined>((best, c) => (!best || versionAtLeast(c.from, best.from) ? c : best), undefined)?.vagrant;
 }
 
+/** On an arm64 host, a provider release older than the first that runs arm64 VMs there (VirtualBox before 7.1). */
+function arm64TooOld(probe: DoctorProbe, provider: VagrantProvider, version: string): CheckResult | undefined {
+  const platform = probe.platform();
+  if (probe.arch() !== 'arm64' || arm64VmSupport(provider, platform, version) !== 'too-old') return undefined;
+  const { label, arm64Vm } = providerFacts[provider];
+  const since = arm64Vm?.since ?? '';
+  const host = platform === 'darwin' ? 'Apple Silicon' : `an arm64 ${systemName(platform)} host`;
+  const others = arm64VmProviders(platform)
+    .filter((p) => p !== provider)
+    .map((p) => `vagrant:${p}`);
+  const vagrant = vagrantNeededFor(provider, since);
+  return result(
+    'provider',
+    `Provider ${provider}`,
+    'fail',
+    `${label} ${version} runs no VM on ${host}; ${since} is the first release that does`,
+    `upgrade ${label} to ${since} or newer${vagrant ? ` (with Vagrant ${vagrant} or newer)` : ''}${others.length > 0 ? `, or use --machine ${others.join(' or ')}` : ''}`,
+  );
+}
+
+/** On an arm64 host, a Vagrant too old to pick the arm64 build of the default box. */
+function arm64VagrantTooOld(probe: DoctorProbe, provider: VagrantProvider, vagrant: VagrantFound): CheckResult | undefined {
+  if (probe.arch() !== 'arm64' || vagrant.kind !== 'found' || versionAtLeast(vagrant.version, multiArchBoxesSinceVagrant)) return undefined;
+  if (arm64VmSupport(provider, probe.platform()) !== 'yes') return undefined;
+  return result(
+    'provider',
+    `Provider ${provider}`,
+    'fail',
+    `Vagrant ${vagrant.version} cannot choose the arm64 build of a box; ${multiArchBoxesSinceVagrant} is the first that does`,
+    `upgrade Vagrant to ${multiArchBoxesSinceVagrant} or newer`,
+  );
+}
+
 async function runFirst(probe: DoctorProbe, tool: ProviderTool): Promise<{ command: string; output: string } | undefined> {
   for (const command of tool.commands(probe)) {
     const run = await probe.run(command, tool.args);
@@ -234,6 +353,8 @@ export async function checkProvider(probe: DoctorProbe, provider: VagrantProvide
   const version = tool.parse(ran.output);
   if (!version) return fail(`cannot read ${name}'s version from ${ran.command}: ${tail(ran.output)}`, `check the ${name} installation, ${other}`);
   parts.push(`${name} ${version}`);
+  const tooOld = arm64TooOld(probe, provider, version) ?? arm64VagrantTooOld(probe, provider, vagrant);
+  if (tooOld) return tooOld;
   const needed = vagrantNeededFor(provider, version);
   if (needed && vagrant.kind === 'found' && !versionAtLeast(vagrant.version, needed)) {
     return fail(
@@ -318,9 +439,10 @@ export function checkCpus(probe: DoctorProbe, cpus: number): CheckResult {
   return result('vm-cpus', 'VM CPUs', 'ok', detail);
 }
 
-export async function checkSsh(probe: DoctorProbe, endpoint: SshEndpoint, ssh: SshOptions): Promise<CheckResult> {
+/** `shared`: the login the architecture check reads too (one connection), else one made here. */
+export async function checkSsh(probe: DoctorProbe, endpoint: SshEndpoint, ssh: SshOptions, shared?: Promise<SshCheck>): Promise<CheckResult> {
   const title = 'SSH machine';
-  const check = await probe.sshCheck(endpoint, ssh);
+  const check = await (shared ?? probe.sshCheck(endpoint, ssh));
   if (!check.ok) {
     return result(
       'ssh',

@@ -17,7 +17,7 @@ import {
   findVagrant,
   type CheckResult,
 } from './checks.js';
-import { realProbe, type DoctorProbe } from './probe.js';
+import { realProbe, type DoctorProbe, type SshCheck } from './probe.js';
 
 export type { CheckResult } from './checks.js';
 
@@ -37,7 +37,7 @@ export interface DoctorReport {
 
 type Check = () => CheckResult | Promise<CheckResult>;
 
-function machineChecks(request: DoctorRequest, probe: DoctorProbe): Check[] {
+function machineChecks(request: DoctorRequest, probe: DoctorProbe, remote: () => Promise<SshCheck> | undefined): Check[] {
   const { machine } = request;
   switch (machine.kind) {
     case 'vagrant': {
@@ -55,7 +55,7 @@ function machineChecks(request: DoctorRequest, probe: DoctorProbe): Check[] {
     case 'local':
       return [() => checkLocalHost(probe), () => checkDebootstrap(probe), () => checkKvm(probe, machine)];
     case 'ssh':
-      return [() => checkSsh(probe, { user: machine.user, host: machine.host, port: machine.port }, request.ssh)];
+      return [() => checkSsh(probe, { user: machine.user, host: machine.host, port: machine.port }, request.ssh, remote())];
   }
 }
 
@@ -74,12 +74,21 @@ async function settle(check: Check): Promise<CheckResult> {
   }
 }
 
+/** An ssh machine's one login, shared by the ssh and architecture checks; undefined for other machines. */
+function sharedLogin(request: DoctorRequest, probe: DoctorProbe): () => Promise<SshCheck> | undefined {
+  const { machine } = request;
+  let login: Promise<SshCheck> | undefined;
+  if (machine.kind !== 'ssh') return () => undefined;
+  return () => (login ??= probe.sshCheck({ user: machine.user, host: machine.host, port: machine.port }, request.ssh));
+}
+
 export async function runDoctor(request: DoctorRequest, probe: DoctorProbe = realProbe): Promise<DoctorReport> {
+  const remote = sharedLogin(request, probe);
   const checks = await Promise.all(
     [
       () => checkNode(probe),
-      () => checkArch(probe, request.machine),
-      ...machineChecks(request, probe),
+      () => checkArch(probe, request.machine, remote()),
+      ...machineChecks(request, probe, remote),
       () => checkDisk(probe, 'cache', request.cacheDir),
       () => checkDisk(probe, 'output', request.outputDir),
     ].map(settle),

@@ -5,6 +5,7 @@ import { constants } from 'node:fs';
 import { access, statfs } from 'node:fs/promises';
 import { arch, cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { architectureFacts, qemuUserProgram, stemcellArchitecture } from '../catalog/architectures.js';
 import type { SshOptions } from '../machine/open.js';
 import { SshMachine } from '../machine/ssh.js';
 import { HintedError } from '../util/errors.js';
@@ -23,7 +24,22 @@ export interface FreeSpace {
   exists: boolean;
 }
 
-export type SshCheck = { ok: true; isRoot: boolean; sudo: boolean } | { ok: false; message: string; hint?: string };
+/** The emulators a build machine has for the image's programs (absolute paths), when it needs one. */
+export interface EmulatorsFound {
+  rosetta?: string;
+  qemu?: string;
+}
+
+export type SshCheck =
+  | {
+      ok: true;
+      isRoot: boolean;
+      sudo: boolean;
+      /** its `uname -m` */
+      machine: string;
+      emulators: EmulatorsFound;
+    }
+  | { ok: false; message: string; hint?: string };
 
 export interface SshEndpoint {
   user: string;
@@ -52,7 +68,7 @@ export interface DoctorProbe {
   access(path: string, mode: number): Promise<boolean>;
   nodeVersion(): string;
   env(name: string): string | undefined;
-  /** Log in (host key checked), run `true`, and `sudo -n true` when not root; then close. */
+  /** Log in (host key checked), ask the machine's architecture and emulators, and `sudo -n true` when not root; then close. */
   sshCheck(endpoint: SshEndpoint, ssh: SshOptions): Promise<SshCheck>;
 }
 
@@ -89,6 +105,24 @@ async function freeBytes(dir: string): Promise<FreeSpace> {
   }
 }
 
+// One command for the doctor's questions to an ssh machine (one round trip): its `uname -m`,
+// the first Rosetta that is an executable file, and the qemu-user emulator on its PATH.
+export const machineFactsScript = `uname -m
+q=$1; shift
+for p in "$@"; do if [ -f "$p" ] && [ -x "$p" ]; then echo "rosetta $p"; break; fi; done
+if p=$(command -v "$q"); then echo "qemu $p"; fi
+exit 0`;
+
+/** The machine's answer to machineFactsScript. */
+export function parseMachineFacts(lines: readonly string[]): { machine: string; emulators: EmulatorsFound } {
+  const emulators: EmulatorsFound = {};
+  for (const line of lines.slice(1)) {
+    const [kind, ...rest] = line.split(' ');
+    if (kind === 'rosetta' || kind === 'qemu') emulators[kind] = rest.join(' ');
+  }
+  return { machine: lines[0]?.trim() ?? '', emulators };
+}
+
 async function sshCheck(endpoint: SshEndpoint, ssh: SshOptions): Promise<SshCheck> {
   let machine: SshMachine;
   try {
@@ -97,10 +131,13 @@ async function sshCheck(endpoint: SshEndpoint, ssh: SshOptions): Promise<SshChec
     return { ok: false, message: (err as Error).message, hint: err instanceof HintedError ? err.hint : undefined };
   }
   try {
-    const plain = await machine.run(['true']);
-    if (plain.exitCode !== 0) return { ok: false, message: `${machine.description}: 'true' exited ${plain.exitCode}` };
+    const lines: string[] = [];
+    const image = stemcellArchitecture;
+    const argv = ['sh', '-c', machineFactsScript, 'stemforge-doctor', qemuUserProgram(image), ...architectureFacts[image].rosettaPaths];
+    const facts = await machine.run(argv, { onStdout: (l) => lines.push(l) });
+    if (facts.exitCode !== 0) return { ok: false, message: `${machine.description}: a plain sh command exited ${facts.exitCode}` };
     const sudo = machine.isRoot || (await machine.run(['true'], { sudo: true })).exitCode === 0;
-    return { ok: true, isRoot: machine.isRoot, sudo };
+    return { ok: true, isRoot: machine.isRoot, sudo, ...parseMachineFacts(lines) };
   } catch (err) {
     return { ok: false, message: (err as Error).message };
   } finally {

@@ -10,7 +10,7 @@ import { checkSha256, checkUrl, checkVersion, downloadSchemes, promptCheck } fro
 import { infrastructureLines, osLines } from './choice-text.js';
 import type { HostFacts } from './host.js';
 import { expandHome, fileProblem, outputFolderProblem } from './paths.js';
-import { providerOffer, type ProviderChoice } from './providers.js';
+import { providerChoiceTag, providerOffer, type ProviderChoice } from './providers.js';
 
 export type { ProviderChoice } from './providers.js';
 
@@ -143,23 +143,40 @@ async function askOs(a: Asking): Promise<string> {
   return select({ message: 'OS line (the Linux release inside the stemcell)', choices: osChoices(), default: given }, a.ctx);
 }
 
+type MachineChoice = { value: string; name: string; disabled?: string | boolean } | Separator;
+
+/**
+ * The machine question's choices on this host: the Vagrant providers it has (on arm64 marked
+ * as the recommended way: a native arm64 VM), one line of what to install for the others, an
+ * SSH host, and this machine on Linux.
+ */
+export function machineChoices(w: Pick<WizardInput, 'host' | 'providers' | 'vagrantInstalled' | 'localUnavailable'>): MachineChoice[] {
+  const offer = providerOffer(w.host, w.providers, w.vagrantInstalled);
+  const tag = providerChoiceTag(w.host);
+  const sshWhat = w.host.arch === 'arm64' ? 'a Linux machine (x86_64, or arm64 with qemu-user-static)' : 'an x86_64 Linux machine';
+  return [
+    ...offer.usable.map((p) => ({ value: `vagrant:${p.provider}`, name: `Vagrant VM, ${providerFacts[p.provider].label} (${p.note}${tag})` })),
+    ...(offer.installHint ? [new Separator(offer.installHint)] : []),
+    { value: 'ssh', name: `An SSH host (ssh://user@host[:port]), ${sshWhat}` },
+    // this machine only where it can be one: a Linux host
+    ...(w.host.platform === 'linux' ? [{ value: 'local', name: localChoiceName(w.host.arch), disabled: w.localUnavailable ?? false }] : []),
+  ];
+}
+
+function localChoiceName(arch: string): string {
+  return arch === 'arm64' ? "This machine (Linux, as root; the image's amd64 programs run emulated)" : 'This machine (Linux, as root)';
+}
+
 /** The build machine, and for an SSH host its key: a Vagrant provider this host has, an SSH host, or this Linux machine. */
 async function askMachine(a: Asking): Promise<{ machine: string; identity?: string }> {
   const { w } = a;
   const d = w.defaults;
   const machine = d.machine ?? 'vagrant';
   if (!a.ask('machine')) return { machine, identity: d.identity };
-  const offer = providerOffer(w.host, w.providers, w.vagrantInstalled);
-  const linux = w.host.platform === 'linux';
-  const choices = [
-    ...offer.usable.map((p) => ({ value: `vagrant:${p.provider}`, name: `Vagrant VM, ${providerFacts[p.provider].label} (${p.note})` })),
-    ...(offer.installHint ? [new Separator(offer.installHint)] : []),
-    { value: 'ssh', name: 'An SSH host (ssh://user@host[:port]), an x86_64 Linux machine' },
-    // this machine only where it can be one: a Linux host
-    ...(linux ? [{ value: 'local', name: 'This machine (Linux, as root)', disabled: w.localUnavailable ?? false }] : []),
-  ];
+  const choices = machineChoices(w);
   const enabled = choices.flatMap((c) => ('value' in c && !('disabled' in c && c.disabled) ? [c.value] : []));
-  const wanted = machine.startsWith('ssh://') ? 'ssh' : machine === 'vagrant' ? `vagrant:${offer.usable[0]?.provider}` : machine;
+  const firstVm = enabled.find((v) => v.startsWith('vagrant:'));
+  const wanted = machine.startsWith('ssh://') ? 'ssh' : machine === 'vagrant' ? (firstVm ?? '') : machine;
   const preferred = enabled.includes(wanted) ? wanted : enabled[0];
   const kind = await select({ message: 'Build machine (where the build runs)', choices, default: preferred }, a.ctx);
   if (kind !== 'ssh') return { machine: kind, identity: d.identity };

@@ -1,9 +1,13 @@
 // The time and disk a build will take, shown before "Build this?": the catalog's typical
 // figures, with the stage times this host recorded for the same phase in its last build
 // where there are some.
-import { buildEstimates as typical } from '../catalog/build-estimates.js';
+import { chrootEmulationFactor, buildEstimates as typical } from '../catalog/build-estimates.js';
 import { infrastructures } from '../catalog/infrastructures.js';
 import { osImageKey, stemcellKey, type RecordedDurations } from '../pipeline/stage-durations.js';
+
+export type Emulation = 'chroot' | 'vm';
+
+const slowdown: Record<Emulation, number> = { chroot: chrootEmulationFactor, vm: typical.emulationFactor };
 
 export interface EstimateInput {
   os: string;
@@ -12,8 +16,8 @@ export interface EstimateInput {
   machine: string;
   /** an OS image given with --os-image: no OS-image phase */
   osImageGiven?: boolean;
-  /** the stages run under software emulation (libvirt with qemu on an arm64 host) */
-  emulated?: boolean;
+  /** how the stages run when not natively: the image's programs only (an arm64 build machine), or a whole emulated VM */
+  emulation?: Emulation;
   recorded?: RecordedDurations;
 }
 
@@ -27,14 +31,19 @@ export interface Estimate {
 }
 
 /** Stage minutes of one phase: recorded when there is a record, else typical (times emulation). */
-function stageMinutes(recorded: RecordedDurations | undefined, key: string, typicalMinutes: number, emulated: boolean): { minutes: number; recorded: boolean } {
+function stageMinutes(
+  recorded: RecordedDurations | undefined,
+  key: string,
+  typicalMinutes: number,
+  emulation: Emulation | undefined,
+): { minutes: number; recorded: boolean } {
   const entry = recorded?.[key];
   if (entry) return { minutes: entry.totalMs / 60_000, recorded: true };
-  return { minutes: typicalMinutes * (emulated ? typical.emulationFactor : 1), recorded: false };
+  return { minutes: typicalMinutes * (emulation ? slowdown[emulation] : 1), recorded: false };
 }
 
 export function estimateBuild(input: EstimateInput): Estimate {
-  const emulated = !!input.emulated;
+  const emulated = input.emulation;
   let minutes = input.machine.startsWith('vagrant') ? typical.builderVm.minutes : 0;
   let buildMachineGB = 0;
   let hereGB = 0;
@@ -84,12 +93,27 @@ export function formatEstimate(e: Estimate): string {
   return `about ${minutes} min, ${gb(e.buildMachineGB)} GB on the build machine, ${gb(e.hereGB)} GB here (${source})`;
 }
 
+/**
+ * How a machine runs the stages: a whole emulated VM with libvirt's qemu driver; the image's
+ * programs only on an arm64 host's builder VM or local build (the VM is the host's
+ * architecture); natively otherwise. An ssh machine's architecture is not known here.
+ */
+export function emulationOf(machine: string, context: { libvirtDriver?: string; hostArch: string }): Emulation | undefined {
+  if (machine === 'vagrant:libvirt' && context.libvirtDriver === 'qemu') return 'vm';
+  if (context.hostArch === 'arm64' && (machine.startsWith('vagrant') || machine === 'local')) return 'chroot';
+  return undefined;
+}
+
 /** The summary's estimate row for these answers. */
 export function estimateLine(
   answers: { os: string; iaas: readonly string[]; machine: string },
   context: { osImageGiven?: boolean; libvirtDriver?: string; hostArch: string; recorded?: RecordedDurations },
 ): string {
-  const emulated = answers.machine === 'vagrant:libvirt' && (context.libvirtDriver === 'qemu' || context.hostArch === 'arm64');
-  const estimate = estimateBuild({ ...answers, osImageGiven: context.osImageGiven, emulated, recorded: context.recorded });
+  const estimate = estimateBuild({
+    ...answers,
+    osImageGiven: context.osImageGiven,
+    emulation: emulationOf(answers.machine, context),
+    recorded: context.recorded,
+  });
   return `  ${'estimate'.padEnd(17)} ${formatEstimate(estimate)}`;
 }

@@ -168,6 +168,11 @@ describe('doctor on this host: ssh to a real sshd', { skip: sshdUnavailable() },
     const ssh = byId(report, 'ssh');
     assert.equal(ssh.status, 'ok', JSON.stringify(ssh));
     assert.equal(ssh.detail, `logged in as root@127.0.0.1:${sshd.port}, host key verified`);
+    // the same login asked the machine its architecture: this host's, as uname -m says
+    const uname = spawnSync('uname', ['-m'], { encoding: 'utf8' }).stdout.trim();
+    const arch = byId(report, 'arch');
+    if (uname === 'x86_64') assert.deepEqual([arch.status, arch.detail], ['ok', 'the ssh machine is x86_64, as the amd64 stemcells: no emulation']);
+    else assert.match(arch.detail, new RegExp(`^the ssh machine is ${uname}`));
   });
 
   it('fails a wrong pinned host key, naming the key it was offered', async () => {

@@ -161,7 +161,7 @@ function fakeProbe(setup: FakeSetup = {}): Fake {
     access: async () => true,
     nodeVersion: () => 'v20.20.2',
     env: () => undefined,
-    sshCheck: async (): Promise<SshCheck> => ({ ok: true, isRoot: true, sudo: true }),
+    sshCheck: async (): Promise<SshCheck> => ({ ok: true, isRoot: true, sudo: true, machine: 'x86_64', emulators: {} }),
     ...rest,
   };
 }
@@ -182,33 +182,14 @@ describe('doctor: node and architecture', () => {
     assert.ok(old.fix);
   });
 
-  it('passes an x86_64 host for every machine but leaves ssh machines to themselves', () => {
+  it('passes an x86_64 host for every machine: the VM and a local build are x86_64, no emulation', async () => {
     for (const machine of [vagrantSpec('virtualbox'), vagrantSpec('libvirt'), { kind: 'local' } as const]) {
-      assert.equal(checkArch(fakeProbe(), machine).status, 'ok');
+      assert.equal((await checkArch(fakeProbe(), machine)).status, 'ok');
     }
-    assert.equal(checkArch(fakeProbe({ arch: () => 'arm64' }), sshSpec).status, 'skip');
-  });
-
-  it('says plainly what works on Apple Silicon', () => {
-    const arm = fakeProbe({ arch: () => 'arm64', platform: () => 'darwin' });
-    for (const provider of ['virtualbox', 'parallels', 'vmware_desktop', 'hyperv'] as const) {
-      const r = checkArch(arm, vagrantSpec(provider));
-      assert.equal(r.status, 'fail', provider);
-      assert.match(r.detail, /runs only arm64 guests; stemcells are amd64/);
-      assert.match(r.fix!, /--machine ssh:\/\/user@host/);
-      assert.match(r.fix!, /--libvirt-driver qemu \(software emulation, about 10x slower\)/);
-    }
-    const libvirt = checkArch(arm, vagrantSpec('libvirt'));
-    assert.equal(libvirt.status, 'warn');
-    assert.match(libvirt.detail, /software emulation \(about 10x slower\)/);
-    assert.match(libvirt.fix!, /--libvirt-driver qemu/);
-    const local = checkArch(fakeProbe({ arch: () => 'arm64' }), { kind: 'local' });
-    assert.equal(local.status, 'fail');
-    assert.match(local.fix!, /ssh:\/\//);
-    assert.equal(checkArch(fakeProbe({ arch: () => 'riscv64' }), vagrantSpec('libvirt')).status, 'warn');
+    assert.equal((await checkArch(fakeProbe(), vagrantSpec('virtualbox'))).detail, 'x86_64 builder VM, as this host: no emulation');
+    assert.equal((await checkArch(fakeProbe(), { kind: 'local' })).detail, 'this host is x86_64, as the amd64 stemcells: no emulation');
   });
 });
-
 describe('doctor: Vagrant', () => {
   it('finds and judges the installed Vagrant', async () => {
     assert.deepEqual(await findVagrant(fakeProbe({ tools: { 'vagrant --version': observed.vagrantVersion } })), vagrantOf('2.3.4'));
@@ -416,9 +397,13 @@ describe('doctor: ssh and local machines', () => {
 
   it('ssh: passes root or password-less sudo, fails otherwise with the error and a hint', async () => {
     assert.equal((await checkSsh(fakeProbe(), endpoint, {})).status, 'ok');
-    const sudo = await checkSsh(fakeProbe({ sshCheck: async () => ({ ok: true, isRoot: false, sudo: true }) }), endpoint, {});
+    const sudo = await checkSsh(fakeProbe({ sshCheck: async () => ({ ok: true, isRoot: false, sudo: true, machine: 'x86_64', emulators: {} }) }), endpoint, {});
     assert.match(sudo.detail, /password-less sudo works/);
-    const noSudo = await checkSsh(fakeProbe({ sshCheck: async () => ({ ok: true, isRoot: false, sudo: false }) }), endpoint, {});
+    const noSudo = await checkSsh(
+      fakeProbe({ sshCheck: async () => ({ ok: true, isRoot: false, sudo: false, machine: 'x86_64', emulators: {} }) }),
+      endpoint,
+      {},
+    );
     assert.equal(noSudo.status, 'fail');
     assert.match(noSudo.fix!, /NOPASSWD/);
     const refused = await checkSsh(

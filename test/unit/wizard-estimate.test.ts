@@ -5,11 +5,11 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { buildEstimates as typical } from '../../src/catalog/build-estimates.js';
+import { chrootEmulationFactor, buildEstimates as typical } from '../../src/catalog/build-estimates.js';
 import { infrastructures } from '../../src/catalog/infrastructures.js';
 import { durationsFile, osImageKey, readDurations, recordDurations, stemcellKey } from '../../src/pipeline/stage-durations.js';
 import type { StageRecord } from '../../src/pipeline/stage-runner.js';
-import { estimateBuild, estimateLine, formatEstimate } from '../../src/wizard/estimate.js';
+import { emulationOf, estimateBuild, estimateLine, formatEstimate } from '../../src/wizard/estimate.js';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'sf-estimate-'));
@@ -48,15 +48,31 @@ describe('estimate from the catalog', () => {
     assert.ok(Math.abs(aws.hereGB - typical.stemcell.packedGB) < 1e-9, 'no OS image lands here');
   });
 
-  it('is ten times slower under emulation', () => {
+  it('is ten times slower in a whole emulated VM (libvirt with --libvirt-driver qemu)', () => {
     const native = estimateBuild({ os: 'debian-bookworm', iaas: ['openstack'], machine: 'local' });
-    const emulated = estimateBuild({ os: 'debian-bookworm', iaas: ['openstack'], machine: 'local', emulated: true });
+    const emulated = estimateBuild({ os: 'debian-bookworm', iaas: ['openstack'], machine: 'local', emulation: 'vm' });
     const stages = typical.osImage.stageMinutes + typical.stemcell.diskStageMinutes;
     assert.equal(emulated.minutes - native.minutes, stages * (typical.emulationFactor - 1));
     assert.match(
-      estimateLine({ os: 'debian-bookworm', iaas: ['openstack'], machine: 'vagrant:libvirt' }, { hostArch: 'arm64' }),
+      estimateLine({ os: 'debian-bookworm', iaas: ['openstack'], machine: 'vagrant:libvirt' }, { hostArch: 'x64', libvirtDriver: 'qemu' }),
       new RegExp(`about ${Math.round(emulated.minutes + typical.builderVm.minutes)} min`),
     );
+  });
+
+  it("counts the stages slower on an arm64 host's builder VM or local build, where the image's programs are emulated", () => {
+    const answers = { os: 'debian-bookworm', iaas: ['openstack'] };
+    const stages = typical.osImage.stageMinutes + typical.stemcell.diskStageMinutes;
+    const native = estimateBuild({ ...answers, machine: 'vagrant:parallels' });
+    const arm = estimateBuild({ ...answers, machine: 'vagrant:parallels', emulation: 'chroot' });
+    assert.equal(arm.minutes - native.minutes, stages * (chrootEmulationFactor - 1));
+    for (const machine of ['vagrant:parallels', 'vagrant:vmware_desktop', 'vagrant:virtualbox', 'vagrant:libvirt', 'local']) {
+      assert.equal(emulationOf(machine, { hostArch: 'arm64' }), 'chroot', machine);
+      assert.equal(emulationOf(machine, { hostArch: 'x64' }), undefined, machine);
+    }
+    // an ssh machine's architecture is not known before it is reached: no factor
+    assert.equal(emulationOf('ssh://b@h:22', { hostArch: 'arm64' }), undefined);
+    assert.equal(emulationOf('vagrant:libvirt', { hostArch: 'arm64', libvirtDriver: 'qemu' }), 'vm');
+    assert.match(estimateLine({ ...answers, machine: 'vagrant:vmware_desktop' }, { hostArch: 'arm64' }), new RegExp(`about ${Math.round(arm.minutes)} min`));
   });
 
   it('reads "about N min, N GB on the build machine, N GB here" and says the figures are typical', () => {

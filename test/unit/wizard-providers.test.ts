@@ -14,6 +14,7 @@ const hosts = {
   macIntel: { platform: 'darwin', arch: 'x64' },
   appleSilicon: { platform: 'darwin', arch: 'arm64' },
   windows: { platform: 'win32', arch: 'x64' },
+  windowsArm: { platform: 'win32', arch: 'arm64' },
 } as const;
 
 /** What the doctor would report: these providers installed and working, the others not. */
@@ -32,12 +33,23 @@ describe('wizard: providers this host can have', () => {
     assert.deepEqual(possibleProviders(hosts.windows), ['virtualbox', 'vmware_desktop', 'hyperv']);
   });
 
-  it('on arm64 offers only what runs the amd64 builder VM: libvirt (emulated) on Linux, nothing on Apple Silicon', () => {
+  it('on arm64 offers only what runs a native arm64 builder VM: libvirt on Linux, VirtualBox, Parallels and VMware on Apple Silicon, none on Windows', async () => {
     assert.deepEqual(possibleProviders(hosts.linuxArm), ['libvirt']);
-    assert.deepEqual(possibleProviders(hosts.appleSilicon), []);
+    assert.deepEqual(possibleProviders(hosts.appleSilicon), ['virtualbox', 'parallels', 'vmware_desktop']);
+    assert.deepEqual(possibleProviders(hosts.windowsArm), []);
     // the doctor refuses the others there for the same reason
-    for (const provider of ['virtualbox', 'parallels', 'vmware_desktop'] as const) {
-      assert.equal(checkArch(probeOf('darwin', 'arm64'), { kind: 'vagrant', provider }).status, 'fail', provider);
+    for (const [host, provider] of [
+      [hosts.linuxArm, 'virtualbox'],
+      [hosts.linuxArm, 'vmware_desktop'],
+      [hosts.windowsArm, 'hyperv'],
+      [hosts.windowsArm, 'virtualbox'],
+    ] as const) {
+      const check = await checkArch(probeOf(host.platform, host.arch), { kind: 'vagrant', provider });
+      assert.equal(check.status, 'fail', `${provider} on ${host.platform}`);
+      assert.match(check.detail, /runs no arm64 builder VM on an arm64/);
+    }
+    for (const provider of possibleProviders(hosts.appleSilicon)) {
+      assert.equal((await checkArch(probeOf('darwin', 'arm64'), { kind: 'vagrant', provider })).status, 'ok', provider);
     }
   });
 
@@ -79,9 +91,14 @@ describe('wizard: providers this host can have', () => {
     assert.equal(offer.installHint, undefined);
   });
 
-  it('on Apple Silicon offers no provider and no install line (the host note says why)', () => {
-    const offer = providerOffer(hosts.appleSilicon, found(['virtualbox', 'parallels', 'vmware_desktop']), true);
-    assert.deepEqual(offer, { usable: [] });
+  it('on Apple Silicon offers the installed native ones and names the others to install', () => {
+    const offer = providerOffer(hosts.appleSilicon, found(['parallels', 'vmware_desktop', 'libvirt']), true);
+    assert.deepEqual(
+      offer.usable.map((p) => p.provider),
+      ['parallels', 'vmware_desktop'],
+    );
+    // installed but older than 7.1, or not installed: the line says which release works
+    assert.equal(offer.installHint, 'Also usable once installed: VirtualBox 7.1 or newer (stemforge doctor says what is missing)');
   });
 });
 

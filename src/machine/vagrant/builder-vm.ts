@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { join } from 'node:path';
-import { defaultBoxes, defaultUpTimeoutMinutes, defaultVmSize, type VagrantProvider } from '../../catalog/builder-vm.js';
+import { defaultBoxFor, defaultUpTimeoutMinutes, defaultVmSize, type VagrantProvider } from '../../catalog/builder-vm.js';
 import { HintedError } from '../../util/errors.js';
 import { packageRoot, userPaths } from '../../util/paths.js';
 import { SshMachine } from '../ssh.js';
@@ -44,11 +44,12 @@ const provisionScript = join(packageRoot, 'templates', 'provision.sh');
 const provisionMarker = '/var/lib/stemforge/provisioned';
 
 function defaultBox(provider: VagrantProvider, hostArch = arch()): string {
-  const box = defaultBoxes[provider][hostArch as 'x64' | 'arm64'];
+  const box = defaultBoxFor(provider, hostArch);
   if (!box) {
+    const vmArch = hostArch === 'x64' ? 'x86_64' : hostArch;
     throw new HintedError(
       `there is no default ${provider} box for a ${hostArch} host`,
-      `name an Ubuntu or Debian box for ${provider} on ${hostArch} with --box NAME`,
+      `name an Ubuntu 24.04 or Debian 12 box built for ${vmArch} and ${provider} with --box NAME`,
     );
   }
   return box;
