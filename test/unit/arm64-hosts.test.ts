@@ -19,6 +19,7 @@ import { machineFactsScript, parseMachineFacts, type DoctorProbe, type SshCheck 
 import type { MachineSpec } from '../../src/machine/spec.js';
 import { machineChoices } from '../../src/wizard/build-wizard.js';
 import { possibleProviders, type ProviderChoice } from '../../src/wizard/providers.js';
+import { standInHosts } from '../helpers/stand-in-hosts.js';
 
 const GiB = 1024 ** 3;
 const rosetta = architectureFacts.amd64.rosettaPaths[0]!;
@@ -58,14 +59,7 @@ function standInHost(h: StandIn): DoctorProbe & { logins: number } {
   return probe;
 }
 
-const hosts = {
-  appleSilicon: { platform: 'darwin', arch: 'arm64' },
-  macIntel: { platform: 'darwin', arch: 'x64' },
-  linuxArm: { platform: 'linux', arch: 'arm64' },
-  linux: { platform: 'linux', arch: 'x64' },
-  windows: { platform: 'win32', arch: 'x64' },
-  windowsArm: { platform: 'win32', arch: 'arm64' },
-} as const;
+const hosts = standInHosts;
 
 const vagrant = (provider: VagrantProvider): MachineSpec => ({ kind: 'vagrant', provider });
 const ssh: MachineSpec = { kind: 'ssh', user: 'builder', host: '192.0.2.10', port: 22 };

@@ -7,15 +7,9 @@ import { vagrantProviders, type VagrantProvider } from '../../src/catalog/builde
 import { checkArch, checkProvider } from '../../src/doctor/checks.js';
 import type { DoctorProbe } from '../../src/doctor/probe.js';
 import { possibleProviders, providerOffer, type ProviderChoice } from '../../src/wizard/providers.js';
+import { standInHosts } from '../helpers/stand-in-hosts.js';
 
-const hosts = {
-  linux: { platform: 'linux', arch: 'x64' },
-  linuxArm: { platform: 'linux', arch: 'arm64' },
-  macIntel: { platform: 'darwin', arch: 'x64' },
-  appleSilicon: { platform: 'darwin', arch: 'arm64' },
-  windows: { platform: 'win32', arch: 'x64' },
-  windowsArm: { platform: 'win32', arch: 'arm64' },
-} as const;
+const hosts = standInHosts;
 
 /** What the doctor would report: these providers installed and working, the others not. */
 function found(installed: VagrantProvider[]): ProviderChoice[] {
