@@ -49,23 +49,26 @@ elf_binfmt_mask() {
 
 # image_emulator: "KIND PATH FLAGS" of the emulator for the image's programs, in the order a
 # user would want: Rosetta (native speed on Apple Silicon) when the VM shares it, else
-# qemu-user. FLAGS are binfmt_misc's: F opens the emulator now, so a chroot needs no copy of
-# it; P keeps argv[0]; C runs set-uid programs with their own credentials (as Rosetta asks).
+# qemu-user. FLAGS are binfmt_misc's, as the kernel lists them: F opens the emulator now, so a
+# chroot needs no copy of it; C (with O, which it implies) runs a set-uid program with its
+# own credentials, as the VM will: su as vcap must read /etc/shadow (password_policies' check
+# failed without it); P keeps argv[0]. The entry matches only the image's architecture, which
+# no native program of this machine has.
 image_emulator() {
   local p qemu
   for p in ${target_rosetta_paths:-}; do
     if [ -f "$p" ] && [ -x "$p" ]; then
-      printf 'rosetta %s CF\n' "$p"
+      printf 'rosetta %s OCF\n' "$p"
       return
     fi
   done
   p="$qemu_binfmt_dir/${target_qemu_cpu:?target_qemu_cpu is not set}-binfmt-P"
   if [ -x "$p" ]; then
-    printf 'qemu-user %s FP\n' "$p"
+    printf 'qemu-user %s POCF\n' "$p"
     return
   fi
   if qemu=$(command -v "qemu-$target_qemu_cpu-static"); then
-    printf 'qemu-user %s F\n' "$qemu"
+    printf 'qemu-user %s OCF\n' "$qemu"
     return
   fi
   return 1

@@ -107,7 +107,7 @@ describe('the emulator a build machine uses', () => {
 
   it('Rosetta first, when the VM shares it (an arm64 machine building amd64)', () => {
     const r = bash(rosettaSettings, 'image_emulator', standInBin('arm-rosetta', 'aarch64', ['qemu-x86_64-static']));
-    assert.equal(r.out, `rosetta ${rosetta} CF\n`);
+    assert.equal(r.out, `rosetta ${rosetta} OCF\n`);
   });
 
   it('a Rosetta path that is not executable is passed over for qemu-user', () => {
@@ -116,15 +116,15 @@ describe('the emulator a build machine uses', () => {
     chmodSync(plain, 0o644);
     const path = standInBin('arm-qemu', 'aarch64', ['qemu-x86_64-static']);
     const r = bash({ ...rosettaSettings, target_rosetta_paths: plain, qemu_binfmt_dir: join(dir, 'none') }, 'image_emulator', path);
-    assert.equal(r.out, `qemu-user ${join(dir, 'arm-qemu', 'qemu-x86_64-static')} F\n`);
+    assert.equal(r.out, `qemu-user ${join(dir, 'arm-qemu', 'qemu-x86_64-static')} OCF\n`);
   });
 
-  it("Debian's -binfmt-P link before the plain emulator: it keeps argv[0] (flag P)", () => {
+  it("Debian's -binfmt-P link before the plain emulator: it keeps argv[0] (flag P); set-uid programs keep their credentials (C)", () => {
     const links = join(dir, 'qemu-binfmt');
     mkdirSync(links, { recursive: true });
     writeFileSync(join(links, 'aarch64-binfmt-P'), '#!/bin/sh\n', { mode: 0o755 });
     const r = bash({ ...settingsFor('arm64'), qemu_binfmt_dir: links }, 'image_emulator');
-    assert.equal(r.out, `qemu-user ${join(links, 'aarch64-binfmt-P')} FP\n`);
+    assert.equal(r.out, `qemu-user ${join(links, 'aarch64-binfmt-P')} POCF\n`);
   });
 
   it('none at all: the config check names the package to install', () => {
@@ -166,12 +166,12 @@ describe('registration with binfmt_misc', () => {
     assert.deepEqual(fields.slice(0, 4), ['', 'stemforge-arm64', 'M', '']);
     assert.deepEqual(unescape(fields[4]!), magic);
     assert.deepEqual(unescape(fields[5]!), mask);
-    assert.deepEqual(fields.slice(6), [interpreter, 'FP']);
+    assert.deepEqual(fields.slice(6), [interpreter, 'POCF']);
     assert.match(r.out, /arm64 programs run through qemu-user/);
   });
 
   it('keeps an entry that already names the same emulator and flags', () => {
-    const d = binfmtDir('same', `enabled\ninterpreter ${interpreter}\nflags: PF\noffset 0\n`);
+    const d = binfmtDir('same', `enabled\ninterpreter ${interpreter}\nflags: POCF\noffset 0\n`);
     assert.equal(run(d).code, 0);
     assert.equal(readFileSync(join(d, 'register'), 'utf8'), '');
     assert.match(readFileSync(join(d, 'stemforge-arm64'), 'utf8'), /^enabled/);
@@ -179,8 +179,9 @@ describe('registration with binfmt_misc', () => {
 
   it('removes an entry with another emulator, or a disabled one, and registers again', () => {
     for (const [name, entry] of [
-      ['other', `enabled\ninterpreter /old/qemu-aarch64\nflags: F\noffset 0\n`],
-      ['disabled', `disabled\ninterpreter ${interpreter}\nflags: PF\noffset 0\n`],
+      ['other', `enabled\ninterpreter /old/qemu-aarch64\nflags: POCF\noffset 0\n`],
+      ['without credentials', `enabled\ninterpreter ${interpreter}\nflags: PF\noffset 0\n`],
+      ['disabled', `disabled\ninterpreter ${interpreter}\nflags: POCF\noffset 0\n`],
     ] as const) {
       const d = binfmtDir(name, entry);
       assert.equal(run(d).code, 0);
