@@ -79,14 +79,6 @@ export function checkNode(probe: DoctorProbe): CheckResult {
   );
 }
 
-const providerNames: Record<VagrantProvider, string> = {
-  virtualbox: 'VirtualBox',
-  libvirt: 'libvirt',
-  parallels: 'Parallels',
-  vmware_desktop: 'VMware',
-  hyperv: 'Hyper-V',
-};
-
 const systemNames: Partial<Record<NodeJS.Platform, string>> = { darwin: 'macOS', linux: 'Linux', win32: 'Windows' };
 const systemName = (platform: NodeJS.Platform): string => systemNames[platform] ?? platform;
 
@@ -326,7 +318,7 @@ async function runFirst(probe: DoctorProbe, tool: ProviderTool): Promise<{ comma
 }
 
 export async function checkProvider(probe: DoctorProbe, provider: VagrantProvider, vagrant: VagrantFound): Promise<CheckResult> {
-  const name = providerNames[provider];
+  const name = providerFacts[provider].label;
   const title = `Provider ${provider}`;
   const fail = (detail: string, fix: string): CheckResult => result('provider', title, 'fail', detail, fix);
   const other = 'or choose another provider with --machine vagrant:PROVIDER';
