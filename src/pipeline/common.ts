@@ -5,7 +5,7 @@ import { basename, join, posix } from 'node:path';
 import { runChecked, type Machine } from '../machine/machine.js';
 import { writeViaPart } from '../util/part-file.js';
 import { userPaths } from '../util/paths.js';
-import { StageFailure, type StageRecord, type StageRunner, type StageStep } from './stage-runner.js';
+import { StageFailure, type StageRecord, type StageRunner, type StageStep, type StepOptions } from './stage-runner.js';
 import type { RendererChoice } from './ui.js';
 
 /** What to do after a stage failed: run it again, or stop (leaving the build for --resume-from, keeping the machine as it is, or cleaning up). */
@@ -35,6 +35,8 @@ export type RunEvent =
   | { type: 'cache'; artifact: 'os-image' | 'stemcell'; label: string; key: string; hit: boolean; why: string[] }
   /** something the run could not undo (a cleanup that failed); the run's result stands */
   | { type: 'warning'; text: string }
+  /** a stage job a stopped stemforge left on the build machine, and what this run did with it */
+  | { type: 'left-job'; group: string; stage: string; step: StageStep; action: 'followed' | 'took' | 'stopped' }
   | { type: 'result'; ok: boolean; [key: string]: unknown };
 
 export interface RunUi {
@@ -64,7 +66,17 @@ export class StoppedAfterFailure extends StageFailure {
 }
 
 /** Run one stage step in a task: its output on the task's line, events, and the failure policy of the run. */
-export async function runStage(runner: StageRunner, group: string, stage: string, step: StageStep, task: StageTaskHandle, ui: RunUi): Promise<StageRecord> {
+export async function runStage(
+  runner: StageRunner,
+  group: string,
+  stage: string,
+  step: StageStep,
+  task: StageTaskHandle,
+  ui: RunUi,
+  options: StepOptions = {},
+): Promise<StageRecord> {
+  // only the first attempt follows a job left running; a retry starts the stage afresh
+  let adopt = options.adopt;
   for (;;) {
     throwIfAborted(ui.signal);
     ui.emit?.({ type: 'stage', stage, step, group, state: 'started' });
@@ -74,6 +86,7 @@ export async function runStage(runner: StageRunner, group: string, stage: string
         step,
         (line) => (task.output = step === 'config' && !line.startsWith(`${stage}:`) ? `${stage}: ${line}` : line),
         ui.signal,
+        { ...options, adopt },
       );
       ui.emit?.({ type: 'stage', stage, step, group, state: 'completed', seconds: record.durationMs / 1000 });
       return record;
@@ -81,6 +94,7 @@ export async function runStage(runner: StageRunner, group: string, stage: string
       if (err instanceof StageFailure) {
         ui.emit?.({ type: 'stage', stage, step, group, state: 'failed', exitCode: err.exitCode, log: err.logPath });
       }
+      adopt = false;
       if (!(err instanceof StageFailure) || err.cancelled || !ui.onStageError) throw err;
       let decision: StageDecision;
       try {

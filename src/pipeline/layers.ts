@@ -68,10 +68,14 @@ export class LayerChain {
     return Number((await this.call(['probe', this.root, ...this.keys])).trim());
   }
 
-  /** Run stage `index` on a fresh layer over the ones before it; keep the layer when it succeeds, throw it away when not. */
-  async run<T>(index: number, stage: () => Promise<T>): Promise<T> {
+  /**
+   * Run stage `index` on a fresh layer over the ones before it; keep the layer when it succeeds,
+   * throw it away when not. `mounted`: the layer is mounted already, with a stage job at work
+   * on it that a killed stemforge left running (it is followed, not started).
+   */
+  async run<T>(index: number, stage: () => Promise<T>, options: { mounted?: boolean } = {}): Promise<T> {
     const key = this.keys[index]!;
-    await this.call(['mount', this.root, this.target, key, ...this.keys.slice(0, index)]);
+    if (!options.mounted) await this.call(['mount', this.root, this.target, key, ...this.keys.slice(0, index)]);
     try {
       const result = await stage();
       await this.call(['commit', this.root, this.target, key, this.stages[index]!]);
@@ -80,6 +84,19 @@ export class LayerChain {
       await this.call(['discard', this.root, this.target, key]).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Keep the layer of stage `index` that a stage job finished (exit 0) after the layer was
+   * mounted, while no stemforge was following it; false (nothing changed) when it did not.
+   */
+  async take(index: number, jobDir: string): Promise<boolean> {
+    const errors: string[] = [];
+    const argv = ['bash', this.script, 'take', this.root, this.target, this.keys[index]!, this.stages[index]!, jobDir];
+    const result = await this.machine.run(argv, { sudo: true, onStderr: (l) => errors.push(l) });
+    if (result.exitCode === 3) return false;
+    if (result.exitCode !== 0) throw new Error(`${this.machine.description}: layers take ${this.stages[index]} exited ${result.exitCode}: ${errors.join(' ')}`);
+    return true;
   }
 
   /** Throw away what a failed attempt left in stage `index`'s layer and mount a fresh one (a retry). */

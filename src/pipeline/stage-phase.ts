@@ -14,12 +14,61 @@ import type { SessionCtx } from './session.js';
 import { renderSettings } from './settings-file.js';
 import type { StageFiles } from './stage-files.js';
 import { StageReads } from './stage-reads.js';
-import { StageRunner, type StageRecord } from './stage-runner.js';
+import { StageRunner, type StageRecord, type StageStep } from './stage-runner.js';
 import type { Outcome, Step, StepTask } from './steps.js';
 
 /** The user chose to keep the build as it is after a failed stage: mounts and build folders stay, for a look by hand. */
 function keptAsItIs(outcome: Outcome): boolean {
   return outcome.state !== 'succeeded' && outcome.error instanceof StoppedAfterFailure && outcome.error.decision === 'keep';
+}
+
+/** What became of a stage job that a stemforge stopped mid-build (kill -9, a closed laptop) left on the build machine. */
+export interface LeftJob {
+  stage: string;
+  step: StageStep;
+  /** followed: still running, on the layer this run needs next; took: it finished well, its layer is kept; stopped: not this run's */
+  action: 'followed' | 'took' | 'stopped';
+}
+
+export function describeLeftJob(job: LeftJob): string {
+  const what = `${job.stage} (${job.step}.sh), left by a stemforge that was stopped`;
+  if (job.action === 'followed') return `${what}: still running, followed again`;
+  if (job.action === 'took') return `${what}: finished, its layer kept`;
+  return `${what}: stopped, not the stage this run needs`;
+}
+
+/**
+ * Settle the stage jobs of this build folder that no stemforge follows any more. A job still
+ * running on the layer this run needs next is followed again (its index returned); one that
+ * finished with exit 0 on that layer has its layer kept; any other running job is stopped
+ * (its traps release its mounts). Runs before the build folder is prepared.
+ */
+async function settleLeftJobs(runner: StageRunner, chain: LayerChain | undefined, limit: number): Promise<{ follow?: number; events: LeftJob[] }> {
+  const jobs = await runner.jobs();
+  const events: LeftJob[] = [];
+  let next = chain && jobs.length > 0 ? await chain.probe() : -1;
+  let follow: number | undefined;
+  for (const job of jobs) {
+    const index = chain && job.step === 'apply' && job.tag ? chain.keys.indexOf(job.tag) : -1;
+    const needed = index >= 0 && index === next && index < limit;
+    if (job.state === 'running') {
+      if (needed) {
+        follow = index;
+        events.push({ stage: job.stage, step: job.step, action: 'followed' });
+        continue;
+      }
+      await runner.stopJob(job);
+      events.push({ stage: job.stage, step: job.step, action: 'stopped' });
+    } else if (job.state === 'finished' && job.exitCode === 0 && needed) {
+      // its mounts (the chroot's, the layer's) go first: the layer is moved into place
+      await runner.releaseMounts();
+      if (await chain!.take(index, runner.jobDir(job.stage, job.step))) {
+        events.push({ stage: job.stage, step: job.step, action: 'took' });
+        next += 1;
+      }
+    }
+  }
+  return { follow, events };
 }
 
 /** Refuse a run with selected stages that are not written yet, unless --allow-unwritten. */
@@ -91,25 +140,41 @@ export function stagePhase(input: StagePhaseInput): StagePhase {
   /** the first stage that runs; the layers of the ones before it are reused */
   let start = 0;
 
+  /** the stage whose job a stopped stemforge left running: followed, not started */
+  let adopted: number | undefined;
+
   const prepare: Step<SessionCtx> = {
     title: input.resumeFrom && !layered ? `Resume build in ${layout.buildDir} from ${input.resumeFrom}` : `Prepare a fresh build in ${layout.buildDir}`,
     undo: `release the mounts below ${layout.buildDir}`,
     cleanup: async (outcome) => {
+      // a left job never followed (the run stopped before its stage): stopped, not left to write under released mounts
+      if (runner && adopted !== undefined) await runner.stopJob({ stage: runList[adopted]!, step: 'apply' });
       if (runner && !keptAsItIs(outcome)) await runner.releaseMounts();
     },
     run: async (c, task) => {
       runner = new StageRunner(c.machine!, layout, input.logDir, stageEnv, group);
-      // with layers the work folder is rebuilt from them: nothing of the last build folder is needed
-      await runner.prepare({ resume: !!input.resumeFrom && !layered });
-      await input.afterPrepare?.(c.machine!, task);
       const settings = input.settings();
-      await runner.writeSettings(renderSettings(settings));
-      if (!layered) return;
-      chain = new LayerChain(c.machine!, layout, stages, layerKeys(input.layerBase(), stages, await builderTree(), keyedSettings(settings), new StageReads()));
-      const reusable = await chain.probe();
+      if (layered) {
+        const keys = layerKeys(input.layerBase(), stages, await builderTree(), keyedSettings(settings), new StageReads());
+        chain = new LayerChain(c.machine!, layout, stages, keys);
+      }
       const from = input.resumeFrom ? stages.indexOf(input.resumeFrom) : Number.POSITIVE_INFINITY;
+      // before anything is unmounted or removed: a job at work there keeps its folder and mounts
+      const left = await settleLeftJobs(runner, chain, Math.min(from, runList.length));
+      adopted = left.follow;
+      for (const event of left.events) {
+        task.output = describeLeftJob(event);
+        ui.emit?.({ type: 'left-job', group, ...event });
+      }
+      // with layers the work folder is rebuilt from them: nothing of the last build folder is needed
+      await runner.prepare({ resume: !!input.resumeFrom && !layered, keep: adopted !== undefined });
+      await input.afterPrepare?.(c.machine!, task);
+      await runner.writeSettings(renderSettings(settings));
+      if (!chain) return;
+      const reusable = await chain.probe();
       start = Math.min(reusable, from, runList.length);
-      task.title = `Prepared ${layout.buildDir}: ${start} of ${runList.length} stage layers reused${start < runList.length ? `, running from ${runList[start]}` : ''}`;
+      const leftNote = left.events.map((e) => `; ${describeLeftJob(e)}`).join('');
+      task.title = `Prepared ${layout.buildDir}: ${start} of ${runList.length} stage layers reused${start < runList.length ? `, running from ${runList[start]}` : ''}${leftNote}`;
     },
   };
 
@@ -117,6 +182,8 @@ export function stagePhase(input: StagePhaseInput): StagePhase {
     const stage = runList[index]!;
     if (!chain) return runStage(runner!, group, stage, 'apply', task, ui);
     const layers = chain;
+    const following = index === adopted;
+    adopted = undefined;
     // a retry starts from a fresh layer, not from what the failed attempt left
     const layerUi: RunUi = {
       ...ui,
@@ -125,10 +192,14 @@ export function stagePhase(input: StagePhaseInput): StagePhase {
         await layers.reset(index);
       },
     };
-    return layers.run(index, async () => {
-      await input.onLayer?.(machine);
-      return runStage(runner!, group, stage, 'apply', task, layerUi);
-    });
+    return layers.run(
+      index,
+      async () => {
+        if (!following) await input.onLayer?.(machine);
+        return runStage(runner!, group, stage, 'apply', task, layerUi, { tag: layers.keys[index], adopt: following });
+      },
+      { mounted: following },
+    );
   };
 
   return {

@@ -22,6 +22,35 @@ export interface StageRecord {
   logPath: string;
 }
 
+/** A stage job found on the build machine (`stage-job.bash list`): one a killed CLI may have left running. */
+export interface StageJob {
+  stage: string;
+  step: StageStep;
+  state: 'running' | 'finished' | 'lost';
+  exitCode?: number;
+  /** what it ran for: the layer key of a layered stage */
+  tag?: string;
+}
+
+/** How runStep runs the stage: tagged with its layer key; `adopt`: follow the job already running (or finished) instead of starting one. */
+export interface StepOptions {
+  tag?: string;
+  adopt?: boolean;
+}
+
+/** One line of `stage-job.bash list`: NAME STATE EXIT TAG, NAME being STAGE.STEP. */
+export function parseJobLine(line: string): StageJob | undefined {
+  const m = /^([a-z0-9_]+)\.(config|apply) (running|finished|lost) (-|\d+) (\S+)$/.exec(line.trim());
+  if (!m) return undefined;
+  return {
+    stage: m[1]!,
+    step: m[2] as StageStep,
+    state: m[3] as StageJob['state'],
+    ...(m[4] !== '-' ? { exitCode: Number(m[4]) } : {}),
+    ...(m[5] !== '-' ? { tag: m[5] } : {}),
+  };
+}
+
 const tailLines = 40;
 /** Pauses before each reconnection attempt after a dropped connection. */
 const reconnectDelaysMs = [500, 1000, 2000, 4000, 8000, 15000];
@@ -69,9 +98,16 @@ export class StageRunner {
     }
   }
 
-  /** Fresh build and work directories, or (resume) the existing ones checked. */
-  async prepare(options: { resume: boolean }): Promise<void> {
+  /**
+   * Fresh build and work directories, or (resume) the existing ones checked. `keep`: a stage
+   * job an earlier stemforge left running is followed again: its folder and mounts stay.
+   */
+  async prepare(options: { resume: boolean; keep?: boolean }): Promise<void> {
     const { buildDir, workDir, chroot } = this.layout;
+    if (options.keep) {
+      await runChecked(this.machine, ['mkdir', '-p', '--', workDir, posix.join(buildDir, 'stage-settings')], { sudo: true });
+      return;
+    }
     await this.releaseMounts();
     if (options.resume) {
       const probe = await this.machine.run(['test', '-d', chroot], { sudo: true });
@@ -99,12 +135,12 @@ export class StageRunner {
    * where it broke; Ctrl-C (signal) stops the job's whole process group. Throws
    * StageFailure with the log tail when the stage fails.
    */
-  async runStep(stage: string, step: StageStep, onLine: (line: string) => void, signal?: AbortSignal): Promise<StageRecord> {
-    const { builderDir, buildDir, settingsFile, workDir } = this.layout;
+  async runStep(stage: string, step: StageStep, onLine: (line: string) => void, signal?: AbortSignal, options: StepOptions = {}): Promise<StageRecord> {
+    const { builderDir, settingsFile, workDir } = this.layout;
     const script = posix.join(builderDir, 'stages', stage, `${step}.sh`);
     const argument = step === 'config' ? settingsFile : workDir;
-    const jobScript = posix.join(builderDir, 'stages', 'lib', 'stage-job.bash');
-    const jobDir = posix.join(buildDir, 'jobs', `${stage}.${step}`);
+    const jobScript = this.jobScript;
+    const jobDir = this.jobDir(stage, step);
     await mkdir(this.logDir, { recursive: true });
     const logPath = this.logPath(stage, step);
     const log = createWriteStream(logPath, { mode: 0o600 });
@@ -116,7 +152,12 @@ export class StageRunner {
       onLine(line);
     };
     const started = Date.now();
-    await runChecked(this.machine, ['bash', jobScript, 'start', jobDir, script, argument], { sudo: true, env: this.env });
+    if (options.adopt) take(`[stemforge] ${stage} was still running on ${this.machine.description} from an earlier stemforge: following it from its start`);
+    else
+      await runChecked(this.machine, ['bash', jobScript, 'start', jobDir, script, argument, ...(options.tag ? [options.tag] : [])], {
+        sudo: true,
+        env: this.env,
+      });
 
     let stopping = false;
     let stopped: Promise<unknown> = Promise.resolve();
@@ -168,6 +209,29 @@ export class StageRunner {
     return record;
   }
 
+  private get jobScript(): string {
+    return posix.join(this.layout.builderDir, 'stages', 'lib', 'stage-job.bash');
+  }
+
+  /** The folder of a stage's job on the build machine. */
+  jobDir(stage: string, step: StageStep): string {
+    return posix.join(this.layout.buildDir, 'jobs', `${stage}.${step}`);
+  }
+
+  /** The stage jobs in this build's folder: finished ones, and those a killed stemforge left running. */
+  async jobs(): Promise<StageJob[]> {
+    const out = await runChecked(this.machine, ['bash', this.jobScript, 'list', posix.join(this.layout.buildDir, 'jobs')], { sudo: true });
+    return out
+      .split('\n')
+      .map(parseJobLine)
+      .filter((j): j is StageJob => j !== undefined);
+  }
+
+  /** Stop a job (its whole process group); its traps release what it mounted. */
+  async stopJob(job: Pick<StageJob, 'stage' | 'step'>): Promise<void> {
+    await runChecked(this.machine, ['bash', this.jobScript, 'stop', this.jobDir(job.stage, job.step)], { sudo: true });
+  }
+
   /** Reopen a dropped connection: a few tries with growing pauses, each one reported. */
   private async reconnect(stage: string, report: (line: string) => void): Promise<void> {
     const reconnect = this.machine.reconnect?.bind(this.machine);
@@ -202,12 +266,13 @@ export class StageRunner {
    * Pack the chroot as a gzip tar with ./ entries and numeric owners (the gzip program of
    * stages/lib/compression.bash: pigz, on every core, when the machine has it). Level 1: the OS
    * image is an intermediate kept in the local cache, and level 1 packs it about 2.8 times
-   * faster than the default for some 10 % more bytes.
+   * faster than the default for some 10 % more bytes. The temp name is the shell's own ($$): a
+   * tar that a killed stemforge left running never writes into this one's file.
    */
   async archiveChroot(target: string): Promise<void> {
     const compression = posix.join(this.layout.builderDir, 'stages', 'lib', 'compression.bash');
     const script =
-      'set -e; source "$3"; z="$(gzip_program) -1"; ' + 'tar --numeric-owner --one-file-system -I "$z" -cf "$2.part" -C "$1" . && mv -f "$2.part" "$2"';
+      'set -e; source "$3"; z="$(gzip_program) -1"; ' + 'tar --numeric-owner --one-file-system -I "$z" -cf "$2.part.$$" -C "$1" . && mv -f "$2.part.$$" "$2"';
     await runChecked(this.machine, ['bash', '-c', script, 'bash', this.layout.chroot, target, compression], { sudo: true, env: this.env });
   }
 }

@@ -8,10 +8,14 @@
 #                                                under a fresh writable layer NEW (ROOT/NEW.part)
 #   layers.bash view    ROOT TARGET LOWER...     mount TARGET read-only: the layers merged
 #   layers.bash commit  ROOT TARGET KEY STAGE    unmount TARGET; KEY.part becomes the layer KEY
+#   layers.bash take    ROOT TARGET KEY STAGE JOB  commit KEY.part if the stage job in folder JOB
+#                                                ran on it (after its mount) and exited 0; else
+#                                                exit 3 and leave it (a killed CLI's stage)
 #   layers.bash discard ROOT TARGET KEY          unmount TARGET; throw KEY.part away
 #   layers.bash umount  TARGET                   unmount TARGET if it is a mount point
-#   layers.bash prune   ROOT MAX_MIB KEEP...     remove unfinished layers, then the least recently
-#                                                used complete ones not in KEEP while over MAX_MIB
+#   layers.bash prune   ROOT MAX_MIB KEEP...     remove unfinished layers not mounted, then the least
+#                                                recently used complete ones not in KEEP while over
+#                                                MAX_MIB
 #
 # A layer is ROOT/KEY/{upper,meta}; its `meta` (stage, time, size) is written last, so a layer
 # without it is not complete. Lower dirs are given relative to ROOT (mount runs there) to
@@ -19,7 +23,7 @@
 set -euo pipefail
 
 usage() {
-  sed -n '3,16p' "$0" >&2
+  sed -n '3,20p' "$0" >&2
   exit 2
 }
 
@@ -72,6 +76,8 @@ case "$cmd" in
     unmount "$target"
     rm -rf --one-file-system -- "${root:?}/$new.part"
     mkdir -p -- "$root/$new.part/upper" "$root/$new.part/work"
+    # a stage job that finished after this moment ran on this layer (take)
+    : >"$root/$new.part/mounted"
     list=$(lowers "$root" "$@")
     (cd -- "$root" && mount -t overlay overlay -o "lowerdir=$list,upperdir=$new.part/upper,workdir=$new.part/work" "$target")
     ;;
@@ -82,6 +88,16 @@ case "$cmd" in
     unmount "$target"
     list=$(lowers "$root" "$@")
     (cd -- "$root" && mount -t overlay overlay -o "ro,lowerdir=$list" "$target")
+    ;;
+  take)
+    root=${1:?} target=${2:?} key=${3:?} stage=${4:?} job=${5:?}
+    key_ok "$key"
+    status=$(cat -- "$job/exit-status" 2>/dev/null || true)
+    if [ "$status" != 0 ] || [ ! -f "$root/$key.part/mounted" ] || [ ! "$job/exit-status" -nt "$root/$key.part/mounted" ]; then
+      echo "layers: no finished run of $stage on layer $key.part to take" >&2
+      exit 3
+    fi
+    exec bash "$0" commit "$root" "$target" "$key" "$stage"
     ;;
   commit)
     root=${1:?} target=${2:?} key=${3:?} stage=${4:?}
@@ -111,8 +127,12 @@ case "$cmd" in
     [ -d "$root" ] || exit 0
     declare -A keep=()
     for key in "$@"; do keep[$key]=1; done
-    # unfinished layers are never mounted again
-    find "$root" -mindepth 1 -maxdepth 1 -name '*.part' -exec rm -rf --one-file-system -- {} +
+    # unfinished layers are never mounted again, but one still mounted is a stage's at work
+    # (a stage job that a killed stemforge left running, to be followed or taken by the next)
+    for part in "$root"/*.part; do
+      [ -d "$part" ] || continue
+      grep -qF "upperdir=$(basename "$part")/upper" /proc/self/mounts || rm -rf --one-file-system -- "$part"
+    done
     # complete layers, least recently used first (mount and view touch the layers they use)
     mapfile -t layers < <(find "$root" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended -regex '.*/[0-9a-f]{16,64}' -printf '%T@ %f\n' | sort -n | cut -d' ' -f2)
     declare -A sizes=()

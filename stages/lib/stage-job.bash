@@ -3,18 +3,23 @@
 # The job's log, process group and exit status live in a folder on the build machine, so
 # the CLI can follow the log, lose its SSH connection, reconnect and pick up where it was.
 #
-#   stage-job.bash start  DIR SCRIPT ARG   start the job detached; returns at once
-#   stage-job.bash follow DIR OFFSET       print the log from byte OFFSET until the job ends,
-#                                          then exit with the job's exit status
-#   stage-job.bash stop   DIR              stop the job's whole process group (TERM, then KILL)
+#   stage-job.bash start  DIR SCRIPT ARG [TAG]  start the job detached; returns at once
+#   stage-job.bash follow DIR OFFSET            print the log from byte OFFSET until the job
+#                                               ends, then exit with the job's exit status
+#   stage-job.bash stop   DIR                   stop the job's whole process group (TERM, then KILL)
+#   stage-job.bash list   FOLDER                one line per job folder DIR in FOLDER: NAME STATE
+#                                               EXIT TAG, STATE running, finished or lost, EXIT
+#                                               and TAG '-' when there is none
 #
-# DIR holds: log, supervisor.pid, pgid, exit-status (written last, atomically).
+# DIR holds: log, supervisor.pid, pgid, tag (what the CLI ran it for: a layer key),
+# exit-status (written last, atomically). A CLI killed while a job runs leaves the job
+# running; the next run finds it with `list` and follows it again, takes its result or stops it.
 set -euo pipefail
 
 lost_job=254 # follow's exit code when the job vanished without an exit status
 
 usage() {
-  echo "usage: stage-job.bash start DIR SCRIPT ARG | follow DIR OFFSET | stop DIR" >&2
+  echo "usage: stage-job.bash start DIR SCRIPT ARG [TAG] | follow DIR OFFSET | stop DIR | list FOLDER" >&2
   exit 2
 }
 
@@ -47,11 +52,13 @@ supervise() {
 }
 
 start() {
-  local dir=$1 script=$2 arg=$3
+  local dir=$1 script=$2 arg=$3 tag=${4:-}
   [ -f "$script" ] || { echo "stage-job: no stage script at $script" >&2; exit 2; }
+  [[ $tag =~ ^[0-9a-z._-]*$ ]] || { echo "stage-job: bad tag '$tag'" >&2; exit 2; }
   rm -rf -- "$dir"
   mkdir -p -- "$dir"
   : > "$dir/log"
+  [ -z "$tag" ] || printf '%s\n' "$tag" > "$dir/tag"
   setsid bash "${BASH_SOURCE[0]}" supervise "$dir" "$script" "$arg" > /dev/null 2>&1 < /dev/null &
   printf '%s\n' "$!" > "$dir/supervisor.pid"
   echo "started"
@@ -110,11 +117,33 @@ stop() {
   echo "stopped"
 }
 
-[ $# -ge 2 ] || usage
+# list FOLDER: each job's name (the stage and step), state, exit status and tag.
+list() {
+  local dir name state rc tag
+  [ -d "$1" ] || return 0
+  for dir in "$1"/*/; do
+    dir=${dir%/}
+    [ -f "$dir/supervisor.pid" ] || continue
+    name=$(basename "$dir")
+    rc=- tag=-
+    [ ! -s "$dir/tag" ] || tag=$(cat "$dir/tag")
+    if [ -f "$dir/exit-status" ]; then
+      state=finished rc=$(cat "$dir/exit-status")
+    elif alive "$(cat "$dir/supervisor.pid")"; then
+      state=running
+    else
+      state=lost
+    fi
+    printf '%s %s %s %s\n' "$name" "$state" "$rc" "$tag"
+  done
+}
+
+[ $# -ge 1 ] || usage
 command=$1
 shift
 case "$command" in
-  start) [ $# -eq 3 ] || usage; start "$@" ;;
+  list) [ $# -eq 1 ] || usage; list "$@" ;;
+  start) [ $# -eq 3 ] || [ $# -eq 4 ] || usage; start "$@" ;;
   follow) [ $# -eq 2 ] || usage; follow "$@" ;;
   stop) [ $# -eq 1 ] || usage; stop "$@" ;;
   supervise) [ $# -eq 3 ] || usage; supervise "$@" ;;

@@ -21,6 +21,7 @@ done
 # shellcheck source=compression.bash
 source "$(dirname "${BASH_SOURCE[0]}")/compression.bash"
 z="$(gzip_program) -1"
-tar --owner=0 --group=0 --numeric-owner -I "$z" -cf "$out.part" -- "${files[@]}"
-mv -f "$out.part" "$out"
+# a temp name of its own: a packing a killed stemforge left running never writes into it
+tar --owner=0 --group=0 --numeric-owner -I "$z" -cf "$out.part.$$" -- "${files[@]}"
+mv -f "$out.part.$$" "$out"
 echo "stemcell-tarball: $out ($(stat -c %s "$out") bytes)"

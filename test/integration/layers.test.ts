@@ -70,6 +70,27 @@ describe('stage layers on overlayfs', { skip }, () => {
     assert.ok(!existsSync(join(layout.root, 'layers', `${key(3)}.part`)));
   });
 
+  it('takes the layer of a stage job that finished after its mount, and nothing else', async () => {
+    const job = join(layout.root, 'job-took');
+    mkdirSync(job, { recursive: true });
+    // a job that ended before this layer was mounted did not run on it
+    writeFileSync(join(job, 'exit-status'), '0\n');
+    await new Promise((r) => setTimeout(r, 20));
+    await chain.reset(2);
+    writeFileSync(join(chroot(), 'three-by-job'), '3');
+    assert.equal(await chain.take(2, job), false);
+    assert.equal(await chain.probe(), 2);
+    // one that failed after the mount is not taken either
+    writeFileSync(join(job, 'exit-status'), '1\n');
+    assert.equal(await chain.take(2, job), false);
+    writeFileSync(join(job, 'exit-status'), '0\n');
+    assert.equal(await chain.take(2, job), true);
+    assert.equal(await chain.probe(), 3);
+    assert.ok(!mounted(layout.workDir));
+    assert.ok(existsSync(join(layout.root, 'layers', key(3), 'upper', 'chroot', 'three-by-job')));
+    rmSync(join(layout.root, 'layers', key(3)), { recursive: true });
+  });
+
   it('the read-only view merges the layers, removals and replaced folders included', async () => {
     await chain.run(2, async () => writeFileSync(join(chroot(), 'three'), '3'));
     await chain.view();

@@ -126,4 +126,44 @@ describe('stage jobs over ssh', { skip }, () => {
     });
     await assert.rejects(running, (e: unknown) => e instanceof StageFailure && e.exitCode === 254 && /ended without an exit status/.test(e.tail.join('\n')));
   });
+
+  it('a job whose stemforge went away is listed, and a new runner follows it from its start to its result', async () => {
+    stage('orphan', 'for i in $(seq 1 20); do echo "tick $i"; sleep 0.05; done; exit 3');
+    const jobScript = join(layout.builderDir, 'stages', 'lib', 'stage-job.bash');
+    const script = join(layout.builderDir, 'stages', 'orphan', 'apply.sh');
+    // started as a stemforge starts it, and nobody follows it: the CLI was killed
+    execFileSync('bash', [jobScript, 'start', join(layout.buildDir, 'jobs', 'orphan.apply'), script, layout.workDir, 'abc123']);
+    const listed = await runner.jobs();
+    assert.deepEqual(
+      listed.find((j) => j.stage === 'orphan'),
+      { stage: 'orphan', step: 'apply', state: 'running', tag: 'abc123' },
+    );
+    const lines: string[] = [];
+    await assert.rejects(
+      runner.runStep('orphan', 'apply', (l) => lines.push(l), undefined, { adopt: true }),
+      (e: unknown) => e instanceof StageFailure && e.exitCode === 3,
+    );
+    assert.match(lines[0]!, /orphan was still running .* following it from its start/);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('tick ')),
+      Array.from({ length: 20 }, (_, i) => `tick ${i + 1}`),
+    );
+    assert.deepEqual(
+      (await runner.jobs()).find((j) => j.stage === 'orphan'),
+      { stage: 'orphan', step: 'apply', state: 'finished', exitCode: 3, tag: 'abc123' },
+    );
+  });
+
+  it('stops a job left running, its whole process group', async () => {
+    const marker = `sf-left-${randomBytes(4).toString('hex')}`;
+    stage('left_running', `bash -c 'exec -a ${marker} sleep 300' &\nwait`);
+    const jobScript = join(layout.builderDir, 'stages', 'lib', 'stage-job.bash');
+    const script = join(layout.builderDir, 'stages', 'left_running', 'apply.sh');
+    execFileSync('bash', [jobScript, 'start', join(layout.buildDir, 'jobs', 'left_running.apply'), script, layout.workDir]);
+    for (let i = 0; i < 50 && pids(['-f', marker]).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(pids(['-f', marker]).length, 1);
+    await runner.stopJob({ stage: 'left_running', step: 'apply' });
+    assert.deepEqual(pids(['-f', marker]), []);
+    assert.equal((await runner.jobs()).find((j) => j.stage === 'left_running')?.state, 'finished');
+  });
 });
