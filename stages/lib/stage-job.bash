@@ -117,22 +117,23 @@ stop() {
   echo "stopped"
 }
 
-# list FOLDER: each job's name (the stage and step), state, exit status and tag.
+# list FOLDER: each job's name (the stage and step), state, exit status and tag. Builtins
+# only (read, not cat): a build folder holds a job per stage and every run lists them.
 list() {
-  local dir name state rc tag
+  local dir name state rc tag pid
   [ -d "$1" ] || return 0
   for dir in "$1"/*/; do
     dir=${dir%/}
     [ -f "$dir/supervisor.pid" ] || continue
-    name=$(basename "$dir")
-    rc=- tag=-
-    [ ! -s "$dir/tag" ] || tag=$(cat "$dir/tag")
+    name=${dir##*/}
+    rc=- tag=- pid=
+    [ ! -s "$dir/tag" ] || read -r tag < "$dir/tag"
     if [ -f "$dir/exit-status" ]; then
-      state=finished rc=$(cat "$dir/exit-status")
-    elif alive "$(cat "$dir/supervisor.pid")"; then
-      state=running
+      state=finished
+      read -r rc < "$dir/exit-status" || rc=-
     else
-      state=lost
+      read -r pid < "$dir/supervisor.pid" || true
+      if alive "$pid"; then state=running; else state=lost; fi
     fi
     printf '%s %s %s %s\n' "$name" "$state" "$rc" "$tag"
   done

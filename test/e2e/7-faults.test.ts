@@ -40,12 +40,20 @@ interface Event {
   action?: string;
 }
 
+/** The run folders under a state folder (XDG_STATE_HOME), oldest first. */
+function runDirs(stateHome: string): string[] {
+  const runs = join(stateHome, 'stemforge', 'runs');
+  return existsSync(runs)
+    ? readdirSync(runs)
+        .sort()
+        .map((r) => join(runs, r))
+    : [];
+}
+
 /** The events of the newest run log under a state folder (XDG_STATE_HOME). */
 function newestRunEvents(stateHome: string): Event[] {
-  const runs = join(stateHome, 'stemforge', 'runs');
-  if (!existsSync(runs)) return [];
-  const newest = readdirSync(runs).sort().at(-1);
-  const log = newest && join(runs, newest, 'run.log');
+  const newest = runDirs(stateHome).at(-1);
+  const log = newest && join(newest, 'run.log');
   if (!log || !existsSync(log)) return [];
   return readFileSync(log, 'utf8')
     .split('\n')
@@ -181,6 +189,7 @@ describe('faults: a killed stemforge and a cut connection, each survived', { ski
     let completed = false;
     for (let run = 0; !completed; run++) {
       assert.ok(run <= kills + 3, `no run completed after ${run} runs (seed ${seed})`);
+      const runsBefore = runDirs(stateHome).length;
       const cli = stemforgeSpawn(args, env);
       // the first kills anywhere in the first 25 s of a run, so they land in every part of it:
       // connecting, syncing, preparing, a stage's start, its middle, its layer's commit
@@ -191,7 +200,8 @@ describe('faults: a killed stemforge and a cut connection, each survived', { ski
         completed = true;
         break;
       }
-      const events = newestRunEvents(stateHome);
+      // before its run folder exists, the newest one is the last run's
+      const events = runDirs(stateHome).length > runsBefore ? newestRunEvents(stateHome) : [];
       const task = events.filter((e) => e.type === 'task').at(-1) as (Event & { title?: string }) | undefined;
       killedIn.push(`${(at / 1000).toFixed(1)} s in ${stageRunning(events) ?? task?.title ?? 'start-up'}`);
       cli.child.kill('SIGKILL');
@@ -200,9 +210,8 @@ describe('faults: a killed stemforge and a cut connection, each survived', { ski
     const seconds = (Date.now() - started) / 1000;
 
     // every run's left jobs, as the run logs recorded them
-    const runs = join(stateHome, 'stemforge', 'runs');
-    const leftJobs = readdirSync(runs).flatMap((r) => {
-      const log = join(runs, r, 'run.log');
+    const leftJobs = runDirs(stateHome).flatMap((r) => {
+      const log = join(r, 'run.log');
       return existsSync(log)
         ? readFileSync(log, 'utf8')
             .split('\n')
@@ -270,8 +279,7 @@ describe('faults: a killed stemforge and a cut connection, each survived', { ski
       await cutting;
       assert.equal(run.code, 0, run.stderr.slice(-4000));
       assert.equal(cut, cuts, 'every cut landed while a stage ran');
-      const runs = join(stateHome, 'stemforge', 'runs');
-      const runDir = join(runs, readdirSync(runs).sort().at(-1)!);
+      const runDir = runDirs(stateHome).at(-1)!;
       const stageLogs = execFileSync('find', [runDir, '-name', '*.apply.log'], { encoding: 'utf8' }).split('\n').filter(Boolean);
       const text = stageLogs.map((f) => readFileSync(f, 'utf8')).join('\n');
       const reconnected = text.split('\n').filter((l) => /reconnected; following \S+ where it was/.test(l)).length;
