@@ -34,7 +34,7 @@ import type * as BuildAnswersModule from './build-answers.js';
 import { exitCodes, reportError } from './errors.js';
 import { cacheLines } from './layer-option.js';
 import { proxyOptions, sshOptions } from './machine-options.js';
-import { archiveSettings, buildTimeFromEnv, givenFlags, monitSource, resumeCommand } from './request.js';
+import { archiveSettings, buildTimeFromEnv, givenFlags, monitSource, noWaitHelp, resumeCommand } from './request.js';
 import { addSettingOptions } from './setting-options.js';
 
 // The modules that do the work, loaded when `build` runs (loadBuildModules), not when the CLI starts.
@@ -285,6 +285,8 @@ async function runBuild(flags: BuildFlags, argv: readonly string[], onExit: (cod
     return;
   }
 
+  const version = await reserveVersion(counter, answers, answers.version === proposed ? undefined : answers.version);
+  request.version = answers.version = version;
   const emit = json ? (e: RunEvent): void => void process.stdout.write(`${JSON.stringify(e)}\n`) : cacheLines(!!flags.explainCache, false);
   const shell = shellCommand(request.machine, request.ssh);
   // --yes is about the wizard's answers; a failed stage is still asked about on a terminal
@@ -294,6 +296,7 @@ async function runBuild(flags: BuildFlags, argv: readonly string[], onExit: (cod
   try {
     const result = await build(request, { renderer, signal, onStageError, emit }, logDir);
     for (const iaas of answers.iaas) await counter.record(answers.os, iaas, answers.version);
+    await releaseVersion(counter, answers);
     // a resumed build ran only part of its stages: no measure of the next one
     if (!flags.resumeFrom) {
       try {
