@@ -34,7 +34,7 @@ import type * as BuildAnswersModule from './build-answers.js';
 import { exitCodes, reportError } from './errors.js';
 import { cacheLines } from './layer-option.js';
 import { proxyOptions, sshOptions } from './machine-options.js';
-import { archiveSettings, buildTimeFromEnv, givenFlags, monitSource, resumeCommand } from './request.js';
+import { archiveSettings, buildTimeFromEnv, givenFlags, monitSource, noWaitHelp, resumeCommand } from './request.js';
 import { addSettingOptions } from './setting-options.js';
 
 // The modules that do the work, loaded when `build` runs (loadBuildModules), not when the CLI starts.
@@ -77,6 +77,7 @@ interface BuildFlags {
   layers?: boolean;
   refreshOsImage?: boolean;
   explainCache?: boolean;
+  wait?: boolean;
 }
 
 /** Prompts only on a terminal at both ends, outside CI, and when nobody said --yes or --json. */
@@ -210,6 +211,7 @@ function buildRequest(flags: BuildFlags, answers: BuildAnswers, settings: Comman
     ...archiveSettings(settings),
     buildTime,
     buildRoot: settings.string('buildRoot')!,
+    noWait: flags.wait === false,
     packageCache: settings.string('packageCache')!,
     stageEnv: { ...proxyEnv, ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
     preflight: flags.skipDoctor ? undefined : preflight(machine, { ...sshOptions(settings), identityFile: answers.identity }, answers, cacheDir),
@@ -226,6 +228,27 @@ function buildRequest(flags: BuildFlags, answers: BuildAnswers, settings: Comman
   return request;
 }
 
+/**
+ * Reserve the build's version as it starts: a proposal is taken afresh past the builds under
+ * way (another may have reserved it since it was proposed), a version the user gave is kept.
+ */
+async function reserveVersion(counter: Versions.VersionCounter, answers: BuildAnswers, given: string | undefined): Promise<string> {
+  const version = await counter.reserve(answers.os, answers.iaas, given);
+  if (version !== answers.version) {
+    process.stderr.write(`stemforge: version ${answers.version} was taken by another build under way meanwhile; this build is ${version}\n`);
+  }
+  return version;
+}
+
+/** The build ended: its reservation goes; a failure to drop it only delays its expiry (a dead pid is ignored anyway). */
+async function releaseVersion(counter: Versions.VersionCounter, answers: BuildAnswers): Promise<void> {
+  try {
+    await counter.release(answers.os, answers.iaas, answers.version);
+  } catch (err) {
+    process.stderr.write(`stemforge: warning: could not release the reservation of version ${answers.version}: ${(err as Error).message}\n`);
+  }
+}
+
 async function runBuild(flags: BuildFlags, argv: readonly string[], onExit: (code: number) => void, signal: AbortSignal): Promise<void> {
   const json = !!flags.json;
   const settings = commandSettings(
@@ -235,7 +258,9 @@ async function runBuild(flags: BuildFlags, argv: readonly string[], onExit: (cod
   const resolved = settings.resolved;
   const counter = new VersionCounter();
   const interactive = canPrompt(flags);
-  const propose = (os: string, iaas: readonly string[]): string => counter.next(os, iaas);
+  // what the counter proposed last: an answer equal to it is reserved afresh when the build starts
+  let proposed: string | undefined;
+  const propose = (os: string, iaas: readonly string[]): string => (proposed = counter.next(os, iaas));
 
   const identity = checkedIdentity(settings);
   const estimate = (a: BuildAnswers): string =>
@@ -285,6 +310,8 @@ async function runBuild(flags: BuildFlags, argv: readonly string[], onExit: (cod
     return;
   }
 
+  const version = await reserveVersion(counter, answers, answers.version === proposed ? undefined : answers.version);
+  request.version = answers.version = version;
   const emit = json ? (e: RunEvent): void => void process.stdout.write(`${JSON.stringify(e)}\n`) : cacheLines(!!flags.explainCache, false);
   const shell = shellCommand(request.machine, request.ssh);
   // --yes is about the wizard's answers; a failed stage is still asked about on a terminal
@@ -294,6 +321,7 @@ async function runBuild(flags: BuildFlags, argv: readonly string[], onExit: (cod
   try {
     const result = await build(request, { renderer, signal, onStageError, emit }, logDir);
     for (const iaas of answers.iaas) await counter.record(answers.os, iaas, answers.version);
+    await releaseVersion(counter, answers);
     // a resumed build ran only part of its stages: no measure of the next one
     if (!flags.resumeFrom) {
       try {
@@ -318,6 +346,7 @@ async function runBuild(flags: BuildFlags, argv: readonly string[], onExit: (cod
       for (const line of outputs) process.stdout.write(`${line}\n`);
     }
   } catch (err) {
+    await releaseVersion(counter, answers);
     const stopped = err instanceof StoppedAfterFailure ? err.decision : undefined;
     const code = reportError(err, {
       json: false,
@@ -354,6 +383,7 @@ export function addBuildCommand(program: Command, argv: readonly string[], onExi
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
     .option('--refresh-os-image', 'build the OS image even when a cached one is fresh')
     .option('--explain-cache', 'on a cache miss, say which input changed')
+    .option('--no-wait', noWaitHelp)
     .option('--dry-run', 'ask (or resolve) the answers, print what would be built, build nothing')
     .option('--json', 'NDJSON events on stdout (the progress UI stays on stderr); never asks')
     .option('-v, --verbose', 'one timestamped line per event instead of the live tree')

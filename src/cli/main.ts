@@ -10,7 +10,7 @@ import { UsageError } from '../util/errors.js';
 import { exitCodes, reportError } from './errors.js';
 import { printOsImageDescription, printOsImageResult } from './output.js';
 import { machineSpec, proxyOptions, sshKeys, sshOptions, vmOptionHelp, vmOptions } from './machine-options.js';
-import { archiveSettings, buildTimeFromEnv, monitSource, resumeCommand } from './request.js';
+import { archiveSettings, buildTimeFromEnv, monitSource, noWaitHelp, resumeCommand } from './request.js';
 import { addBuildCommand } from './build-command.js';
 import { addCacheCommands } from './cache-command.js';
 import { addCompletionCommand } from './completion-command.js';
@@ -33,6 +33,7 @@ interface OsImageFlags {
   cache?: boolean;
   refreshOsImage?: boolean;
   explainCache?: boolean;
+  wait?: boolean;
   dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -60,6 +61,7 @@ export function osImageRequest(flags: OsImageFlags, settings: CommandSettings, e
     stageEnv: { ...proxy, ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
     layers: layerOption(flags, settings),
     cache: cacheOption(flags, settings),
+    noWait: flags.wait === false,
   };
 }
 
@@ -86,7 +88,8 @@ function addOsImageCommand(program: Command, argv: readonly string[], onExit: (c
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
     .option('--no-cache', 'neither use nor fill the local artifact cache')
     .option('--refresh-os-image', 'build even when a fresh OS image is cached')
-    .option('--explain-cache', 'on a cache miss, say which input changed');
+    .option('--explain-cache', 'on a cache miss, say which input changed')
+    .option('--no-wait', noWaitHelp);
   osImageKeys.push(
     ...addSettingOptions(osImage, [
       {

@@ -20,6 +20,9 @@ export function archiveSettings(settings: CommandSettings): ArchiveSettings {
   return { mirror: settings.string('mirror'), securityMirror: settings.string('securityMirror'), snapshotMirror: settings.string('snapshotMirror') };
 }
 
+/** The help of --no-wait, on every command that builds. */
+export const noWaitHelp = 'when another build holds the build root, refuse at once (exit 1) instead of waiting for it';
+
 const buildTimePattern = /^\d{8}T\d{6}Z$/;
 
 /** BUILD_TIME from the environment, checked: the apt snapshot's date. */

@@ -11,7 +11,7 @@ import { reportError } from './errors.js';
 import { machineSpec, proxyOptions, sshKeys, sshOptions, vmOptionHelp, vmOptions } from './machine-options.js';
 import { printStemcellDescription, printStemcellResult } from './stemcell-output.js';
 import { layerOption } from './layer-option.js';
-import { archiveSettings, buildTimeFromEnv, resumeCommand } from './request.js';
+import { archiveSettings, buildTimeFromEnv, noWaitHelp, resumeCommand } from './request.js';
 import { addSettingOptions } from './setting-options.js';
 
 interface StemcellFlags {
@@ -22,6 +22,7 @@ interface StemcellFlags {
   until?: string;
   allowUnwritten?: boolean;
   layers?: boolean;
+  wait?: boolean;
   dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -70,6 +71,7 @@ export async function stemcellRequest(flags: StemcellFlags, settings: CommandSet
     allowUnwritten: !!flags.allowUnwritten,
     stageEnv: { ...proxy, ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
     layers: layerOption(flags, settings),
+    noWait: flags.wait === false,
   };
   checkStemcellRequest(request, !!flags.dryRun);
   return request;
@@ -113,7 +115,8 @@ export function addStemcellCommand(program: Command, argv: readonly string[], on
   );
   command
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')
-    .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)');
+    .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
+    .option('--no-wait', noWaitHelp);
   keys.push(...addSettingOptions(command, [{ key: 'layerLimit', help: 'GiB the stage layers may take on the build machine' }]));
   command
     .option('--dry-run', 'print the plan and touch nothing')

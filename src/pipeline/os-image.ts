@@ -42,6 +42,8 @@ export interface OsImageRequest {
   snapshotMirror?: string;
   buildTime?: string;
   buildRoot: string;
+  /** refuse at once when another build holds the build root (--no-wait) */
+  noWait?: boolean;
   /** where the build machine keeps downloaded .deb files between builds */
   packageCache: string;
   /** build although some stages of the list are not written yet (they are skipped, visibly) */

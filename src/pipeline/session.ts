@@ -1,5 +1,5 @@
 // The steps every run starts with, whatever it builds: connect to the build machine (a
-// Vagrant VM comes up first), check root or sudo, sync the builder into it.
+// Vagrant VM comes up first), check root or sudo, lock the build root, sync the builder into it.
 import { posix } from 'node:path';
 import type { Machine } from '../machine/machine.js';
 import { openMachine, type SshOptions, type VmOptions } from '../machine/open.js';
@@ -7,6 +7,7 @@ import { describeSpec, type MachineSpec } from '../machine/spec.js';
 import { syncBuilder } from '../sync/sync.js';
 import { builderFolders, packageRoot } from '../util/paths.js';
 import type { RunUi } from './common.js';
+import { buildLockStep } from './build-lock.js';
 import { buildLayout } from './layout.js';
 import { StageRunner } from './stage-runner.js';
 import type { AnyStep, Step, StepRun } from './steps.js';
@@ -20,6 +21,8 @@ export interface SessionRequest {
   ssh: SshOptions;
   vm: VmOptions;
   buildRoot: string;
+  /** another build holds the build root: refuse at once instead of waiting (--no-wait) */
+  noWait?: boolean;
 }
 
 function builderDir(buildRoot: string): string {
@@ -50,6 +53,8 @@ export function sessionSteps<Ctx extends SessionCtx>(request: SessionRequest, ui
       // a throwaway runner: the privilege check needs no build directory
       run: (c) => new StageRunner(c.machine!, buildLayout(request.buildRoot, 'privilege-check'), logDir, {}).checkPrivileges(),
     },
+    // before the sync: the builder folder is the root's, shared with any other build there
+    buildLockStep<Ctx>(request, ui),
     {
       title: `Sync builder to ${builderDir(request.buildRoot)}`,
       run: async (c, task) => {

@@ -48,6 +48,8 @@ export interface StemcellRequest {
   /** the folder the stemcell tarballs are written to */
   outputDir: string;
   buildRoot: string;
+  /** refuse at once when another build holds the build root (--no-wait) */
+  noWait?: boolean;
   packageCache: string;
   mirror?: string;
   securityMirror?: string;

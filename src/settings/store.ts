@@ -15,6 +15,19 @@ import { settingsSchema } from './options.js';
 
 export type SettingsStore = Conf;
 
+const reservationSchema = {
+  type: 'object',
+  properties: {
+    key: { type: 'string', pattern: '^[^/]+/[^/]+$' },
+    version: { type: 'string', pattern: versionPattern.source },
+    pid: { type: 'integer', minimum: 1 },
+    host: { type: 'string' },
+    at: { type: 'integer', minimum: 0 },
+  },
+  required: ['key', 'version', 'pid', 'host', 'at'],
+  additionalProperties: false,
+};
+
 const fileName = 'settings.json';
 const resetHint = 'run `stemforge config reset` (it moves the file aside, keeping it, and keeps the version counters it can read), or fix the file by hand';
 
@@ -142,6 +155,8 @@ export function openSettings(env: NodeJS.ProcessEnv = process.env): SettingsStor
         ...settingsSchema(),
         // "<os>/<iaas>" → the last version built
         versions: { type: 'object', additionalProperties: { type: 'string', pattern: versionPattern.source } },
+        // versions of builds under way (src/settings/versions.ts)
+        reservations: { type: 'array', items: reservationSchema },
       } as never,
       rootSchema: { additionalProperties: false },
     });
