@@ -73,6 +73,7 @@ interface BuildFlags {
   resumeFrom?: string;
   skipBlobstoreClis?: boolean;
   skipDoctor?: boolean;
+  ignoreSpace?: boolean;
   cache?: boolean;
   layers?: boolean;
   refreshOsImage?: boolean;
@@ -212,6 +213,7 @@ function buildRequest(flags: BuildFlags, answers: BuildAnswers, settings: Comman
     buildRoot: settings.string('buildRoot')!,
     packageCache: settings.string('packageCache')!,
     stageEnv: { ...proxyEnv, ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
+    ignoreSpace: !!flags.ignoreSpace,
     preflight: flags.skipDoctor ? undefined : preflight(machine, { ...sshOptions(settings), identityFile: answers.identity }, answers, cacheDir),
     layers: flags.layers === false ? undefined : { maxMiB: Number(resolved.get('layerLimit')!.value) * 1024 },
     cache: {
@@ -350,6 +352,7 @@ export function addBuildCommand(program: Command, argv: readonly string[], onExi
     .option('--resume-from <stage>', 'keep the existing build and run from this stage on (an OS-image or a stemcell stage)')
     .option('--skip-blobstore-clis', 'leave the blobstore CLIs out (recorded in stemcell.MF)')
     .option('--skip-doctor', 'do not check this machine first')
+    .option('--ignore-space', 'build even when the free space looks short of the estimate (it is only reported)')
     .option('--no-cache', 'neither use nor fill the local artifact cache')
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
     .option('--refresh-os-image', 'build the OS image even when a cached one is fresh')

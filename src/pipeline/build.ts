@@ -20,6 +20,7 @@ import { StoppedAfterFailure, type RunEvent, type RunUi } from './common.js';
 import { osImagePhase, type OsImageRequest } from './os-image.js';
 import { noteFailure, RunLog } from './run-log.js';
 import { sessionSteps, syncTo, type SessionCtx } from './session.js';
+import { spaceCheckStep, stemcellSpace } from './space-check.js';
 import { withSteps, type AnyStep, type Step } from './steps.js';
 import type { StageRecord } from './stage-runner.js';
 import { planStemcells, stemcellPhase, type AgentSource, type BuiltStemcell, type StemcellRequest } from './stemcell.js';
@@ -293,6 +294,14 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
       [
         ...(request.preflight ? [preflightStep(request.preflight, runLog)] : []),
         ...sessionSteps<SessionCtx>(request, phaseUi, logDir),
+        spaceCheckStep(
+          stemcellSpace(
+            planStemcells(stemcellRequest),
+            { ...request, cacheDir: cacheOptions?.dir },
+            osPhase ? planOsImage({ os: os.name, resumeFrom: phase === 'os-image' ? request.resumeFrom : undefined }) : undefined,
+          ),
+          (text) => runLog.write({ type: 'note', text }),
+        ),
         removeOnCleanup([...(osPhase ? [osPhase.buildDir] : []), ...scPhase.buildDirs], runLog),
         ...osSteps,
         ...hits.map(({ built, note }): Step<SessionCtx> => ({ title: `stemcell ${built.infrastructure}`, run: () => undefined, skip: () => note })),

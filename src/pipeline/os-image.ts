@@ -19,6 +19,7 @@ import { runSession, type SessionCtx } from './session.js';
 import { withSteps, type AnyStep } from './steps.js';
 import { describeHit, osImageThroughCache, type CacheOptions } from './artifact-cache.js';
 import { ArtifactCache } from '../cache/store.js';
+import { osImageSpace, spaceCheckStep } from './space-check.js';
 
 export type { RunUi } from './common.js';
 
@@ -54,6 +55,8 @@ export interface OsImageRequest {
   cache?: CacheOptions;
   /** monit's source as a local tarball (--monit-file); absent = the catalog's pinned download */
   monit?: MonitSource;
+  /** build although the free space looks short (--ignore-space): the check only reports */
+  ignoreSpace?: boolean;
 }
 
 export interface PlannedStage {
@@ -241,7 +244,8 @@ export async function buildOsImage(request: OsImageRequest, outer: RunUi): Promi
         return { out, sha256: entry.digest, bytes: entry.size, records: [], logDir, skipped: [], partial: false, cached: describeHit(entry) };
       }
       const phase = osImagePhase(request, ui, logDir);
-      await runSession(run, request, ui, logDir, [...phase.steps, ...(cached ? [cached.store(() => phase.result().sha256)] : [])]);
+      const space = spaceCheckStep(osImageSpace(plan, { ...request, cacheDir: cache && options?.dir }));
+      await runSession(run, request, ui, logDir, [space, ...phase.steps, ...(cached ? [cached.store(() => phase.result().sha256)] : [])]);
       return phase.result();
     }),
   );

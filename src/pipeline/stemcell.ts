@@ -18,6 +18,7 @@ import { builderCommit } from '../util/git-commit.js';
 import { packageRoot } from '../util/paths.js';
 import { version as stemforgeVersion } from '../util/version.js';
 import { fetchArtifact, runLogDir, sendInput, type RunUi } from './common.js';
+import { spaceCheckStep, stemcellSpace } from './space-check.js';
 import { withRunLog } from './run-log.js';
 import { runSession, type SessionCtx } from './session.js';
 import { withSteps, type AnyStep, type Step } from './steps.js';
@@ -60,6 +61,8 @@ export interface StemcellRequest {
   stageEnv: Record<string, string>;
   /** run each stage on its own overlay layer kept on the build machine (bounded to maxMiB); absent = in place */
   layers?: { maxMiB: number };
+  /** build although the free space looks short (--ignore-space): the check only reports */
+  ignoreSpace?: boolean;
 }
 
 export interface PlannedStemcell {
@@ -365,7 +368,7 @@ export async function buildStemcells(request: StemcellRequest, outer: RunUi): Pr
   return withRunLog(logDir, outer, (ui) => {
     const phase = stemcellPhase(request, ui, logDir);
     return withSteps({ renderer: ui.renderer, signal: ui.signal, emit: ui.emit }, async (run) => {
-      await runSession(run, request, ui, logDir, phase.steps);
+      await runSession(run, request, ui, logDir, [spaceCheckStep(stemcellSpace(planStemcells(request), request)), ...phase.steps]);
       return phase.result();
     });
   });

@@ -1,0 +1,127 @@
+// Free space before and during a build: the plan's need (src/catalog/space-needs.ts) held
+// against what the build machine has at the build root and this machine at the output and
+// cache folders, before the first stage; and, when a stage fails, whether the build root's
+// file system ran full, so the failure says so and what to prune.
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { OsImagePlan, StemcellPlan } from '../catalog/planner.js';
+import { recordedSizes, spaceFacts, spaceNeeds, type SpacePlan } from '../catalog/space-needs.js';
+import { realProbe } from '../doctor/probe.js';
+import { formatSize, probeBuildMachine, pruneHint, type RemoteSpace } from './space-shortage.js';
+import { HintedError } from '../util/errors.js';
+import type { Step } from './steps.js';
+import type { SessionCtx } from './session.js';
+
+const MiB = 1024 * 1024;
+
+export interface SpacePlace {
+  /** "the build machine", "this machine (output)" */
+  where: string;
+  path: string;
+  needBytes: number;
+  freeBytes: number;
+}
+
+export interface SpaceVerdict {
+  blocking: string[];
+  warnings: string[];
+  /** one line per place, for the run log and the task's title */
+  lines: string[];
+}
+
+/** Each place: refused when free < need, a warning when free < need plus the margin. */
+export function judgeSpace(places: readonly SpacePlace[], margin: number = spaceFacts.warnMargin): SpaceVerdict {
+  const verdict: SpaceVerdict = { blocking: [], warnings: [], lines: [] };
+  for (const place of places) {
+    if (place.needBytes <= 0) continue;
+    const line = `needs ${formatSize(place.needBytes)} on ${place.where} at ${place.path}, ${formatSize(place.freeBytes)} free`;
+    verdict.lines.push(line);
+    if (place.freeBytes < place.needBytes) verdict.blocking.push(line);
+    else if (place.freeBytes < place.needBytes * (1 + margin)) verdict.warnings.push(`${line} (less than ${Math.round(margin * 100)} % to spare)`);
+  }
+  return verdict;
+}
+
+/** The device of the nearest existing folder at or above `dir`: two folders on one device share their free space. */
+async function deviceOf(dir: string): Promise<number> {
+  const free = await realProbe.freeBytes(dir);
+  return (await stat(free.path)).dev;
+}
+
+export interface SpaceCheckInput {
+  /** the plan, less whether the cache copies (that depends on the folders' devices) */
+  plan: Omit<SpacePlan, 'cacheCopies'>;
+  buildRoot: string;
+  /** the folder the results land in here */
+  outputDir?: string;
+  /** the cache folder, when the cache is used and stores what this run makes */
+  cacheDir?: string;
+  /** report instead of refusing (--ignore-space) */
+  ignore?: boolean;
+}
+
+/** The places of a plan with their free space: the build machine's probe and this machine's statfs. */
+export async function spacePlaces(input: SpaceCheckInput, remote: RemoteSpace): Promise<SpacePlace[]> {
+  const { outputDir, cacheDir } = input;
+  // the cache hard-links what the output folder holds when both are on one file system
+  const cacheCopies = !!cacheDir && (!outputDir || (await deviceOf(cacheDir)) !== (await deviceOf(outputDir)));
+  const need = spaceNeeds({ ...input.plan, cacheCopies }, recordedSizes(remote.metas));
+  const places: SpacePlace[] = [{ where: 'the build machine', path: remote.path, needBytes: need.buildMachineMiB * MiB, freeBytes: remote.freeBytes }];
+  for (const [what, dir, mib] of [
+    ['output', outputDir, need.outputMiB],
+    ['cache', cacheDir, need.cacheMiB],
+  ] as const) {
+    if (!dir || mib === 0) continue;
+    const free = await realProbe.freeBytes(dir);
+    places.push({ where: `this machine (${what})`, path: free.path, needBytes: mib * MiB, freeBytes: free.bytes });
+  }
+  return places;
+}
+
+/** The step after connecting (the build machine is known only then): refuse with the numbers when a place is short, warn near the edge. */
+export function spaceCheckStep(input: SpaceCheckInput, note: (line: string) => void = () => undefined): Step<SessionCtx> {
+  return {
+    title: 'Check free space (build machine, output, cache)',
+    run: async (c, task) => {
+      const remote = await probeBuildMachine(c.machine!, input.buildRoot);
+      const verdict = judgeSpace(await spacePlaces(input, remote));
+      for (const line of verdict.lines) note(`space: ${line}`);
+      if (verdict.blocking.length > 0 && !input.ignore) {
+        throw new HintedError(`not enough free space: ${verdict.blocking.join('; ')}`, `${pruneHint(input.buildRoot)}; --ignore-space builds anyway`);
+      }
+      const short = [...verdict.blocking, ...verdict.warnings];
+      task.title = short.length > 0 ? `Free space is short: ${short.join('; ')}` : `Free space: ${verdict.lines.join('; ') || 'nothing to write'}`;
+    },
+  };
+}
+
+/** A phase of the planner, as the estimate reads it. */
+function phaseOf(phase: { stages: readonly string[]; selected: readonly string[] }): { stages: readonly string[]; selected: readonly string[] } {
+  return { stages: phase.stages, selected: phase.selected };
+}
+
+/** The plan's space for `os-image`: its stages, the image at --out, and the cache when it stores the whole image. */
+export function osImageSpace(plan: OsImagePlan, request: { buildRoot: string; out?: string; cacheDir?: string; ignoreSpace?: boolean }): SpaceCheckInput {
+  return {
+    plan: { osImage: phaseOf(plan.phases[0]!), stemcells: [] },
+    buildRoot: request.buildRoot,
+    outputDir: request.out ? dirname(resolve(request.out)) : undefined,
+    cacheDir: request.cacheDir,
+    ignore: request.ignoreSpace,
+  };
+}
+
+/** The plan's space for stemcells (`stemcell`, or `build`'s stemcell phase after an OS-image phase). */
+export function stemcellSpace(
+  plans: readonly StemcellPlan[],
+  request: { buildRoot: string; outputDir: string; cacheDir?: string; ignoreSpace?: boolean },
+  osImage?: OsImagePlan,
+): SpaceCheckInput {
+  return {
+    plan: { osImage: osImage ? phaseOf(osImage.phases[0]!) : undefined, stemcells: plans.map((p) => ({ phases: p.phases.map(phaseOf) })) },
+    buildRoot: request.buildRoot,
+    outputDir: request.outputDir,
+    cacheDir: request.cacheDir,
+    ignore: request.ignoreSpace,
+  };
+}
