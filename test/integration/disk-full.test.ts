@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ArtifactCache } from '../../src/cache/store.js';
 import { LocalMachine } from '../../src/machine/local.js';
 import { buildLayout, type BuildLayout } from '../../src/pipeline/layout.js';
 import { LayerChain } from '../../src/pipeline/layers.js';
@@ -192,11 +193,37 @@ describe('a build root that runs out of space', { skip }, () => {
     assert.ok(!existsSync(join(layout.root, 'builds', 'os-image-debian-bookworm', 'work', 'chroot')), 'no chroot was made');
   });
 
+  it('the local cache on a full disk: the store fails, and no entry or temp file is left', async () => {
+    const cache = new ArtifactCache(join(mount, 'cache'));
+    const meta = (key: string): Parameters<ArtifactCache['putFile']>[1] => ({ key, kind: 'stemcell', name: 'test.tgz', label: 'test', manifest: {} });
+    // a copy from another file system: the blob itself cannot be written
+    const elsewhere = join(scratch, 'stemcell.tgz');
+    writeFileSync(elsewhere, Buffer.alloc(8 * MiB, 1));
+    // the cache's folders exist before the disk runs full (taking a lock makes them)
+    (await cache.lockKey('c'.repeat(64)))();
+    try {
+      fill(MiB);
+      await assert.rejects(cache.putFile(elsewhere, meta('a'.repeat(64))), (e: NodeJS.ErrnoException) => e.code === 'ENOSPC');
+      assert.deepEqual(await cache.list(), [], 'no entry');
+      assert.deepEqual(readdirSync(cache.tmpDir), [], 'no temp file');
+      const report = await cache.verify();
+      assert.deepEqual([report.corrupt, report.tempFiles], [[], []], 'nothing damaged, nothing half-written');
+    } finally {
+      rmSync(filler(), { force: true });
+    }
+    // with room again the same file is stored whole
+    const entry = await cache.putFile(elsewhere, meta('a'.repeat(64)));
+    assert.equal(entry.size, 8 * MiB);
+    assert.deepEqual((await cache.verify()).corrupt, []);
+  });
+
   it('leaves no mount and no loop device behind', () => {
     execFileSync('umount', [mount]);
     execFileSync('losetup', ['-d', device!]);
     device = undefined;
     assert.deepEqual(mountsBelow(mount), []);
+    // the kernel lets a loop device go a moment after the detach
+    for (let i = 0; i < 50 && loopDevicesOf(image) !== ''; i++) spawnSync('sleep', ['0.1']);
     assert.equal(loopDevicesOf(image), '');
   });
 });
