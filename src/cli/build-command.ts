@@ -14,6 +14,7 @@ import { runLogDir, StoppedAfterFailure, type RunEvent, type RunUi, type StageDe
 import { durationReport } from '../pipeline/report.js';
 import { readDurations, recordDurations } from '../pipeline/stage-durations.js';
 import type { StageFailure } from '../pipeline/stage-runner.js';
+import { describeShortage } from '../pipeline/space-shortage.js';
 import type * as PipelineUi from '../pipeline/ui.js';
 import type { SshOptions } from '../machine/open.js';
 import type * as SettingSources from '../settings/sources.js';
@@ -164,7 +165,14 @@ function failurePolicy(policy: string, interactive: boolean, shell: string): Run
     default:
       if (!interactive) return undefined;
       return async (failure: StageFailure, task, buildDir): Promise<StageDecision> =>
-        askAfterFailure(task as unknown as PromptingTask, { stage: failure.stage, exitCode: failure.exitCode, logPath: failure.logPath, shell, buildDir });
+        askAfterFailure(task as unknown as PromptingTask, {
+          stage: failure.stage,
+          exitCode: failure.exitCode,
+          logPath: failure.logPath,
+          shell,
+          buildDir,
+          why: failure.space && describeShortage(failure.space),
+        });
   }
 }
 
