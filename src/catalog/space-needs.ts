@@ -74,6 +74,10 @@ export type RecordedSizes = Readonly<Record<string, number>>;
 export interface PlannedPhase {
   stages: readonly string[];
   selected: readonly string[];
+  /** how many leading stages have a complete layer on the build machine, where that is known */
+  reusable?: number;
+  /** --resume-from's stage in this phase: it runs even when its layer is complete */
+  resumeFrom?: string;
 }
 
 export interface SpacePlan {
@@ -106,8 +110,19 @@ function reachesEnd(phase: PlannedPhase): boolean {
   return phase.selected.length > 0 && phase.selected.at(-1) === phase.stages.at(-1);
 }
 
+/**
+ * The stages whose layers a run writes. Unknown layers: the selected ones. Known: from the
+ * first stage without a complete layer, or --resume-from's stage when it comes first (a
+ * missing layer before it runs again), to the last selected.
+ */
+export function writtenStages(phase: PlannedPhase): readonly string[] {
+  if (phase.reusable === undefined || phase.selected.length === 0) return phase.selected;
+  const resumeAt = phase.resumeFrom === undefined ? Number.POSITIVE_INFINITY : phase.stages.indexOf(phase.resumeFrom);
+  return phase.stages.slice(Math.min(phase.reusable, resumeAt), phase.stages.indexOf(phase.selected.at(-1)!) + 1);
+}
+
 function layersMiB(phases: readonly PlannedPhase[], recorded: RecordedSizes): number {
-  return phases.flatMap((p) => p.selected).reduce((sum, stage) => sum + stageMiB(stage, recorded), 0);
+  return phases.flatMap(writtenStages).reduce((sum, stage) => sum + stageMiB(stage, recorded), 0);
 }
 
 /** The packed stemcell a plan's packaging stage makes: the size of that stage's own layer where one was recorded, else the catalog's. */
@@ -117,8 +132,8 @@ function packedStemcellMiB(phases: readonly PlannedPhase[], recorded: RecordedSi
 }
 
 /**
- * The space a plan needs, in MiB per place. Only the selected stages count (a resumed run
- * writes no layer before its first stage); recorded sizes of earlier builds replace the
+ * The space a plan needs, in MiB per place. Only the layers the run writes count (none of
+ * those complete already, none before --resume-from's stage); recorded sizes of earlier builds replace the
  * catalog's figures. On the build machine: every layer the run writes, the OS image archive
  * (when the OS-image phase runs to its end), the OS image sent to the inputs (when stemcells
  * are built) and the tarball of the largest stemcell (packed on a scratch layer, dropped after

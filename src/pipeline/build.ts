@@ -17,7 +17,7 @@ import { vmLimits } from '../settings/options.js';
 import { checkInputFile, checkOutputFolder, checkVersion, positiveInteger } from '../settings/validate.js';
 import { HintedError, UsageError } from '../util/errors.js';
 import { StoppedAfterFailure, type RunEvent, type RunUi } from './common.js';
-import { osImagePhase, type OsImageRequest } from './os-image.js';
+import { osImageLayerKeys, osImagePhase, type OsImageRequest } from './os-image.js';
 import { noteFailure, RunLog } from './run-log.js';
 import { sessionSteps, syncTo, type SessionCtx } from './session.js';
 import { spaceCheckStep, stemcellSpace } from './space-check.js';
@@ -299,6 +299,8 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
             planStemcells(stemcellRequest),
             { ...request, cacheDir: cacheOptions?.dir },
             osPhase ? planOsImage({ os: os.name, resumeFrom: phase === 'os-image' ? request.resumeFrom : undefined }) : undefined,
+            // the OS-image phase's layers complete on the build machine are not written again
+            osPhase && request.layers ? () => osImageLayerKeys({ ...request, resumeFrom: undefined, allowUnwritten: false }) : undefined,
           ),
           (text) => runLog.write({ type: 'note', text }),
         ),

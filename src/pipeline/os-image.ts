@@ -17,7 +17,10 @@ import { withRunLog } from './run-log.js';
 import { checkWritten, stagePhase } from './stage-phase.js';
 import { runSession, type SessionCtx } from './session.js';
 import { withSteps, type AnyStep } from './steps.js';
-import { describeHit, osImageThroughCache, type CacheOptions } from './artifact-cache.js';
+import { builderTree, describeHit, osImageThroughCache, type CacheOptions } from './artifact-cache.js';
+import { keyedSettings } from '../cache/keys.js';
+import { layerKeys } from './layers.js';
+import { StageReads } from './stage-reads.js';
 import { ArtifactCache } from '../cache/store.js';
 import { osImageSpace, spaceCheckStep } from './space-check.js';
 
@@ -96,6 +99,15 @@ function settingsFor(request: OsImageRequest, plan: OsImagePlan): Record<string,
   return osImageSettings(osSettingsInput(plan.os, request, version));
 }
 
+/** The base of the OS-image phase's layer keys. */
+const layerBase = { phase: 'os-image' } as const;
+
+/** The phase's layer keys as its preparation makes them: the space check counts the layers already complete. */
+export async function osImageLayerKeys(request: OsImageRequest): Promise<string[]> {
+  const plan = planOsImage(request);
+  return layerKeys(layerBase, plan.phases[0]!.stages, await builderTree(), keyedSettings(settingsFor(request, plan)), new StageReads());
+}
+
 /** What a run would do, unchecked. Secrets are redacted. */
 function describePlan(request: OsImageRequest): OsImageDescription {
   const plan = planOsImage(request);
@@ -169,7 +181,7 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
     stageEnv: request.stageEnv,
     ui,
     settings: () => settingsFor(request, plan),
-    layerBase: () => ({ phase: 'os-image' }),
+    layerBase: () => layerBase,
     afterPrepare: async (machine, task) => {
       if (!request.monit) return;
       const sent = await sendInput(machine, request.monit.file, monitSourceRemote(request.buildRoot, request.monit.sha256));
@@ -244,7 +256,8 @@ export async function buildOsImage(request: OsImageRequest, outer: RunUi): Promi
         return { out, sha256: entry.digest, bytes: entry.size, records: [], logDir, skipped: [], partial: false, cached: describeHit(entry) };
       }
       const phase = osImagePhase(request, ui, logDir);
-      const space = spaceCheckStep(osImageSpace(plan, { ...request, cacheDir: cache && options?.dir }));
+      const keys = request.layers ? () => osImageLayerKeys(request) : undefined;
+      const space = spaceCheckStep(osImageSpace(plan, { ...request, cacheDir: cache && options?.dir }, keys));
       await runSession(run, request, ui, logDir, [space, ...phase.steps, ...(cached ? [cached.store(() => phase.result().sha256)] : [])]);
       return phase.result();
     }),

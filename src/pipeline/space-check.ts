@@ -5,9 +5,9 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { OsImagePlan, StemcellPlan } from '../catalog/planner.js';
-import { recordedSizes, spaceFacts, spaceNeeds, type SpacePlan } from '../catalog/space-needs.js';
+import { recordedSizes, spaceFacts, spaceNeeds, type PlannedPhase, type SpacePlan } from '../catalog/space-needs.js';
 import { realProbe } from '../doctor/probe.js';
-import { formatSize, probeBuildMachine, pruneHint, type RemoteSpace } from './space-shortage.js';
+import { completeKeys, formatSize, probeBuildMachine, pruneHint, type RemoteSpace } from './space-shortage.js';
 import { HintedError } from '../util/errors.js';
 import type { Step } from './steps.js';
 import type { SessionCtx } from './session.js';
@@ -58,6 +58,21 @@ export interface SpaceCheckInput {
   cacheDir?: string;
   /** report instead of refusing (--ignore-space) */
   ignore?: boolean;
+  /** the OS-image phase's layer keys, where they can be known before it runs (with layers) */
+  osImageKeys?: () => Promise<readonly string[]>;
+}
+
+/** How many leading keys have a complete layer (as layers.bash probe counts them). */
+function leadingComplete(keys: readonly string[], complete: ReadonlySet<string>): number {
+  const missing = keys.findIndex((k) => !complete.has(k));
+  return missing < 0 ? keys.length : missing;
+}
+
+/** The plan with what the build machine already holds: the OS-image phase's complete layers. */
+async function withReusable(input: SpaceCheckInput, remote: RemoteSpace): Promise<SpaceCheckInput['plan']> {
+  const { osImage } = input.plan;
+  if (!osImage || !input.osImageKeys) return input.plan;
+  return { ...input.plan, osImage: { ...osImage, reusable: leadingComplete(await input.osImageKeys(), completeKeys(remote)) } };
 }
 
 /** The places of a plan with their free space: the build machine's probe and this machine's statfs. */
@@ -65,7 +80,7 @@ export async function spacePlaces(input: SpaceCheckInput, remote: RemoteSpace): 
   const { outputDir, cacheDir } = input;
   // the cache hard-links what the output folder holds when both are on one file system
   const cacheCopies = !!cacheDir && (!outputDir || (await deviceOf(cacheDir)) !== (await deviceOf(outputDir)));
-  const need = spaceNeeds({ ...input.plan, cacheCopies }, recordedSizes(remote.metas));
+  const need = spaceNeeds({ ...(await withReusable(input, remote)), cacheCopies }, recordedSizes(remote.metas));
   const places: SpacePlace[] = [{ where: 'the build machine', path: remote.path, needBytes: need.buildMachineMiB * MiB, freeBytes: remote.freeBytes }];
   for (const [what, dir, mib] of [
     ['output', outputDir, need.outputMiB],
@@ -96,14 +111,19 @@ export function spaceCheckStep(input: SpaceCheckInput, note: (line: string) => v
 }
 
 /** A phase of the planner, as the estimate reads it. */
-function phaseOf(phase: { stages: readonly string[]; selected: readonly string[] }): { stages: readonly string[]; selected: readonly string[] } {
-  return { stages: phase.stages, selected: phase.selected };
+function phaseOf(phase: { stages: readonly string[]; selected: readonly string[] }, resumeFrom?: string): PlannedPhase {
+  return { stages: phase.stages, selected: phase.selected, ...(resumeFrom && phase.stages.includes(resumeFrom) ? { resumeFrom } : {}) };
 }
 
 /** The plan's space for `os-image`: its stages, the image at --out, and the cache when it stores the whole image. */
-export function osImageSpace(plan: OsImagePlan, request: { buildRoot: string; out?: string; cacheDir?: string; ignoreSpace?: boolean }): SpaceCheckInput {
+export function osImageSpace(
+  plan: OsImagePlan,
+  request: { buildRoot: string; out?: string; cacheDir?: string; ignoreSpace?: boolean; resumeFrom?: string },
+  osImageKeys?: () => Promise<readonly string[]>,
+): SpaceCheckInput {
   return {
-    plan: { osImage: phaseOf(plan.phases[0]!), stemcells: [] },
+    osImageKeys,
+    plan: { osImage: phaseOf(plan.phases[0]!, request.resumeFrom), stemcells: [] },
     buildRoot: request.buildRoot,
     outputDir: request.out ? dirname(resolve(request.out)) : undefined,
     cacheDir: request.cacheDir,
@@ -114,11 +134,16 @@ export function osImageSpace(plan: OsImagePlan, request: { buildRoot: string; ou
 /** The plan's space for stemcells (`stemcell`, or `build`'s stemcell phase after an OS-image phase). */
 export function stemcellSpace(
   plans: readonly StemcellPlan[],
-  request: { buildRoot: string; outputDir: string; cacheDir?: string; ignoreSpace?: boolean },
+  request: { buildRoot: string; outputDir: string; cacheDir?: string; ignoreSpace?: boolean; resumeFrom?: string },
   osImage?: OsImagePlan,
+  osImageKeys?: () => Promise<readonly string[]>,
 ): SpaceCheckInput {
   return {
-    plan: { osImage: osImage ? phaseOf(osImage.phases[0]!) : undefined, stemcells: plans.map((p) => ({ phases: p.phases.map(phaseOf) })) },
+    osImageKeys,
+    plan: {
+      osImage: osImage ? phaseOf(osImage.phases[0]!, request.resumeFrom) : undefined,
+      stemcells: plans.map((p) => ({ phases: p.phases.map((phase) => phaseOf(phase, request.resumeFrom)) })),
+    },
     buildRoot: request.buildRoot,
     outputDir: request.outputDir,
     cacheDir: request.cacheDir,

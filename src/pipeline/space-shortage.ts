@@ -14,8 +14,13 @@ export interface RemoteSpace {
   sizeBytes: number;
   /** free inodes: a file system can run out of them with blocks to spare */
   freeInodes: number;
-  /** the earlier builds' layers' meta files, as text */
+  /** the earlier builds' layers' meta files, as text, each after a line key=KEY */
   metas: string[];
+}
+
+/** The keys of the complete layers (those with a meta) the probe saw. */
+export function completeKeys(space: RemoteSpace): Set<string> {
+  return new Set(space.metas.map((m) => /^key=(\S+)$/m.exec(m)?.[1]).filter((k): k is string => k !== undefined));
 }
 
 // One command for the whole question (one round trip): df at the nearest existing folder, and
@@ -27,7 +32,7 @@ df -Pk -- "$p" | awk 'NR == 2 { print "size_kib=" $2; print "free_kib=" $4 }'
 df -Pi -- "$p" | awk 'NR == 2 { print "free_inodes=" $4 }'
 if [ "$2" = metas ]; then
   for m in "$root"/layers/*/meta; do
-    [ -f "$m" ] && { echo '--meta'; cat -- "$m"; }
+    [ -f "$m" ] && { echo '--meta'; echo "key=$(basename -- "$(dirname -- "$m")")"; cat -- "$m"; }
   done
 fi
 exit 0`;

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planOsImage, planStemcell } from '../../src/catalog/planner.js';
-import { measuredStageMiB, recordedSizes, spaceFacts, spaceNeeds, stageMiB, type SpacePlan } from '../../src/catalog/space-needs.js';
+import { measuredStageMiB, recordedSizes, spaceFacts, spaceNeeds, stageMiB, writtenStages, type SpacePlan } from '../../src/catalog/space-needs.js';
 import { judgeSpace } from '../../src/pipeline/space-check.js';
-import { describeShortage, formatSize, parseSpaceProbe } from '../../src/pipeline/space-shortage.js';
+import { completeKeys, describeShortage, formatSize, parseSpaceProbe } from '../../src/pipeline/space-shortage.js';
 
 const MiB = 1024 * 1024;
 const os = 'debian-bookworm';
@@ -34,6 +34,21 @@ describe('space needs of a plan', () => {
     assert.equal(until.outputMiB, 0);
     const resumed = need({ osImage: planOsImage({ os, resumeFrom: 'base_ssh' }).phases[0]! });
     assert.ok(resumed.buildMachineMiB < whole.buildMachineMiB - 1000, 'debootstrap and the packages are not written again');
+  });
+
+  it('complete layers are not written again, but a missing one before --resume-from is', () => {
+    const phase = planOsImage({ os }).phases[0]!;
+    const all = need({ osImage: phase }).buildMachineMiB;
+    const reused = need({ osImage: { ...phase, reusable: 4 } }).buildMachineMiB;
+    const firstFour = phase.stages.slice(0, 4).reduce((sum, s) => sum + stageMiB(s), 0);
+    assert.equal(all - reused, firstFour);
+    assert.deepEqual(writtenStages({ ...phase, reusable: phase.stages.length }), [], 'every layer complete: none written');
+    const resumed = { ...planOsImage({ os, resumeFrom: 'base_ssh' }).phases[0]!, resumeFrom: 'base_ssh' };
+    assert.deepEqual(writtenStages({ ...resumed, reusable: 1 }), phase.stages.slice(1), 'from the first missing layer, before the resume stage');
+    assert.deepEqual(writtenStages({ ...resumed, reusable: 20 }), resumed.selected, 'from the resume stage when the layers before it are there');
+    assert.deepEqual(writtenStages(resumed), resumed.selected, 'unknown layers: the selected stages');
+    const fromFirst = { ...phase, resumeFrom: phase.stages[0]! };
+    assert.deepEqual(writtenStages({ ...fromFirst, reusable: 4 }), phase.stages, '--resume-from the first stage writes every layer again');
   });
 
   it('a disk image needs more than the files of warden, and the OVF (two conversions) more than qcow2', () => {
@@ -115,9 +130,17 @@ describe('the free space verdict', () => {
 
 describe("the build machine's space probe", () => {
   it('parses the folder, the free and total space, the inodes and the metas', () => {
-    const out = 'at=/srv\nsize_kib=1048576\nfree_kib=2048\nfree_inodes=0\n--meta\nstage=a\nsize_mib=3\n--meta\nstage=b\nsize_mib=4';
+    const out = 'at=/srv\nsize_kib=1048576\nfree_kib=2048\nfree_inodes=0\n--meta\nkey=k1\nstage=a\nsize_mib=3\n--meta\nkey=k2\nstage=b\nsize_mib=4';
     const probe = parseSpaceProbe(out);
-    assert.deepEqual(probe, { path: '/srv', freeBytes: 2 * MiB, sizeBytes: 1024 * MiB, freeInodes: 0, metas: ['stage=a\nsize_mib=3', 'stage=b\nsize_mib=4'] });
+    assert.deepEqual(probe, {
+      path: '/srv',
+      freeBytes: 2 * MiB,
+      sizeBytes: 1024 * MiB,
+      freeInodes: 0,
+      metas: ['key=k1\nstage=a\nsize_mib=3', 'key=k2\nstage=b\nsize_mib=4'],
+    });
+    assert.deepEqual([...completeKeys(probe)], ['k1', 'k2']);
+    assert.deepEqual(recordedSizes(probe.metas), { a: 3, b: 4 });
     assert.equal(parseSpaceProbe('at=/srv\nsize_kib=1\nfree_kib=1\nfree_inodes=-').freeInodes, Number.POSITIVE_INFINITY);
     assert.throws(() => parseSpaceProbe('df: /srv: no such file'), /cannot read the free space/);
   });
