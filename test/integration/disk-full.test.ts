@@ -16,6 +16,10 @@ import { LayerChain } from '../../src/pipeline/layers.js';
 import { StageFailure, StageRunner } from '../../src/pipeline/stage-runner.js';
 import { HintedError } from '../../src/util/errors.js';
 import { packageRoot } from '../../src/util/paths.js';
+import { planOsImage } from '../../src/catalog/planner.js';
+import { spaceFacts, stageMiB } from '../../src/catalog/space-needs.js';
+import { spacePlaces } from '../../src/pipeline/space-check.js';
+import { probeBuildMachine } from '../../src/pipeline/space-shortage.js';
 
 const MiB = 1024 * 1024;
 const skip = process.getuid?.() === 0 ? undefined : 'needs root (loop device, mounts)';
@@ -41,6 +45,8 @@ function loopDevicesOf(image: string): string {
 }
 
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const stageSum = (phase: { stages: readonly string[] }): number => phase.stages.reduce((sum, s) => sum + stageMiB(s), 0);
 
 const freeBytes = (dir: string): number => {
   const s = statfsSync(dir);
@@ -191,6 +197,25 @@ describe('a build root that runs out of space', { skip }, () => {
     assert.match(r.stderr, /what to do: .*stemforge cache prune.*--ignore-space/);
     assert.doesNotMatch(r.stderr, /base_debootstrap.*(started|completed)/, 'no stage ran');
     assert.ok(!existsSync(join(layout.root, 'builds', 'os-image-debian-bookworm', 'work', 'chroot')), 'no chroot was made');
+  });
+
+  it('counts the cache apart only on another file system than the output folder (else it links)', async () => {
+    const remote = await probeBuildMachine(new LocalMachine(), layout.root);
+    assert.equal(remote.path, layout.root);
+    assert.ok(Math.abs(remote.freeBytes - freeBytes(mount)) < 4 * MiB, 'df on the build machine agrees with statfs');
+    const plan = { osImage: planOsImage({ os: 'debian-bookworm' }).phases[0]!, stemcells: [] };
+    const where = async (outputDir: string, cacheDir: string): Promise<string[]> =>
+      (await spacePlaces({ plan, buildRoot: layout.root, outputDir, cacheDir }, remote)).map((p) => `${p.where} ${p.needBytes / MiB}`);
+    const image = spaceFacts.osImageMiB;
+    assert.deepEqual(await where(join(mount, 'out'), join(mount, 'cache')), [
+      `the build machine ${stageSum(plan.osImage) + image}`,
+      `this machine (output) ${image}`,
+    ]);
+    assert.deepEqual(await where(join(scratch, 'out'), join(mount, 'cache')), [
+      `the build machine ${stageSum(plan.osImage) + image}`,
+      `this machine (output) ${image}`,
+      `this machine (cache) ${image}`,
+    ]);
   });
 
   it('the local cache on a full disk: the store fails, and no entry or temp file is left', async () => {
