@@ -23,7 +23,7 @@ import { sessionSteps, syncTo, type SessionCtx } from './session.js';
 import { spaceCheckStep, stemcellSpace } from './space-check.js';
 import { withSteps, type AnyStep, type Step } from './steps.js';
 import type { StageRecord } from './stage-runner.js';
-import { planStemcells, stemcellPhase, type AgentSource, type BuiltStemcell, type StemcellRequest } from './stemcell.js';
+import { planStemcells, stemcellLayerKeys, stemcellPhase, type AgentSource, type BuiltStemcell, type StemcellRequest } from './stemcell.js';
 
 export interface PreflightReport {
   ok: boolean;
@@ -299,8 +299,12 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
             planStemcells(stemcellRequest),
             { ...request, cacheDir: cacheOptions?.dir },
             osPhase ? planOsImage({ os: os.name, resumeFrom: phase === 'os-image' ? request.resumeFrom : undefined }) : undefined,
-            // the OS-image phase's layers complete on the build machine are not written again
-            osPhase && request.layers ? () => osImageLayerKeys({ ...request, resumeFrom: undefined, allowUnwritten: false }) : undefined,
+            // layers complete on the build machine are not written again: their keys, where the inputs are known now
+            request.layers
+              ? osPhase
+                ? { osImageKeys: () => osImageLayerKeys({ ...request, resumeFrom: undefined, allowUnwritten: false }) }
+                : { stemcellKeys: () => stemcellLayerKeys({ ...stemcellRequest, resumeFrom: undefined }) }
+              : {},
           ),
           (text) => runLog.write({ type: 'note', text }),
         ),

@@ -60,6 +60,19 @@ export interface SpaceCheckInput {
   ignore?: boolean;
   /** the OS-image phase's layer keys, where they can be known before it runs (with layers) */
   osImageKeys?: () => Promise<readonly string[]>;
+  /** each stemcell's layer keys (its phases as one list), where they can be known (the OS image exists) */
+  stemcellKeys?: () => Promise<readonly (readonly string[])[]>;
+}
+
+/** A stemcell's phases with the complete layers of its stage list (both phases as one chain) split between them. */
+export function phasesReusing(phases: readonly PlannedPhase[], reusable: number): PlannedPhase[] {
+  let left = reusable;
+  return phases.map((phase) => {
+    const here = Math.min(left, phase.stages.length);
+    // a later phase reuses only when every layer before it is complete
+    left = here === phase.stages.length ? left - here : 0;
+    return { ...phase, reusable: here };
+  });
 }
 
 /** How many leading keys have a complete layer (as layers.bash probe counts them). */
@@ -68,11 +81,16 @@ function leadingComplete(keys: readonly string[], complete: ReadonlySet<string>)
   return missing < 0 ? keys.length : missing;
 }
 
-/** The plan with what the build machine already holds: the OS-image phase's complete layers. */
+/** The plan with what the build machine already holds: the complete layers, where the keys are known. */
 async function withReusable(input: SpaceCheckInput, remote: RemoteSpace): Promise<SpaceCheckInput['plan']> {
-  const { osImage } = input.plan;
-  if (!osImage || !input.osImageKeys) return input.plan;
-  return { ...input.plan, osImage: { ...osImage, reusable: leadingComplete(await input.osImageKeys(), completeKeys(remote)) } };
+  const complete = completeKeys(remote);
+  let { osImage, stemcells } = input.plan;
+  if (osImage && input.osImageKeys) osImage = { ...osImage, reusable: leadingComplete(await input.osImageKeys(), complete) };
+  if (input.stemcellKeys) {
+    const keys = await input.stemcellKeys();
+    stemcells = stemcells.map((s, i) => ({ phases: phasesReusing(s.phases, leadingComplete(keys[i] ?? [], complete)) }));
+  }
+  return { osImage, stemcells };
 }
 
 /** The places of a plan with their free space: the build machine's probe and this machine's statfs. */
@@ -136,10 +154,10 @@ export function stemcellSpace(
   plans: readonly StemcellPlan[],
   request: { buildRoot: string; outputDir: string; cacheDir?: string; ignoreSpace?: boolean; resumeFrom?: string },
   osImage?: OsImagePlan,
-  osImageKeys?: () => Promise<readonly string[]>,
+  keys: Pick<SpaceCheckInput, 'osImageKeys' | 'stemcellKeys'> = {},
 ): SpaceCheckInput {
   return {
-    osImageKeys,
+    ...keys,
     plan: {
       osImage: osImage ? phaseOf(osImage.phases[0]!, request.resumeFrom) : undefined,
       stemcells: plans.map((p) => ({ phases: p.phases.map((phase) => phaseOf(phase, request.resumeFrom)) })),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planOsImage, planStemcell } from '../../src/catalog/planner.js';
 import { measuredStageMiB, recordedSizes, spaceFacts, spaceNeeds, stageMiB, writtenStages, type SpacePlan } from '../../src/catalog/space-needs.js';
-import { judgeSpace } from '../../src/pipeline/space-check.js';
+import { judgeSpace, phasesReusing } from '../../src/pipeline/space-check.js';
 import { completeKeys, describeShortage, formatSize, parseSpaceProbe } from '../../src/pipeline/space-shortage.js';
 
 const MiB = 1024 * 1024;
@@ -49,6 +49,22 @@ describe('space needs of a plan', () => {
     assert.deepEqual(writtenStages(resumed), resumed.selected, 'unknown layers: the selected stages');
     const fromFirst = { ...phase, resumeFrom: phase.stages[0]! };
     assert.deepEqual(writtenStages({ ...fromFirst, reusable: 4 }), phase.stages, '--resume-from the first stage writes every layer again');
+  });
+
+  it("a stemcell's complete layers are split between its build and packing phases, as one chain", () => {
+    const phases = planStemcell({ os, iaas: 'openstack' }).phases;
+    const buildLength = phases[0]!.stages.length;
+    const [some, none] = phasesReusing(phases, 3);
+    assert.deepEqual([some!.reusable, none!.reusable], [3, 0]);
+    const [all, pack] = phasesReusing(phases, buildLength + 1);
+    assert.deepEqual([all!.reusable, pack!.reusable], [buildLength, 1]);
+    const whole = need({ stemcells: [{ phases }] });
+    const reused = need({ stemcells: [{ phases: phasesReusing(phases, buildLength + phases[1]!.stages.length) }] });
+    assert.equal(
+      whole.buildMachineMiB - reused.buildMachineMiB,
+      [...phases[0]!.stages, ...phases[1]!.stages].reduce((sum, s) => sum + stageMiB(s), 0),
+    );
+    assert.equal(reused.outputMiB, whole.outputMiB, 'the stemcell is still packed and fetched');
   });
 
   it('a disk image needs more than the files of warden, and the OVF (two conversions) more than qcow2', () => {
