@@ -16,6 +16,7 @@ import { LayerChain } from '../../src/pipeline/layers.js';
 import { StageFailure, StageRunner } from '../../src/pipeline/stage-runner.js';
 import { HintedError } from '../../src/util/errors.js';
 import { packageRoot } from '../../src/util/paths.js';
+import { connectToSshd, sshdUnavailable, startSshd } from '../helpers/sshd.js';
 import { planOsImage } from '../../src/catalog/planner.js';
 import { spaceFacts, stageMiB } from '../../src/catalog/space-needs.js';
 import { spacePlaces } from '../../src/pipeline/space-check.js';
@@ -240,6 +241,29 @@ describe('a build root that runs out of space', { skip }, () => {
     const entry = await cache.putFile(elsewhere, meta('a'.repeat(64)));
     assert.equal(entry.size, 8 * MiB);
     assert.deepEqual((await cache.verify()).corrupt, []);
+  });
+
+  it('through an ssh machine (a real sshd on loopback): the same probe, and a stage that runs the disk full says so', { skip: sshdUnavailable() }, async () => {
+    const sshd = await startSshd();
+    const machine = await connectToSshd(sshd);
+    try {
+      const local = await probeBuildMachine(new LocalMachine(), layout.root);
+      const remote = await probeBuildMachine(machine, layout.root);
+      assert.equal(remote.path, layout.root);
+      assert.ok(Math.abs(remote.freeBytes - local.freeBytes) < MiB, `ssh ${remote.freeBytes}, local ${local.freeBytes}`);
+      assert.deepEqual(remote.metas, local.metas);
+      const overSsh = new StageRunner(machine, layout, join(scratch, 'ssh-logs'), { LANG: 'C.UTF-8' });
+      await overSsh.prepare({ resume: false });
+      await overSsh.runStep('one', 'apply', () => undefined);
+      fill(MiB);
+      const failure = await overSsh.runStep('three', 'apply', () => undefined).catch((e: unknown) => e);
+      assert.ok(failure instanceof StageFailure, String(failure));
+      assert.match(failure.message, new RegExp(`: no space left on the build machine: \\d+ MiB free at ${escape(layout.root)}$`));
+    } finally {
+      rmSync(filler(), { force: true });
+      await machine.close();
+      await sshd.stop();
+    }
   });
 
   it('leaves no mount and no loop device behind', () => {
