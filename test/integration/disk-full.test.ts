@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ArtifactCache } from '../../src/cache/store.js';
@@ -78,8 +79,7 @@ describe('a build root that runs out of space', { skip }, () => {
     });
 
   before(() => {
-    // a real disk-backed folder: the loop image must not live on a tmpfs of its own size
-    scratch = mkdtempSync(join('/var/tmp', 'sf-disk-full-'));
+    scratch = mkdtempSync(join(tmpdir(), 'sf-disk-full-'));
     image = join(scratch, 'disk.img');
     mount = join(scratch, 'mnt');
     mkdirSync(mount);
