@@ -146,9 +146,13 @@ export class ArtifactCache {
     try {
       await handle.writeFile(`${JSON.stringify(entry, null, 2)}\n`);
       await handle.sync();
-    } finally {
+    } catch (err) {
+      // a full disk: no half-written entry stays behind in tmp/
       await handle.close();
+      await rm(tmp, { force: true });
+      throw err;
     }
+    await handle.close();
     await rename(tmp, this.entryPath(entry.key));
     await fsyncPath(this.indexDir);
   }

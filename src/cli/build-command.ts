@@ -14,6 +14,7 @@ import { runLogDir, StoppedAfterFailure, type RunEvent, type RunUi, type StageDe
 import { durationReport } from '../pipeline/report.js';
 import { readDurations, recordDurations } from '../pipeline/stage-durations.js';
 import type { StageFailure } from '../pipeline/stage-runner.js';
+import { describeShortage } from '../pipeline/space-shortage.js';
 import type * as PipelineUi from '../pipeline/ui.js';
 import type { SshOptions } from '../machine/open.js';
 import type * as SettingSources from '../settings/sources.js';
@@ -73,6 +74,7 @@ interface BuildFlags {
   resumeFrom?: string;
   skipBlobstoreClis?: boolean;
   skipDoctor?: boolean;
+  ignoreSpace?: boolean;
   cache?: boolean;
   layers?: boolean;
   refreshOsImage?: boolean;
@@ -164,7 +166,14 @@ function failurePolicy(policy: string, interactive: boolean, shell: string): Run
     default:
       if (!interactive) return undefined;
       return async (failure: StageFailure, task, buildDir): Promise<StageDecision> =>
-        askAfterFailure(task as unknown as PromptingTask, { stage: failure.stage, exitCode: failure.exitCode, logPath: failure.logPath, shell, buildDir });
+        askAfterFailure(task as unknown as PromptingTask, {
+          stage: failure.stage,
+          exitCode: failure.exitCode,
+          logPath: failure.logPath,
+          shell,
+          buildDir,
+          why: failure.space && describeShortage(failure.space),
+        });
   }
 }
 
@@ -214,6 +223,7 @@ function buildRequest(flags: BuildFlags, answers: BuildAnswers, settings: Comman
     noWait: flags.wait === false,
     packageCache: settings.string('packageCache')!,
     stageEnv: { ...proxyEnv, ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
+    ignoreSpace: !!flags.ignoreSpace,
     preflight: flags.skipDoctor ? undefined : preflight(machine, { ...sshOptions(settings), identityFile: answers.identity }, answers, cacheDir),
     layers: flags.layers === false ? undefined : { maxMiB: Number(resolved.get('layerLimit')!.value) * 1024 },
     cache: {
@@ -379,6 +389,7 @@ export function addBuildCommand(program: Command, argv: readonly string[], onExi
     .option('--resume-from <stage>', 'keep the existing build and run from this stage on (an OS-image or a stemcell stage)')
     .option('--skip-blobstore-clis', 'leave the blobstore CLIs out (recorded in stemcell.MF)')
     .option('--skip-doctor', 'do not check this machine first')
+    .option('--ignore-space', 'build even when the free space looks short of the estimate (it is only reported)')
     .option('--no-cache', 'neither use nor fill the local artifact cache')
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
     .option('--refresh-os-image', 'build the OS image even when a cached one is fresh')

@@ -26,6 +26,7 @@ export function doctorRequest(settings: CommandSettings): DoctorRequest {
     vm: { cpus: settings.number('cpus')!, memoryMiB: settings.number('memory')! },
     cacheDir: resolve(settings.string('cacheDir')!),
     outputDir: resolve(settings.string('outputDir')!),
+    buildRoot: settings.string('buildRoot'),
   };
 }
 
@@ -47,6 +48,7 @@ export function addDoctorCommand(program: Command, onExit: (code: number) => voi
     { key: 'memory', help: `vagrant: the builder VM's memory in MiB (default ${defaultVmSize.memoryMiB})` },
     { key: 'cacheDir', help: "stemforge's local cache (default: the configured one)" },
     { key: 'outputDir', help: 'where stemcells and OS images are written (default: the configured one)' },
+    { key: 'buildRoot', help: "the build machine's build root, whose free space is checked (a local build machine)" },
   ]);
   doctor.option('--json', 'print the report as JSON on stdout').action(async (flags: DoctorFlags) => {
     try {

@@ -2,6 +2,7 @@
 // never a stack trace unless STEMFORGE_DEBUG=1 asks for it.
 import { inspect } from 'node:util';
 import { runLogOf } from '../pipeline/run-log.js';
+import { pruneHint } from '../pipeline/space-shortage.js';
 import { StageFailure } from '../pipeline/stage-runner.js';
 import { HintedError, UsageError } from '../util/errors.js';
 
@@ -43,8 +44,10 @@ export function reportError(err: unknown, options: ReportOptions): number {
       write('---');
     }
     write(`log:    ${err.logPath}`);
+    if (err.space) write(`what to do: ${pruneHint(err.space.buildRoot)}; then resume`);
     if (resume) write(`resume: ${resume}`);
     Object.assign(json, { error: err.message, stage: err.stage, step: err.step, exitCode: err.exitCode, log: err.logPath, resume });
+    if (err.space) Object.assign(json, { space: err.space });
   } else if (err instanceof UsageError) {
     code = exitCodes.usage;
     write(`stemforge: error: ${err.message}`);

@@ -29,6 +29,7 @@ interface OsImageFlags {
   resumeFrom?: string;
   until?: string;
   allowUnwritten?: boolean;
+  ignoreSpace?: boolean;
   layers?: boolean;
   cache?: boolean;
   refreshOsImage?: boolean;
@@ -57,6 +58,7 @@ export function osImageRequest(flags: OsImageFlags, settings: CommandSettings, e
     buildRoot: settings.string('buildRoot')!,
     packageCache: settings.string('packageCache')!,
     allowUnwritten: !!flags.allowUnwritten,
+    ignoreSpace: !!flags.ignoreSpace,
     monit: monitSource(settings.string('monitFile')),
     stageEnv: { ...proxy, ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
     layers: layerOption(flags, settings),
@@ -85,6 +87,7 @@ function addOsImageCommand(program: Command, argv: readonly string[], onExit: (c
     .option('--resume-from <stage>', 'keep the existing chroot and run from this stage on')
     .option('--until <stage>', 'stop after this stage (no OS image is written)')
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')
+    .option('--ignore-space', 'build even when the free space looks short of the estimate (it is only reported)')
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
     .option('--no-cache', 'neither use nor fill the local artifact cache')
     .option('--refresh-os-image', 'build even when a fresh OS image is cached')

@@ -21,6 +21,7 @@ interface StemcellFlags {
   resumeFrom?: string;
   until?: string;
   allowUnwritten?: boolean;
+  ignoreSpace?: boolean;
   layers?: boolean;
   wait?: boolean;
   dryRun?: boolean;
@@ -69,6 +70,7 @@ export async function stemcellRequest(flags: StemcellFlags, settings: CommandSet
     resumeFrom: flags.resumeFrom,
     until: flags.until,
     allowUnwritten: !!flags.allowUnwritten,
+    ignoreSpace: !!flags.ignoreSpace,
     stageEnv: { ...proxy, ...(buildTime ? { BUILD_TIME: buildTime } : {}) },
     layers: layerOption(flags, settings),
     noWait: flags.wait === false,
@@ -115,6 +117,7 @@ export function addStemcellCommand(program: Command, argv: readonly string[], on
   );
   command
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')
+    .option('--ignore-space', 'build even when the free space looks short of the estimate (it is only reported)')
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
     .option('--no-wait', noWaitHelp);
   keys.push(...addSettingOptions(command, [{ key: 'layerLimit', help: 'GiB the stage layers may take on the build machine' }]));

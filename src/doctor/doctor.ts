@@ -18,6 +18,7 @@ import {
   type CheckResult,
 } from './checks.js';
 import { realProbe, type DoctorProbe, type SshCheck } from './probe.js';
+import { checkBuildMachineSpace, localRecordedSizes } from './space.js';
 
 export type { CheckResult } from './checks.js';
 
@@ -27,6 +28,8 @@ export interface DoctorRequest {
   vm: { cpus: number; memoryMiB: number };
   cacheDir: string;
   outputDir: string;
+  /** the build root of a local build machine, to check its free space against the default plan; absent = not checked */
+  buildRoot?: string;
 }
 
 export interface DoctorReport {
@@ -52,8 +55,11 @@ function machineChecks(request: DoctorRequest, probe: DoctorProbe, remote: () =>
         () => checkCpus(probe, request.vm.cpus),
       ];
     }
-    case 'local':
-      return [() => checkLocalHost(probe), () => checkDebootstrap(probe), () => checkKvm(probe, machine)];
+    case 'local': {
+      const { buildRoot } = request;
+      const space = buildRoot ? [async () => checkBuildMachineSpace(probe, buildRoot, await localRecordedSizes(buildRoot))] : [];
+      return [() => checkLocalHost(probe), () => checkDebootstrap(probe), () => checkKvm(probe, machine), ...space];
+    }
     case 'ssh':
       return [() => checkSsh(probe, { user: machine.user, host: machine.host, port: machine.port }, request.ssh, remote())];
   }

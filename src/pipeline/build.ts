@@ -17,12 +17,13 @@ import { vmLimits } from '../settings/options.js';
 import { checkInputFile, checkOutputFolder, checkVersion, positiveInteger } from '../settings/validate.js';
 import { HintedError, UsageError } from '../util/errors.js';
 import { StoppedAfterFailure, type RunEvent, type RunUi } from './common.js';
-import { osImagePhase, type OsImageRequest } from './os-image.js';
+import { osImageLayerKeys, osImagePhase, type OsImageRequest } from './os-image.js';
 import { noteFailure, RunLog } from './run-log.js';
 import { sessionSteps, syncTo, type SessionCtx } from './session.js';
+import { spaceCheckStep, stemcellSpace } from './space-check.js';
 import { withSteps, type AnyStep, type Step } from './steps.js';
 import type { StageRecord } from './stage-runner.js';
-import { planStemcells, stemcellPhase, type AgentSource, type BuiltStemcell, type StemcellRequest } from './stemcell.js';
+import { planStemcells, stemcellLayerKeys, stemcellPhase, type AgentSource, type BuiltStemcell, type StemcellRequest } from './stemcell.js';
 
 export interface PreflightReport {
   ok: boolean;
@@ -293,6 +294,20 @@ export async function build(request: BuildRequest, ui: RunUi, logDir: string): P
       [
         ...(request.preflight ? [preflightStep(request.preflight, runLog)] : []),
         ...sessionSteps<SessionCtx>(request, phaseUi, logDir),
+        spaceCheckStep(
+          stemcellSpace(
+            planStemcells(stemcellRequest),
+            { ...request, cacheDir: cacheOptions?.dir },
+            osPhase ? planOsImage({ os: os.name, resumeFrom: phase === 'os-image' ? request.resumeFrom : undefined }) : undefined,
+            // layers complete on the build machine are not written again: their keys, where the inputs are known now
+            request.layers
+              ? osPhase
+                ? { osImageKeys: () => osImageLayerKeys({ ...request, resumeFrom: undefined, allowUnwritten: false }) }
+                : { stemcellKeys: () => stemcellLayerKeys({ ...stemcellRequest, resumeFrom: undefined }) }
+              : {},
+          ),
+          (text) => runLog.write({ type: 'note', text }),
+        ),
         removeOnCleanup([...(osPhase ? [osPhase.buildDir] : []), ...scPhase.buildDirs], runLog),
         ...osSteps,
         ...hits.map(({ built, note }): Step<SessionCtx> => ({ title: `stemcell ${built.infrastructure}`, run: () => undefined, skip: () => note })),

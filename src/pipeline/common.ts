@@ -58,7 +58,7 @@ export class StoppedAfterFailure extends StageFailure {
     /** Ctrl-C at the question: reported as an interrupt (exit 130), the build kept for --resume-from */
     interrupted = false,
   ) {
-    super(failure.stage, failure.step, failure.exitCode, failure.logPath, failure.tail, failure.cancelled || interrupted);
+    super(failure.stage, failure.step, failure.exitCode, failure.logPath, failure.tail, failure.cancelled || interrupted, failure.space);
   }
 
   /** with "cleanup": set once the build's folders were removed (a removal that failed leaves it false) */

@@ -7,6 +7,8 @@ import { posix } from 'node:path';
 import { canonicalJson, folderDigest } from '../cache/keys.js';
 import { runChecked, type Machine } from '../machine/machine.js';
 import type { TreeManifest } from '../sync/tree-manifest.js';
+import { HintedError } from '../util/errors.js';
+import { describeShortage, diagnoseSpace, noSpaceText, pruneHint } from './space-shortage.js';
 import type { BuildLayout } from './layout.js';
 import type { StageReads } from './stage-reads.js';
 
@@ -44,6 +46,7 @@ export function layerKeys(
 
 export class LayerChain {
   readonly root: string;
+  private readonly buildRoot: string;
   private readonly script: string;
   /** the mount point: the whole work folder, so what a stage writes beside the chroot (disk images, the stemcell's files) is in its layer too */
   private readonly target: string;
@@ -55,6 +58,7 @@ export class LayerChain {
     readonly keys: readonly string[],
   ) {
     this.root = layersRoot(layout.root);
+    this.buildRoot = layout.root;
     this.script = posix.join(layout.builderDir, 'stages', 'lib', 'layers.bash');
     this.target = layout.workDir;
   }
@@ -75,7 +79,9 @@ export class LayerChain {
    */
   async run<T>(index: number, stage: () => Promise<T>, options: { mounted?: boolean } = {}): Promise<T> {
     const key = this.keys[index]!;
-    if (!options.mounted) await this.call(['mount', this.root, this.target, key, ...this.keys.slice(0, index)]);
+    if (!options.mounted) {
+      await this.call(['mount', this.root, this.target, key, ...this.keys.slice(0, index)]).catch((err: unknown) => this.failedMount(index, err));
+    }
     try {
       const result = await stage();
       await this.call(['commit', this.root, this.target, key, this.stages[index]!]);
@@ -97,6 +103,16 @@ export class LayerChain {
     if (result.exitCode === 3) return false;
     if (result.exitCode !== 0) throw new Error(`${this.machine.description}: layers take ${this.stages[index]} exited ${result.exitCode}: ${errors.join(' ')}`);
     return true;
+  }
+
+  /** A new layer that could not be made: nothing of it kept, and a full disk said as such, with the stage to resume from. */
+  private async failedMount(index: number, err: unknown): Promise<never> {
+    await this.call(['discard', this.root, this.target, this.keys[index]!]).catch(() => undefined);
+    const message = err instanceof Error ? err.message : String(err);
+    const shortage = noSpaceText.test(message) ? await diagnoseSpace(this.machine, this.buildRoot, [message]) : undefined;
+    if (!shortage) throw err;
+    const stage = this.stages[index]!;
+    throw new HintedError(`cannot start ${stage}: ${describeShortage(shortage)}`, `${pruneHint(this.buildRoot)}; then resume with --resume-from ${stage}`);
   }
 
   /** Throw away what a failed attempt left in stage `index`'s layer and mount a fresh one (a retry). */

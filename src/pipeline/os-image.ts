@@ -17,8 +17,12 @@ import { withRunLog } from './run-log.js';
 import { checkWritten, stagePhase } from './stage-phase.js';
 import { runSession, type SessionCtx } from './session.js';
 import { withSteps, type AnyStep } from './steps.js';
-import { describeHit, osImageThroughCache, type CacheOptions } from './artifact-cache.js';
+import { builderTree, describeHit, osImageThroughCache, type CacheOptions } from './artifact-cache.js';
+import { keyedSettings } from '../cache/keys.js';
+import { layerKeys } from './layers.js';
+import { StageReads } from './stage-reads.js';
 import { ArtifactCache } from '../cache/store.js';
+import { osImageSpace, spaceCheckStep } from './space-check.js';
 
 export type { RunUi } from './common.js';
 
@@ -56,6 +60,8 @@ export interface OsImageRequest {
   cache?: CacheOptions;
   /** monit's source as a local tarball (--monit-file); absent = the catalog's pinned download */
   monit?: MonitSource;
+  /** build although the free space looks short (--ignore-space): the check only reports */
+  ignoreSpace?: boolean;
 }
 
 export interface PlannedStage {
@@ -93,6 +99,15 @@ export interface OsImageResult {
 
 function settingsFor(request: OsImageRequest, plan: OsImagePlan): Record<string, string> {
   return osImageSettings(osSettingsInput(plan.os, request, version));
+}
+
+/** The base of the OS-image phase's layer keys. */
+const layerBase = { phase: 'os-image' } as const;
+
+/** The phase's layer keys as its preparation makes them: the space check counts the layers already complete. */
+export async function osImageLayerKeys(request: OsImageRequest): Promise<string[]> {
+  const plan = planOsImage(request);
+  return layerKeys(layerBase, plan.phases[0]!.stages, await builderTree(), keyedSettings(settingsFor(request, plan)), new StageReads());
 }
 
 /** What a run would do, unchecked. Secrets are redacted. */
@@ -168,7 +183,7 @@ export function osImagePhase(request: OsImageRequest, ui: RunUi, logDir: string)
     stageEnv: request.stageEnv,
     ui,
     settings: () => settingsFor(request, plan),
-    layerBase: () => ({ phase: 'os-image' }),
+    layerBase: () => layerBase,
     afterPrepare: async (machine, task) => {
       if (!request.monit) return;
       const sent = await sendInput(machine, request.monit.file, monitSourceRemote(request.buildRoot, request.monit.sha256));
@@ -243,7 +258,9 @@ export async function buildOsImage(request: OsImageRequest, outer: RunUi): Promi
         return { out, sha256: entry.digest, bytes: entry.size, records: [], logDir, skipped: [], partial: false, cached: describeHit(entry) };
       }
       const phase = osImagePhase(request, ui, logDir);
-      await runSession(run, request, ui, logDir, [...phase.steps, ...(cached ? [cached.store(() => phase.result().sha256)] : [])]);
+      const keys = request.layers ? () => osImageLayerKeys(request) : undefined;
+      const space = spaceCheckStep(osImageSpace(plan, { ...request, cacheDir: cache && options?.dir }, keys));
+      await runSession(run, request, ui, logDir, [space, ...phase.steps, ...(cached ? [cached.store(() => phase.result().sha256)] : [])]);
       return phase.result();
     }),
   );

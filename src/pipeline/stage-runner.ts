@@ -9,6 +9,7 @@ import { runChecked, type Machine } from '../machine/machine.js';
 import { HintedError } from '../util/errors.js';
 import { LineSplitter } from '../util/lines.js';
 import type { BuildLayout } from './layout.js';
+import { describeShortage, diagnoseSpace, type SpaceShortage } from './space-shortage.js';
 
 export type StageStep = 'config' | 'apply';
 
@@ -64,8 +65,14 @@ export class StageFailure extends Error {
     readonly logPath: string,
     readonly tail: string[],
     readonly cancelled: boolean,
+    /** the build root's file system ran full: where, and how much is free */
+    readonly space?: SpaceShortage,
   ) {
-    super(cancelled ? `stage ${stage} (${step}) was interrupted` : `stage ${stage} failed in ${step}.sh with exit code ${exitCode}`);
+    super(
+      cancelled
+        ? `stage ${stage} (${step}) was interrupted`
+        : `stage ${stage} failed in ${step}.sh with exit code ${exitCode}${space ? `: ${describeShortage(space)}` : ''}`,
+    );
   }
 }
 
@@ -204,7 +211,9 @@ export class StageRunner {
       await stopped;
     }
     if (exitCode !== 0 || stopping) {
-      throw new StageFailure(stage, step, exitCode, logPath, tail, stopping);
+      // a full disk is the build machine's, not the stage's fault: say so, with where
+      const space = stopping ? undefined : await diagnoseSpace(this.machine, this.layout.root, tail);
+      throw new StageFailure(stage, step, exitCode, logPath, tail, stopping, space);
     }
     return record;
   }

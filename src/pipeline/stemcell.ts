@@ -2,7 +2,12 @@
 // inputs (OS image, agent file) once → per infrastructure: prepare the build, configure
 // pass, stemcell stages, packaging stages, stemcell.MF and the tarball, fetch it. Mounts
 // below each build directory are released and the connection closed, whatever happens.
+import { stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
+import { keyedSettings } from '../cache/keys.js';
+import { builderTree } from './artifact-cache.js';
+import { layerKeys } from './layers.js';
+import { StageReads } from './stage-reads.js';
 import { agentPin } from '../catalog/pins.js';
 import { planStemcell, type StemcellPlan } from '../catalog/planner.js';
 import type { OperatingSystem } from '../catalog/operating-systems.js';
@@ -18,6 +23,7 @@ import { builderCommit } from '../util/git-commit.js';
 import { packageRoot } from '../util/paths.js';
 import { version as stemforgeVersion } from '../util/version.js';
 import { fetchArtifact, runLogDir, sendInput, type RunUi } from './common.js';
+import { spaceCheckStep, stemcellSpace } from './space-check.js';
 import { withRunLog } from './run-log.js';
 import { runSession, type SessionCtx } from './session.js';
 import { withSteps, type AnyStep, type Step } from './steps.js';
@@ -62,6 +68,8 @@ export interface StemcellRequest {
   stageEnv: Record<string, string>;
   /** run each stage on its own overlay layer kept on the build machine (bounded to maxMiB); absent = in place */
   layers?: { maxMiB: number };
+  /** build although the free space looks short (--ignore-space): the check only reports */
+  ignoreSpace?: boolean;
 }
 
 export interface PlannedStemcell {
@@ -179,6 +187,65 @@ interface Inputs {
   agentRemote: { file: string; sha256: string } | { url: string; sha256: string };
 }
 
+/** A local file's sha256, once while it is unchanged: the space check and the inputs step both need the OS image's. */
+const digests = new Map<string, Promise<string>>();
+async function digestOf(path: string): Promise<string> {
+  const { size, mtimeMs } = await stat(path);
+  const id = `${path}\0${size}\0${mtimeMs}`;
+  let digest = digests.get(id);
+  if (!digest) digests.set(id, (digest = sha256File(path)));
+  return digest;
+}
+
+/** The inputs' names on the build machine, from the files' digests (named by digest, so known before they are sent). */
+async function inputNames(request: StemcellRequest): Promise<Inputs> {
+  const inputs = inputsDir(request.buildRoot);
+  const imageSha = await digestOf(request.osImage!);
+  const agent = request.agent;
+  let agentRemote: Inputs['agentRemote'];
+  if (agent && 'file' in agent) {
+    const agentSha = await digestOf(agent.file);
+    agentRemote = { file: posix.join(inputs, `agent-${agentSha}`), sha256: agentSha };
+  } else {
+    agentRemote = agent ?? { url: agentPin.url, sha256: agentPin.sha256 };
+  }
+  return { osImageRemote: posix.join(inputs, `os-image-${imageSha}.tgz`), osImageSha256: imageSha, agentRemote };
+}
+
+/** The settings file of one infrastructure's build. */
+function buildSettings(request: StemcellRequest, plan: StemcellPlan, inputs: Inputs, commit: string): Record<string, string> {
+  return stemcellSettings({
+    ...osSettingsInput(plan.os, request, stemforgeVersion),
+    infrastructure: plan.infrastructure,
+    diskFormat: plan.diskFormat,
+    version: request.version,
+    osImageTgz: inputs.osImageRemote,
+    agent: inputs.agentRemote,
+    blobstoreClis: request.blobstoreClis,
+    builderCommit: commit,
+  });
+}
+
+function layerBaseOf(inputs: Inputs): Record<string, unknown> {
+  return { phase: 'stemcell', osImage: inputs.osImageSha256 };
+}
+
+/** Each infrastructure's layer keys, as its preparation makes them: the space check counts the layers already complete. */
+export async function stemcellLayerKeys(request: StemcellRequest): Promise<string[][]> {
+  const inputs = await inputNames(request);
+  const commit = builderCommit(packageRoot);
+  const tree = await builderTree();
+  return planStemcells(request).map((plan) =>
+    layerKeys(
+      layerBaseOf(inputs),
+      plan.phases.flatMap((p) => p.stages),
+      tree,
+      keyedSettings(buildSettings(request, plan, inputs, commit)),
+      new StageReads(),
+    ),
+  );
+}
+
 /** The stemcell phase's steps, after the session steps: send the inputs, then per infrastructure prepare, stages, pack, fetch. Each preparation pushes the release of its build directory's mounts. */
 export interface StemcellPhase {
   steps: AnyStep<SessionCtx>[];
@@ -228,18 +295,8 @@ function stemcellBuild(
     layers: request.layers,
     stageEnv: request.stageEnv,
     ui,
-    settings: () =>
-      stemcellSettings({
-        ...osSettingsInput(plan.os, request, stemforgeVersion),
-        infrastructure: plan.infrastructure,
-        diskFormat: plan.diskFormat,
-        version: request.version,
-        osImageTgz: inputs().osImageRemote,
-        agent: inputs().agentRemote,
-        blobstoreClis: request.blobstoreClis,
-        builderCommit: commit,
-      }),
-    layerBase: () => ({ phase: 'stemcell', osImage: inputs().osImageSha256 }),
+    settings: () => buildSettings(request, plan, inputs(), commit),
+    layerBase: () => layerBaseOf(inputs()),
     // the stemcell's files folder: in place once, on layers in the first layer that needs it
     afterPrepare: async (machine) => void (layered || (await runChecked(machine, ['mkdir', '-p', '--', staging], { sudo: true }))),
     onLayer: async (machine) => void (await runChecked(machine, ['mkdir', '-p', '--', staging], { sudo: true })),
@@ -326,20 +383,13 @@ export function stemcellPhase(request: StemcellRequest, ui: RunUi, logDir: strin
       title: `Send the OS image and the agent to ${inputs}`,
       run: async (c, task) => {
         task.output = `sha256 of ${osImage}`;
-        const imageSha = await sha256File(osImage);
-        const osImageRemote = posix.join(inputs, `os-image-${imageSha}.tgz`);
-        const image = await sendInput(c.machine!, osImage, osImageRemote);
+        const names = await inputNames(request);
+        const image = await sendInput(c.machine!, osImage, names.osImageRemote);
         let agent = 'pinned download';
-        let agentRemote: Inputs['agentRemote'];
-        if (request.agent && 'file' in request.agent) {
-          const agentSha = await sha256File(request.agent.file);
-          const remote = posix.join(inputs, `agent-${agentSha}`);
-          agent = await sendInput(c.machine!, request.agent.file, remote);
-          agentRemote = { file: remote, sha256: agentSha };
-        } else {
-          agentRemote = request.agent ?? { url: agentPin.url, sha256: agentPin.sha256 };
+        if (request.agent && 'file' in request.agent && 'file' in names.agentRemote) {
+          agent = await sendInput(c.machine!, request.agent.file, names.agentRemote.file);
         }
-        sent = { osImageRemote, osImageSha256: imageSha, agentRemote };
+        sent = names;
         task.title = `Inputs on the build machine (OS image ${image}, agent ${agent})`;
         return sent;
       },
@@ -367,7 +417,8 @@ export async function buildStemcells(request: StemcellRequest, outer: RunUi): Pr
   return withRunLog(logDir, outer, (ui) => {
     const phase = stemcellPhase(request, ui, logDir);
     return withSteps({ renderer: ui.renderer, signal: ui.signal, emit: ui.emit }, async (run) => {
-      await runSession(run, request, ui, logDir, phase.steps);
+      const keys = request.layers ? { stemcellKeys: () => stemcellLayerKeys({ ...request, resumeFrom: undefined }) } : {};
+      await runSession(run, request, ui, logDir, [spaceCheckStep(stemcellSpace(planStemcells(request), request, undefined, keys)), ...phase.steps]);
       return phase.result();
     });
   });

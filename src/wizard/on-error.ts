@@ -17,6 +17,8 @@ export interface FailureFacts {
   /** the command that opens a shell on the build machine */
   shell: string;
   buildDir: string;
+  /** why it failed, when stemforge knows (a full disk) */
+  why?: string;
 }
 
 export async function askAfterFailure(task: PromptingTask, facts: FailureFacts): Promise<StageDecision> {
@@ -24,7 +26,7 @@ export async function askAfterFailure(task: PromptingTask, facts: FailureFacts):
   for (;;) {
     const answer = await task.prompt(ListrInquirerPromptAdapter).run(select<StageDecision | 'shell'>, {
       // the question first: the tree truncates long lines to the terminal's width
-      message: `${facts.stage} failed (exit ${facts.exitCode}). What now?\n  log: ${facts.logPath}${note}`,
+      message: `${facts.stage} failed (exit ${facts.exitCode}${facts.why ? `: ${facts.why}` : ''}). What now?\n  log: ${facts.logPath}${note}`,
       choices: [
         { value: 'retry', name: 'retry this stage (the builder is synced again first, so a fix in stages/ is used)' },
         { value: 'shell', name: 'open a shell in the builder (shows the command, then asks again)' },

@@ -33,6 +33,7 @@ import {
   parseVirshVersion,
   parseVmrunVersion,
 } from '../../src/doctor/parse.js';
+import { checkBuildMachineSpace, defaultPlanMiB } from '../../src/doctor/space.js';
 import { compareVersions } from '../../src/util/dotted-version.js';
 import { accessModes, type DoctorProbe, type ProbeRun, type SshCheck } from '../../src/doctor/probe.js';
 import { defaultPath } from '../../src/machine/machine.js';
@@ -360,6 +361,21 @@ describe('doctor: disk, memory, CPUs', () => {
     assert.equal((await checkDisk(free(10), 'cache', 'cache')).status, 'ok');
   });
 
+  it("the build machine (local): the default plan's need against the build root's free space, recorded sizes first", async () => {
+    const need = defaultPlanMiB({}) / 1024;
+    assert.ok(need > 4 && need < 20, `the default plan needs ${need} GiB`);
+    const ok = await checkBuildMachineSpace(free(need * 2), '/srv/sf', {});
+    assert.deepEqual([ok.id, ok.status], ['disk-build-machine', 'ok']);
+    assert.match(ok.detail, /^needs \d+\.\d GiB on the build machine at \/srv\/sf, \d+\.\d GiB free \(an OS image and an openstack qcow2 stemcell\)$/);
+    assert.equal((await checkBuildMachineSpace(free(need * 1.1), '/srv/sf', {})).status, 'warn');
+    const short = await checkBuildMachineSpace(free(need / 2), '/srv/sf', {});
+    assert.equal(short.status, 'fail');
+    assert.match(short.fix!, /--layer-limit/);
+    assert.match(short.fix!, /\/srv\/sf\/layers/);
+    // an earlier build recorded a far larger debootstrap layer: the same free space is short now
+    assert.equal((await checkBuildMachineSpace(free(need * 2), '/srv/sf', { base_debootstrap: need * 2 * 1024 })).status, 'fail');
+  });
+
   it('measures a folder not made yet at its parent, and fails an unwritable one', async () => {
     const parent = fakeProbe({ freeBytes: async () => ({ bytes: 50 * GiB, path: 'home', exists: false }) });
     assert.match((await checkDisk(parent, 'cache', 'home/cache')).detail, /free at home, where home\/cache will be made/);
@@ -476,6 +492,11 @@ describe('doctor: the report', () => {
     assert.deepEqual(
       (await runDoctor(request({ kind: 'local' }), fakeProbe())).checks.map((c) => c.id),
       ['node', 'arch', 'local-host', 'debootstrap', 'kvm', 'disk-cache', 'disk-output'],
+    );
+    assert.deepEqual(
+      (await runDoctor({ ...request({ kind: 'local' }), buildRoot: '/nonexistent-sf-root' }, fakeProbe())).checks.map((c) => c.id),
+      ['node', 'arch', 'local-host', 'debootstrap', 'kvm', 'disk-build-machine', 'disk-cache', 'disk-output'],
+      'a local build root is checked when it is known',
     );
     assert.deepEqual(
       (await runDoctor(request(sshSpec), fakeProbe())).checks.map((c) => c.id),
