@@ -92,7 +92,7 @@ case "$cmd" in
   take)
     root=${1:?} target=${2:?} key=${3:?} stage=${4:?} job=${5:?}
     key_ok "$key"
-    status=$(cat -- "$job/exit-status" 2>/dev/null || true)
+    status=$(head -n 1 -- "$job/exit-status" 2>/dev/null || true)
     if [ "$status" != 0 ] || [ ! -f "$root/$key.part/mounted" ] || [ ! "$job/exit-status" -nt "$root/$key.part/mounted" ]; then
       echo "layers: no finished run of $stage on layer $key.part to take" >&2
       exit 3

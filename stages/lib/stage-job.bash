@@ -12,7 +12,7 @@
 #                                               and TAG '-' when there is none
 #
 # DIR holds: log, supervisor.pid, pgid, tag (what the CLI ran it for: a layer key),
-# exit-status (written last, atomically). A CLI killed while a job runs leaves the job
+# exit-status (written last, atomically; its first line counts). A CLI killed while a job runs leaves the job
 # running; the next run finds it with `list` and follows it again, takes its result or stops it.
 set -euo pipefail
 
@@ -47,7 +47,9 @@ supervise() {
     # a trapped signal interrupts wait with 128+n while the stage still runs: wait again
     alive "$child" || break
   done
-  printf '%s\n' "$rc" > "$dir/exit-status.part"
+  # into the bytes start set aside (no truncation, no new block): a stage that ran the disk
+  # full still leaves its exit status; readers take the first line
+  printf '%s\n' "$rc" 1<> "$dir/exit-status.part"
   mv -f "$dir/exit-status.part" "$dir/exit-status"
 }
 
@@ -58,6 +60,8 @@ start() {
   rm -rf -- "$dir"
   mkdir -p -- "$dir"
   : > "$dir/log"
+  # the exit status's room, taken while there is some (supervise writes into it)
+  printf 'pending\n' > "$dir/exit-status.part"
   [ -z "$tag" ] || printf '%s\n' "$tag" > "$dir/tag"
   setsid bash "${BASH_SOURCE[0]}" supervise "$dir" "$script" "$arg" > /dev/null 2>&1 < /dev/null &
   printf '%s\n' "$!" > "$dir/supervisor.pid"
@@ -78,7 +82,7 @@ follow() {
     tail -c "+$((offset + 1))" "$dir/log"
   fi
   if [ -f "$dir/exit-status" ]; then
-    rc=$(cat "$dir/exit-status")
+    read -r rc < "$dir/exit-status"
     exit "$rc"
   fi
   echo "stage-job: the job in $dir ended without an exit status (killed?)" >&2
