@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { acquireFileLock, lockHeld, withFileLock } from '../util/file-lock.js';
+import { pidAlive } from '../util/pid-alive.js';
 import { cacheFolderFault } from './folder.js';
 import { HashingStream, sha256File } from '../util/stream-hash.js';
 
@@ -305,14 +306,7 @@ export class ArtifactCache {
     }
     for (const name of await readdir(this.tmpDir)) {
       const pid = Number(name.split('-')[0]);
-      let alive = false;
-      try {
-        process.kill(pid, 0);
-        alive = pid !== process.pid;
-      } catch {
-        alive = false;
-      }
-      if (alive) continue;
+      if (pidAlive(pid) && pid !== process.pid) continue;
       const path = join(this.tmpDir, name);
       report.reclaimedBytes += await stat(path).then(
         (s) => s.size,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Machine, RunResult } from '../machine/machine.js';
 import { HintedError } from '../util/errors.js';
+import { pidAlive } from '../util/pid-alive.js';
 import { packageRoot } from '../util/paths.js';
 import { throwIfAborted, type RunUi } from './common.js';
 import type { SessionCtx, SessionRequest } from './session.js';
@@ -90,16 +91,6 @@ function clock(epochSeconds: number): string {
 /** "`stemforge build …` (pid 4242 on HOST, since 13:20:05)" */
 export function describeHolder(holder: LockHolder): string {
   return `\`${holder.command}\` (pid ${holder.pid} on ${holder.host}, since ${clock(holder.since)})`;
-}
-
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Why a held lock is abandoned (its holder on this host is gone, or its heartbeat stopped), or undefined while it lives. */

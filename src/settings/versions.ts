@@ -8,6 +8,7 @@ import { versionPattern } from '../stemcell/naming.js';
 import { compareVersions } from '../util/dotted-version.js';
 import { UsageError } from '../util/errors.js';
 import { withFileLock } from '../util/file-lock.js';
+import { pidAlive } from '../util/pid-alive.js';
 import { checkVersion } from './validate.js';
 import { openSettings, type SettingsStore } from './store.js';
 
@@ -37,15 +38,6 @@ export interface Reservation {
 
 /** A reservation older than this is dropped even if its pid lives (pids are reused; no build runs a day). */
 const reservationMaxAgeMs = 24 * 3600_000;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Whether a reservation still holds: its build may be running (another host's pid cannot be checked here). */
 export function reservationLive(r: Reservation, now = Date.now(), thisHost = hostname()): boolean {

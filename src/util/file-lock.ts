@@ -2,17 +2,7 @@
 // whose owner is gone (or older than staleMs) is broken, so a crash never blocks the next run.
 import { closeSync, fstatSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-function pidAlive(text: string): boolean {
-  const pid = Number(text.trim());
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { pidAlive } from './pid-alive.js';
 
 export interface LockOptions {
   /** how long to wait for another holder */
@@ -43,7 +33,7 @@ function readLock(path: string, staleMs: number): LockFile | undefined {
   try {
     const stat = fstatSync(fd);
     const holder = readFileSync(fd, 'utf8').trim();
-    return { inode: stat.ino, holder, held: Date.now() - stat.mtimeMs < staleMs && pidAlive(holder) };
+    return { inode: stat.ino, holder, held: Date.now() - stat.mtimeMs < staleMs && pidAlive(Number(holder)) };
   } finally {
     closeSync(fd);
   }
