@@ -35,7 +35,7 @@ import type * as BuildAnswersModule from './build-answers.js';
 import { exitCodes, reportError } from './errors.js';
 import { cacheLines } from './layer-option.js';
 import { proxyOptions, sshOptions } from './machine-options.js';
-import { archiveSettings, buildTimeFromEnv, givenFlags, monitSource, noWaitHelp, resumeCommand } from './request.js';
+import { archiveSettings, buildTimeFromEnv, givenFlags, monitSource, ignoreSpaceHelp, noWaitHelp, resumeCommand } from './request.js';
 import { addSettingOptions } from './setting-options.js';
 
 // The modules that do the work, loaded when `build` runs (loadBuildModules), not when the CLI starts.
@@ -389,7 +389,7 @@ export function addBuildCommand(program: Command, argv: readonly string[], onExi
     .option('--resume-from <stage>', 'keep the existing build and run from this stage on (an OS-image or a stemcell stage)')
     .option('--skip-blobstore-clis', 'leave the blobstore CLIs out (recorded in stemcell.MF)')
     .option('--skip-doctor', 'do not check this machine first')
-    .option('--ignore-space', 'build even when the free space looks short of the estimate (it is only reported)')
+    .option('--ignore-space', ignoreSpaceHelp)
     .option('--no-cache', 'neither use nor fill the local artifact cache')
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
     .option('--refresh-os-image', 'build the OS image even when a cached one is fresh')

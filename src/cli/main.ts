@@ -10,7 +10,7 @@ import { UsageError } from '../util/errors.js';
 import { exitCodes, reportError } from './errors.js';
 import { printOsImageDescription, printOsImageResult } from './output.js';
 import { machineSpec, proxyOptions, sshKeys, sshOptions, vmOptionHelp, vmOptions } from './machine-options.js';
-import { archiveSettings, buildTimeFromEnv, monitSource, noWaitHelp, resumeCommand } from './request.js';
+import { archiveSettings, buildTimeFromEnv, monitSource, ignoreSpaceHelp, noWaitHelp, resumeCommand } from './request.js';
 import { addBuildCommand } from './build-command.js';
 import { addCacheCommands } from './cache-command.js';
 import { addCompletionCommand } from './completion-command.js';
@@ -87,7 +87,7 @@ function addOsImageCommand(program: Command, argv: readonly string[], onExit: (c
     .option('--resume-from <stage>', 'keep the existing chroot and run from this stage on')
     .option('--until <stage>', 'stop after this stage (no OS image is written)')
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')
-    .option('--ignore-space', 'build even when the free space looks short of the estimate (it is only reported)')
+    .option('--ignore-space', ignoreSpaceHelp)
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
     .option('--no-cache', 'neither use nor fill the local artifact cache')
     .option('--refresh-os-image', 'build even when a fresh OS image is cached')

@@ -23,6 +23,9 @@ export function archiveSettings(settings: CommandSettings): ArchiveSettings {
 /** The help of --no-wait, on every command that builds. */
 export const noWaitHelp = 'when another build holds the build root, refuse at once (exit 1) instead of waiting for it';
 
+/** The help of --ignore-space, on every command that builds. */
+export const ignoreSpaceHelp = 'build even when the free space looks short of the estimate (it is only reported)';
+
 const buildTimePattern = /^\d{8}T\d{6}Z$/;
 
 /** BUILD_TIME from the environment, checked: the apt snapshot's date. */

@@ -11,7 +11,7 @@ import { reportError } from './errors.js';
 import { machineSpec, proxyOptions, sshKeys, sshOptions, vmOptionHelp, vmOptions } from './machine-options.js';
 import { printStemcellDescription, printStemcellResult } from './stemcell-output.js';
 import { layerOption } from './layer-option.js';
-import { archiveSettings, buildTimeFromEnv, noWaitHelp, resumeCommand } from './request.js';
+import { archiveSettings, buildTimeFromEnv, ignoreSpaceHelp, noWaitHelp, resumeCommand } from './request.js';
 import { addSettingOptions } from './setting-options.js';
 
 interface StemcellFlags {
@@ -117,7 +117,7 @@ export function addStemcellCommand(program: Command, argv: readonly string[], on
   );
   command
     .option('--allow-unwritten', 'build even though some stages are not written yet (they are skipped and listed)')
-    .option('--ignore-space', 'build even when the free space looks short of the estimate (it is only reported)')
+    .option('--ignore-space', ignoreSpaceHelp)
     .option('--no-layers', 'run the stages in place instead of one overlay layer each (no reuse of unchanged stages)')
     .option('--no-wait', noWaitHelp);
   keys.push(...addSettingOptions(command, [{ key: 'layerLimit', help: 'GiB the stage layers may take on the build machine' }]));

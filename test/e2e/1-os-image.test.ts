@@ -19,6 +19,7 @@ import { buildOverSshUnavailable, startSshd, type TestSshd } from '../helpers/ss
 import { diffTrees, digestTree } from '../helpers/tree-digest.js';
 import { ImageView } from '../spec/image.js';
 import { checksFor } from '../spec/os-image-spec.js';
+import { mountsBelow } from '../helpers/build-machine.js';
 
 const skip = buildOverSshUnavailable();
 const cli = join(packageRoot, 'bin', 'stemforge.js');
@@ -48,13 +49,6 @@ function runCli(args: string[], options: { interruptWhen?: RegExp; env?: Record<
     });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-}
-
-function mountsBelow(dir: string): string[] {
-  return readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[1] ?? '')
-    .filter((p) => p === dir || p.startsWith(`${dir}/`));
 }
 
 function processesRootedBelow(dir: string): string[] {

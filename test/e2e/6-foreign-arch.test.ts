@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { architectureFacts } from '../../src/catalog/architectures.js';
 import { stemforgeSpawn } from '../helpers/stemcell-cli.js';
+import { mountsBelow } from '../helpers/build-machine.js';
 
 function unavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (debootstrap, chroot, binfmt_misc)';
@@ -31,13 +32,6 @@ function elfMachine(path: string): number {
   } finally {
     closeSync(fd);
   }
-}
-
-function mountsBelow(dir: string): string[] {
-  return readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[1] ?? '')
-    .filter((p) => p === dir || p.startsWith(`${dir}/`));
 }
 
 describe('an arm64 OS image on this amd64 machine, through qemu-user and binfmt_misc', { skip: unavailable(), timeout: 40 * 60_000 }, () => {

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { planStemcell } from '../../src/catalog/planner.js';
 import { packageRoot } from '../../src/util/paths.js';
+import { mountsBelow } from '../helpers/build-machine.js';
 import { osImageFixture } from '../helpers/os-image-fixture.js';
 import { buildOverSshUnavailable, startSshd, type TestSshd } from '../helpers/sshd.js';
 import { stemforgeSpawn } from '../helpers/stemcell-cli.js';
@@ -75,10 +76,7 @@ function stageRunning(events: Event[]): string | undefined {
 
 /** What the build machine is left with below the build root. */
 function leftovers(buildRoot: string): { mounts: string[]; loops: string[]; jobs: string[]; parts: string[]; incomplete: string[] } {
-  const mounts = readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[1] ?? '')
-    .filter((m) => m.startsWith(buildRoot));
+  const mounts = mountsBelow(buildRoot);
   const loops = execFileSync('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'])
     .toString()
     .split('\n')

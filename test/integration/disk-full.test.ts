@@ -22,25 +22,13 @@ import { planOsImage } from '../../src/catalog/planner.js';
 import { spaceFacts, stageMiB } from '../../src/catalog/space-needs.js';
 import { spacePlaces } from '../../src/pipeline/space-check.js';
 import { probeBuildMachine } from '../../src/pipeline/space-shortage.js';
+import { mountsBelow, writeStage } from '../helpers/build-machine.js';
 
 const MiB = 1024 * 1024;
 const skip = process.getuid?.() === 0 ? undefined : 'needs root (loop device, mounts)';
 const cli = join(packageRoot, 'bin', 'stemforge.js');
 const stages = ['one', 'two', 'three', 'four'];
 const keys = stages.map((_, i) => String(i + 1).repeat(32));
-
-function writeStage(layout: BuildLayout, name: string, apply: string): void {
-  const dir = join(layout.builderDir, 'stages', name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'apply.sh'), `#!/usr/bin/env bash\nset -euo pipefail\n${apply}\n`, { mode: 0o755 });
-}
-
-function mountsBelow(dir: string): string[] {
-  return readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[1] ?? '')
-    .filter((p) => p === dir || p.startsWith(`${dir}/`));
-}
 
 function loopDevicesOf(image: string): string {
   return execFileSync('losetup', ['-j', image], { encoding: 'utf8' }).trim();

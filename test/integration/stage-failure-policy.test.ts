@@ -1,7 +1,7 @@
 // What happens after a stage fails (runStage): retry after the stage was fixed, keep, no
 // policy, and an interrupt that is never asked about. Real stage jobs on the local machine.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -10,14 +10,9 @@ import { runStage, StoppedAfterFailure, type RunEvent, type StageDecision } from
 import { buildLayout, type BuildLayout } from '../../src/pipeline/layout.js';
 import { StageFailure, StageRunner } from '../../src/pipeline/stage-runner.js';
 import { packageRoot } from '../../src/util/paths.js';
+import { writeStage } from '../helpers/build-machine.js';
 
 const skip = process.getuid?.() === 0 ? undefined : 'needs root (stage jobs run as root)';
-
-function writeStage(layout: BuildLayout, name: string, body: string): void {
-  const dir = join(layout.builderDir, 'stages', name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'apply.sh'), `#!/usr/bin/env bash\nset -euo pipefail\n${body}\n`, { mode: 0o755 });
-}
 
 describe("a failed stage and the run's policy", { skip }, () => {
   let layout: BuildLayout;

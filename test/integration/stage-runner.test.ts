@@ -10,21 +10,9 @@ import { buildLayout, type BuildLayout } from '../../src/pipeline/layout.js';
 import { StageFailure, StageRunner } from '../../src/pipeline/stage-runner.js';
 import { HintedError } from '../../src/util/errors.js';
 import { packageRoot } from '../../src/util/paths.js';
+import { mountsBelow, writeStage } from '../helpers/build-machine.js';
 
 const skip = process.getuid?.() === 0 ? undefined : 'needs root (mounts)';
-
-function writeStage(layout: BuildLayout, name: string, apply: string): void {
-  const dir = join(layout.builderDir, 'stages', name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'apply.sh'), `#!/usr/bin/env bash\nset -euo pipefail\n${apply}\n`, { mode: 0o755 });
-}
-
-function mountedBelow(dir: string): string[] {
-  return readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[1] ?? '')
-    .filter((p) => p.startsWith(`${dir}/`));
-}
 
 describe('stage runner', { skip }, () => {
   let layout: BuildLayout;
@@ -83,11 +71,11 @@ describe('stage runner', { skip }, () => {
 
   it('releases mounts a stage left below the build directory', async () => {
     await runner.runStep('leave_mount', 'apply', () => undefined);
-    assert.equal(mountedBelow(layout.buildDir).length, 1);
+    assert.equal(mountsBelow(layout.buildDir).length, 1);
     const released = await runner.releaseMounts();
     assert.equal(released.length, 1);
     assert.match(released[0]!, /released mount .*tmp-mount/);
-    assert.deepEqual(mountedBelow(layout.buildDir), []);
+    assert.deepEqual(mountsBelow(layout.buildDir), []);
   });
 
   it('archives the chroot with ./ entries and numeric owners', async () => {
